@@ -1,0 +1,73 @@
+# lstm-wasm: build the wasm modules and the JS package, run the tests, the demo and the benchmarks.
+# `make` builds dist/; `make test` installs what is missing (as root: apt-get), builds and tests.
+
+SHELL := /bin/bash
+export NODE_PATH := /usr/share/nodejs
+
+CORE_SRC    := src/model.c src/train.c src/infer.c src/serialize.c src/kernels_scalar.c \
+               src/kernels_wasmsimd.c src/kernel_check.c
+CORE_HDR    := include/lstm.h src/model.h src/kernels.h src/fastmath.h src/rng.h
+EXPORTS     := $(shell bash tools/wasm-exports.sh)
+
+WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+EMCC        := emcc
+EMCC_CFLAGS := -std=c11 -O3 $(WARN)
+# Standalone wasm, instantiated by our own ESM loader (src/lstm.js) in Node and browsers.
+# ABORTING_MALLOC=0: a failed malloc returns NULL, which the core reports as a status.
+EMCC_LDFLAGS := --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH -sABORTING_MALLOC=0 \
+                -sMAXIMUM_MEMORY=4GB -sINITIAL_MEMORY=16MB -sTOTAL_STACK=1MB \
+                -sEXPORTED_FUNCTIONS=$(EXPORTS)
+SIMD_FLAGS  := -msimd128
+
+CC          := gcc
+NATIVE_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
+                 -fno-omit-frame-pointer
+NATIVE_TESTS := build/native/test_core
+
+.PHONY: all deps test test-native test-js demo bench clean
+
+all: dist/lstm-simd.wasm dist/lstm-scalar.wasm dist/lstm.js dist/lstm.d.ts
+
+dist/lstm-simd.wasm: $(CORE_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
+	@mkdir -p dist
+	$(EMCC) $(EMCC_CFLAGS) $(SIMD_FLAGS) $(CORE_SRC) $(EMCC_LDFLAGS) -o $@
+
+dist/lstm-scalar.wasm: $(CORE_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
+	@mkdir -p dist
+	$(EMCC) $(EMCC_CFLAGS) $(CORE_SRC) $(EMCC_LDFLAGS) -o $@
+
+dist/lstm.js: src/lstm.js
+	@mkdir -p dist
+	cp $< $@
+
+dist/lstm.d.ts: src/lstm.d.ts
+	@mkdir -p dist
+	cp $< $@
+
+build/native/%: tests/native/%.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p build/native
+	$(CC) $(NATIVE_CFLAGS) $< $(CORE_SRC) -lm -o $@
+
+deps:
+	@bash tools/ensure-deps.sh
+
+test: deps
+	$(MAKE) all $(NATIVE_TESTS)
+	$(MAKE) test-native test-js
+
+test-native: $(NATIVE_TESTS)
+	@for t in $(NATIVE_TESTS); do echo "== $$t"; $$t || exit 1; done
+
+test-js: all
+	node --test tests/
+
+demo: deps
+	$(MAKE) all
+	node tools/demo-cli.mjs
+
+bench: deps
+	$(MAKE) all
+	node bench/run.mjs
+
+clean:
+	rm -rf dist build

@@ -1,0 +1,200 @@
+/* lstm.h - the public C API of lstm-wasm: stacked LSTM networks, training and inference.
+ *
+ * One opaque handle (lstm_model), plain functions, and an lstm_status on everything that
+ * can fail. There is no global state: models are independent and may live side by side.
+ *
+ * Parameter layout (identical to PyTorch nn.LSTM, so weights move between the two):
+ *   for each layer l in 0..L-1, in this order, row-major float32:
+ *     weight_ih_l{l}  (4H, X_l)   X_0 = input_vocab (token inputs) or input_size, X_l = H for l > 0
+ *     weight_hh_l{l}  (4H, H)
+ *     bias_ih_l{l}    (4H)
+ *     bias_hh_l{l}    (4H)
+ *   then the output head (PyTorch nn.Linear):
+ *     out.weight      (V, H)
+ *     out.bias        (V)
+ *   Gate rows are ordered i, f, g, o (input, forget, candidate, output):
+ *     i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)     f = sigmoid(...f rows...)
+ *     g = tanh(...g rows...)                          o = sigmoid(...o rows...)
+ *     c_t = f * c_{t-1} + i * g                       h_t = o * tanh(c_t)
+ *   Token inputs have one-hot semantics: the input product is the column W_ih[:, token].
+ *
+ * Sequences are passed batch-first: element (b, t) of a (B, T) array is at index b*T + t.
+ */
+#ifndef LSTM_H
+#define LSTM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LSTM_FORMAT_VERSION 1
+
+typedef struct lstm_model lstm_model;
+
+typedef enum lstm_status {
+    LSTM_OK = 0,
+    LSTM_ERR_INVALID_ARGUMENT = 1,    /* a value is out of range; the model's message names it */
+    LSTM_ERR_OUT_OF_MEMORY = 2,       /* an allocation failed; the model is unchanged */
+    LSTM_ERR_BAD_MAGIC = 3,           /* the buffer is not an lstm-wasm model */
+    LSTM_ERR_UNSUPPORTED_VERSION = 4, /* a model file from a newer format version */
+    LSTM_ERR_TRUNCATED = 5,           /* the buffer ends before the model does */
+    LSTM_ERR_CHECKSUM = 6,            /* the stored CRC-32 does not match the contents */
+    LSTM_ERR_CORRUPT = 7,             /* a field holds an impossible value */
+    LSTM_ERR_NON_FINITE = 8,          /* loss or gradient was NaN/Inf; the update was not applied */
+    LSTM_ERR_TOKEN_RANGE = 9,         /* a token id is outside [0, vocabulary) */
+    LSTM_ERR_BUFFER_TOO_SMALL = 10,   /* the output buffer cannot hold the result */
+    LSTM_ERR_STATE = 11               /* the call needs a state the model is not in */
+} lstm_status;
+
+/* A short fixed description of a status code. Never NULL. */
+const char *lstm_strerror(lstm_status status);
+
+/* Detailed message for failures of lstm_create / lstm_load, which have no model to hold it. */
+typedef struct lstm_message {
+    char text[256];
+} lstm_message;
+
+/* Model configuration. Every field is 4 bytes wide, so the struct is a flat array of
+ * 32-bit words (JS writes it by index). Zero-initialise and set what you need. */
+typedef struct lstm_config {
+    int32_t input_vocab;  /* > 0: inputs are token ids in [0, input_vocab); 0: dense inputs */
+    int32_t input_size;   /* dense input width (1..65536) when input_vocab == 0; else ignored */
+    int32_t hidden_size;  /* H, 1..4096 */
+    int32_t num_layers;   /* L, 1..16 */
+    int32_t output_size;  /* V logits of the softmax head, 1..1048576 */
+    uint32_t seed;        /* initialisation, dropout and sampling all derive from it */
+    float dropout;        /* inverted dropout on each layer's output h (between layers and
+                             before the head), training only; 0 <= p < 1 */
+    float init_scale;     /* weights ~ U(-s, s); 0 means PyTorch's default s = 1/sqrt(H) */
+    float forget_bias;    /* added to bias_ih's forget rows at initialisation (0 = PyTorch) */
+} lstm_config;
+
+lstm_status lstm_create(const lstm_config *config, lstm_model **out, lstm_message *message);
+void lstm_free(lstm_model *model); /* NULL is allowed */
+
+/* The last detailed error message of calls on this model ("" if none). */
+const char *lstm_error_message(const lstm_model *model);
+
+lstm_status lstm_get_config(const lstm_model *model, lstm_config *out);
+
+/* ---- parameters: one contiguous float32 arena in the layout above ---- */
+size_t lstm_parameter_count(const lstm_model *model);
+float *lstm_parameters(lstm_model *model);  /* (parameter_count) */
+float *lstm_gradients(lstm_model *model);   /* (parameter_count), filled by lstm_compute_gradients */
+
+typedef struct lstm_tensor_info {
+    const char *name; /* e.g. "weight_ih_l0", "out.weight" */
+    uint32_t offset;  /* in floats from the start of the arena */
+    int32_t rows;
+    int32_t cols;     /* 1 for vectors */
+} lstm_tensor_info;
+int32_t lstm_tensor_count(const lstm_model *model);
+lstm_status lstm_tensor(const lstm_model *model, int32_t index, lstm_tensor_info *out);
+
+/* ---- vocabulary and metadata stored with the model (opaque to the C core) ---- */
+lstm_status lstm_set_vocabulary(lstm_model *model, const uint32_t *code_points, int32_t count);
+int32_t lstm_vocabulary_size(const lstm_model *model);
+const uint32_t *lstm_vocabulary(const lstm_model *model);
+lstm_status lstm_set_metadata(lstm_model *model, const uint8_t *bytes, uint32_t size);
+uint32_t lstm_metadata_size(const lstm_model *model);
+const uint8_t *lstm_metadata(const lstm_model *model);
+
+/* ---- training ---- */
+typedef enum lstm_optimizer_type {
+    LSTM_OPTIMIZER_SGD = 0,     /* v = momentum*v + g;  p -= lr*v */
+    LSTM_OPTIMIZER_RMSPROP = 1, /* s = beta2*s + (1-beta2)*g^2;  p -= lr*g/(sqrt(s)+eps) */
+    LSTM_OPTIMIZER_ADAM = 2     /* bias-corrected Adam */
+} lstm_optimizer_type;
+
+/* All optimizers apply decoupled weight decay: p -= lr*weight_decay*p (AdamW style). */
+typedef struct lstm_optimizer {
+    int32_t type;        /* lstm_optimizer_type */
+    float learning_rate; /* > 0 */
+    float momentum;      /* SGD, 0 <= m < 1 */
+    float beta1;         /* Adam, 0 <= b1 < 1 */
+    float beta2;         /* Adam and RMSprop, 0 <= b2 < 1 */
+    float epsilon;       /* Adam and RMSprop, > 0 */
+    float weight_decay;  /* >= 0 */
+    float clip_norm;     /* clip gradients to this global L2 norm; <= 0 disables */
+} lstm_optimizer;
+
+/* Defaults: Adam, lr 2e-3, beta 0.9/0.999, eps 1e-8, no decay, clip 5. */
+void lstm_optimizer_defaults(lstm_optimizer *out);
+/* Changing the type (or first call) zeroes the optimizer moments; other changes keep them,
+ * so the learning rate may change between steps. */
+lstm_status lstm_set_optimizer(lstm_model *model, const lstm_optimizer *optimizer);
+lstm_status lstm_get_optimizer(const lstm_model *model, lstm_optimizer *out);
+uint64_t lstm_step_count(const lstm_model *model);
+
+/* One batch of B sequences of T steps. */
+typedef struct lstm_batch {
+    int32_t batch;          /* B >= 1 */
+    int32_t steps;          /* T >= 1 */
+    const int32_t *tokens;  /* (B, T) input ids, for token models; else NULL */
+    const float *inputs;    /* (B, T, input_size) for dense models; else NULL */
+    const int32_t *targets; /* (B, T) ids in [0, output_size) */
+} lstm_batch;
+
+/* Hidden and cell state are carried from one training batch to the next (truncated BPTT).
+ * lstm_reset_state zeroes them; a change of batch size also does. */
+lstm_status lstm_reset_state(lstm_model *model);
+
+/* Mean cross-entropy (nats) of the batch from the carried state; changes nothing. */
+lstm_status lstm_compute_loss(lstm_model *model, const lstm_batch *batch, double *loss);
+/* Loss and gradients of every parameter (overwriting lstm_gradients) from the carried state;
+ * for dense models also d loss / d inputs (lstm_input_gradients). Changes no parameter
+ * and no state. Dropout is applied as in training. */
+lstm_status lstm_compute_gradients(lstm_model *model, const lstm_batch *batch, double *loss);
+const float *lstm_input_gradients(const lstm_model *model); /* (B, T, input_size) */
+/* The whole step: gradients, clipping, update, state carried on. On LSTM_ERR_NON_FINITE
+ * the parameters, moments and state are left as they were. loss may be NULL. */
+lstm_status lstm_train_batch(lstm_model *model, const lstm_batch *batch, float *loss);
+
+/* n_steps training steps on a token stream, char-rnn style: the stream is cut into B
+ * contiguous stripes; each step reads the next T tokens of every stripe (targets are the
+ * tokens one later). At the end of a stripe the position wraps to 0 and the state resets.
+ * The position is kept in the model (and saved), so calls continue where the last stopped.
+ * losses receives n_steps values (may be NULL). Needs length >= B * (T + 1). */
+lstm_status lstm_train_stream(lstm_model *model, const int32_t *stream, size_t length,
+                              int32_t batch, int32_t seq_len, int32_t n_steps, float *losses);
+uint64_t lstm_stream_position(const lstm_model *model);
+/* Mean cross-entropy per token over the stream, cut into B stripes and read T at a time from
+ * a zero state, without dropout. The training state is not touched. */
+lstm_status lstm_evaluate_stream(lstm_model *model, const int32_t *stream, size_t length,
+                                 int32_t batch, int32_t seq_len, double *mean_loss);
+
+/* ---- inference: one sequence, one step at a time, with its own state ---- */
+lstm_status lstm_infer_reset(lstm_model *model);
+/* Feed one input (token, or input_size floats for dense models); logits go to the model's
+ * buffer (lstm_infer_logits), and to logits_out if not NULL. */
+lstm_status lstm_infer_step(lstm_model *model, int32_t token, const float *input, float *logits_out);
+const float *lstm_infer_logits(const lstm_model *model); /* (output_size) */
+
+typedef struct lstm_sampling {
+    float temperature; /* 0 = argmax; > 0 divides the logits */
+    int32_t top_k;     /* 0 = off; else keep the k most likely */
+    float top_p;       /* 0 or 1 = off; else keep the smallest set with mass >= p */
+} lstm_sampling;
+
+lstm_status lstm_sampler_seed(lstm_model *model, uint32_t seed);
+/* Sample one token from the current logits. */
+lstm_status lstm_sample(lstm_model *model, const lstm_sampling *sampling, int32_t *token);
+/* Token models only: feed the prompt (may be empty if a step was already taken), then
+ * sample n_out tokens, each fed back; out receives them. Continues the inference state. */
+lstm_status lstm_generate(lstm_model *model, const int32_t *prompt, int32_t n_prompt,
+                          const lstm_sampling *sampling, int32_t n_out, int32_t *out);
+
+/* ---- serialization (format described in README.md) ---- */
+#define LSTM_SAVE_TRAINING_STATE 1u /* optimizer moments, RNG, carried state, stream position */
+lstm_status lstm_save_size(const lstm_model *model, uint32_t flags, size_t *size);
+lstm_status lstm_save(const lstm_model *model, uint32_t flags, uint8_t *buffer, size_t capacity,
+                      size_t *written);
+lstm_status lstm_load(const uint8_t *buffer, size_t length, lstm_model **out, lstm_message *message);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LSTM_H */

@@ -1,0 +1,503 @@
+/* kernels_wasmsimd.c - the kernels of kernels_scalar.c with 128-bit wasm SIMD.
+ *
+ * Same signatures and the same arithmetic; tails (sizes not a multiple of the vector width)
+ * fall back to the scalar formulas and never read past the end of an array. Only compiled
+ * into the SIMD build (-msimd128). */
+#ifdef __wasm_simd128__
+#include <math.h>
+#include <wasm_simd128.h>
+
+#include "fastmath.h"
+#include "kernels.h"
+
+typedef v128_t f32x4;
+
+#define LOAD(p) wasm_v128_load(p)
+#define STORE(p, v) wasm_v128_store(p, v)
+#define SPLAT(x) wasm_f32x4_splat(x)
+#define ADD wasm_f32x4_add
+#define SUB wasm_f32x4_sub
+#define MUL wasm_f32x4_mul
+#define DIV wasm_f32x4_div
+#define LANE(v, l) wasm_i32x4_shuffle(v, v, l, l, l, l)
+
+/* ---- elementwise math, lane for lane the formulas of fastmath.h ---- */
+
+static inline f32x4 exp_f32x4(f32x4 x) {
+    const f32x4 lo = SPLAT(LSTM_EXP_LO), hi = SPLAT(LSTM_EXP_HI);
+    /* select, not min/max: a NaN input must stay NaN, as in the scalar reference */
+    x = wasm_v128_bitselect(lo, x, wasm_f32x4_lt(x, lo));
+    x = wasm_v128_bitselect(hi, x, wasm_f32x4_gt(x, hi));
+    f32x4 n = wasm_f32x4_floor(ADD(MUL(x, SPLAT(LSTM_LOG2E)), SPLAT(0.5f)));
+    f32x4 r = SUB(x, MUL(n, SPLAT(LSTM_LN2_HI)));
+    r = SUB(r, MUL(n, SPLAT(LSTM_LN2_LO)));
+    f32x4 p = SPLAT(1.0f / 720.0f);
+    p = ADD(MUL(p, r), SPLAT(1.0f / 120.0f));
+    p = ADD(MUL(p, r), SPLAT(1.0f / 24.0f));
+    p = ADD(MUL(p, r), SPLAT(1.0f / 6.0f));
+    p = ADD(MUL(p, r), SPLAT(0.5f));
+    p = ADD(MUL(p, r), SPLAT(1.0f));
+    p = ADD(MUL(p, r), SPLAT(1.0f));
+    v128_t bits = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+    return MUL(p, bits);
+}
+
+static inline f32x4 sigmoid_f32x4(f32x4 x) {
+    const f32x4 one = SPLAT(1.0f);
+    return DIV(one, ADD(one, exp_f32x4(wasm_f32x4_neg(x))));
+}
+
+static inline f32x4 tanh_f32x4(f32x4 x) {
+    const f32x4 one = SPLAT(1.0f);
+    const v128_t sign = wasm_i32x4_splat((int32_t)0x80000000u);
+    f32x4 ax = wasm_v128_andnot(x, sign);
+    f32x4 e = exp_f32x4(MUL(SPLAT(-2.0f), ax));
+    f32x4 t = DIV(SUB(one, e), ADD(one, e));
+    return wasm_v128_or(t, wasm_v128_and(x, sign)); /* copysign */
+}
+
+/* [sum(a), sum(b), sum(c), sum(d)] */
+static inline f32x4 hsum4(f32x4 a, f32x4 b, f32x4 c, f32x4 d) {
+    f32x4 ab = ADD(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
+    f32x4 cd = ADD(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
+    return ADD(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+static inline float hsum(f32x4 a) {
+    return wasm_f32x4_extract_lane(a, 0) + wasm_f32x4_extract_lane(a, 1) +
+           wasm_f32x4_extract_lane(a, 2) + wasm_f32x4_extract_lane(a, 3);
+}
+
+static inline float dot_tail(const float *a, const float *b, int k0, int K) {
+    float s = 0.0f;
+    for (int k = k0; k < K; k++) s += a[k] * b[k];
+    return s;
+}
+
+/* ---- GEMM: C += A . B^T, dot products along contiguous rows ---- */
+
+static void gemm_nt_wasmsimd(int M, int N, int K, const float *A, int lda, const float *B,
+                             int ldb, float *C, int ldc) {
+    const int K4 = K & ~3;
+    int i = 0;
+    /* 2 rows of A x 4 rows of B: 8 accumulators, 6 loads per 8 multiply-adds */
+    for (; i + 2 <= M; i += 2) {
+        const float *a0 = A + (size_t)i * lda, *a1 = a0 + lda;
+        float *c0 = C + (size_t)i * ldc, *c1 = c0 + ldc;
+        int j = 0;
+        for (; j + 4 <= N; j += 4) {
+            const float *b0 = B + (size_t)j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
+            f32x4 s00 = SPLAT(0), s01 = SPLAT(0), s02 = SPLAT(0), s03 = SPLAT(0);
+            f32x4 s10 = SPLAT(0), s11 = SPLAT(0), s12 = SPLAT(0), s13 = SPLAT(0);
+            for (int k = 0; k < K4; k += 4) {
+                f32x4 x0 = LOAD(a0 + k), x1 = LOAD(a1 + k);
+                f32x4 w = LOAD(b0 + k);
+                s00 = ADD(s00, MUL(x0, w)); s10 = ADD(s10, MUL(x1, w));
+                w = LOAD(b1 + k);
+                s01 = ADD(s01, MUL(x0, w)); s11 = ADD(s11, MUL(x1, w));
+                w = LOAD(b2 + k);
+                s02 = ADD(s02, MUL(x0, w)); s12 = ADD(s12, MUL(x1, w));
+                w = LOAD(b3 + k);
+                s03 = ADD(s03, MUL(x0, w)); s13 = ADD(s13, MUL(x1, w));
+            }
+            f32x4 r0 = hsum4(s00, s01, s02, s03), r1 = hsum4(s10, s11, s12, s13);
+            if (K4 < K) {
+                float t0[4], t1[4];
+                const float *bs[4] = {b0, b1, b2, b3};
+                for (int q = 0; q < 4; q++) {
+                    t0[q] = dot_tail(a0, bs[q], K4, K);
+                    t1[q] = dot_tail(a1, bs[q], K4, K);
+                }
+                r0 = ADD(r0, LOAD(t0));
+                r1 = ADD(r1, LOAD(t1));
+            }
+            STORE(c0 + j, ADD(LOAD(c0 + j), r0));
+            STORE(c1 + j, ADD(LOAD(c1 + j), r1));
+        }
+        for (; j < N; j++) {
+            const float *b = B + (size_t)j * ldb;
+            f32x4 s0 = SPLAT(0), s1 = SPLAT(0);
+            for (int k = 0; k < K4; k += 4) {
+                f32x4 w = LOAD(b + k);
+                s0 = ADD(s0, MUL(LOAD(a0 + k), w));
+                s1 = ADD(s1, MUL(LOAD(a1 + k), w));
+            }
+            c0[j] += hsum(s0) + dot_tail(a0, b, K4, K);
+            c1[j] += hsum(s1) + dot_tail(a1, b, K4, K);
+        }
+    }
+    /* a single row (generation is all single rows): 8 rows of B at a time for independent
+     * accumulators, reading the weights once, in the order they lie in memory */
+    for (; i < M; i++) {
+        const float *a = A + (size_t)i * lda;
+        float *c = C + (size_t)i * ldc;
+        int j = 0;
+        for (; j + 8 <= N; j += 8) {
+            const float *b = B + (size_t)j * ldb;
+            f32x4 s[8];
+            for (int q = 0; q < 8; q++) s[q] = SPLAT(0);
+            for (int k = 0; k < K4; k += 4) {
+                f32x4 x = LOAD(a + k);
+                for (int q = 0; q < 8; q++) s[q] = ADD(s[q], MUL(x, LOAD(b + (size_t)q * ldb + k)));
+            }
+            f32x4 r0 = hsum4(s[0], s[1], s[2], s[3]), r1 = hsum4(s[4], s[5], s[6], s[7]);
+            if (K4 < K) {
+                float t[8];
+                for (int q = 0; q < 8; q++) t[q] = dot_tail(a, b + (size_t)q * ldb, K4, K);
+                r0 = ADD(r0, LOAD(t));
+                r1 = ADD(r1, LOAD(t + 4));
+            }
+            STORE(c + j, ADD(LOAD(c + j), r0));
+            STORE(c + j + 4, ADD(LOAD(c + j + 4), r1));
+        }
+        for (; j < N; j++) {
+            const float *b = B + (size_t)j * ldb;
+            f32x4 s = SPLAT(0);
+            for (int k = 0; k < K4; k += 4) s = ADD(s, MUL(LOAD(a + k), LOAD(b + k)));
+            c[j] += hsum(s) + dot_tail(a, b, K4, K);
+        }
+    }
+}
+
+/* ---- GEMM: C += A . B, broadcast an element of A against a row of B ---- */
+
+#define NN_MC 64 /* rows of A per block: A block (64 x K) stays in L2 while B panels stream */
+
+static void gemm_nn_wasmsimd(int M, int N, int K, const float *A, int lda, const float *B,
+                             int ldb, float *C, int ldc) {
+    const int N8 = N & ~7;
+    for (int i0 = 0; i0 < M; i0 += NN_MC) {
+        int i1 = i0 + NN_MC < M ? i0 + NN_MC : M;
+        for (int j = 0; j < N8; j += 8) {
+            int i = i0;
+            /* 4 rows x 8 columns: 8 accumulators */
+            for (; i + 4 <= i1; i += 4) {
+                const float *a0 = A + (size_t)i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+                f32x4 c00 = SPLAT(0), c01 = SPLAT(0), c10 = SPLAT(0), c11 = SPLAT(0);
+                f32x4 c20 = SPLAT(0), c21 = SPLAT(0), c30 = SPLAT(0), c31 = SPLAT(0);
+                const float *b = B + j;
+                for (int k = 0; k < K; k++, b += ldb) {
+                    f32x4 w0 = LOAD(b), w1 = LOAD(b + 4);
+                    f32x4 x = SPLAT(a0[k]);
+                    c00 = ADD(c00, MUL(x, w0)); c01 = ADD(c01, MUL(x, w1));
+                    x = SPLAT(a1[k]);
+                    c10 = ADD(c10, MUL(x, w0)); c11 = ADD(c11, MUL(x, w1));
+                    x = SPLAT(a2[k]);
+                    c20 = ADD(c20, MUL(x, w0)); c21 = ADD(c21, MUL(x, w1));
+                    x = SPLAT(a3[k]);
+                    c30 = ADD(c30, MUL(x, w0)); c31 = ADD(c31, MUL(x, w1));
+                }
+                float *c = C + (size_t)i * ldc + j;
+                STORE(c, ADD(LOAD(c), c00)); STORE(c + 4, ADD(LOAD(c + 4), c01)); c += ldc;
+                STORE(c, ADD(LOAD(c), c10)); STORE(c + 4, ADD(LOAD(c + 4), c11)); c += ldc;
+                STORE(c, ADD(LOAD(c), c20)); STORE(c + 4, ADD(LOAD(c + 4), c21)); c += ldc;
+                STORE(c, ADD(LOAD(c), c30)); STORE(c + 4, ADD(LOAD(c + 4), c31));
+            }
+            for (; i < i1; i++) {
+                const float *a = A + (size_t)i * lda;
+                f32x4 c0 = SPLAT(0), c1 = SPLAT(0);
+                const float *b = B + j;
+                for (int k = 0; k < K; k++, b += ldb) {
+                    f32x4 x = SPLAT(a[k]);
+                    c0 = ADD(c0, MUL(x, LOAD(b)));
+                    c1 = ADD(c1, MUL(x, LOAD(b + 4)));
+                }
+                float *c = C + (size_t)i * ldc + j;
+                STORE(c, ADD(LOAD(c), c0));
+                STORE(c + 4, ADD(LOAD(c + 4), c1));
+            }
+        }
+        /* the last N % 8 columns */
+        for (int i = i0; i < i1 && N8 < N; i++) {
+            const float *a = A + (size_t)i * lda;
+            float *c = C + (size_t)i * ldc;
+            for (int k = 0; k < K; k++) {
+                const float *b = B + (size_t)k * ldb;
+                for (int j = N8; j < N; j++) c[j] += a[k] * b[j];
+            }
+        }
+    }
+}
+
+/* ---- GEMM: C += A^T . B, a long sum over rows k, blocked so both panels stay cached ---- */
+
+#define TN_KC 256
+
+static void gemm_tn_wasmsimd(int M, int N, int K, const float *A, int lda, const float *B,
+                             int ldb, float *C, int ldc) {
+    const int M4 = M & ~3, N8 = N & ~7;
+    for (int k0 = 0; k0 < K; k0 += TN_KC) {
+        int k1 = k0 + TN_KC < K ? k0 + TN_KC : K;
+        for (int i = 0; i < M4; i += 4) {
+            for (int j = 0; j < N8; j += 8) {
+                f32x4 c00 = SPLAT(0), c01 = SPLAT(0), c10 = SPLAT(0), c11 = SPLAT(0);
+                f32x4 c20 = SPLAT(0), c21 = SPLAT(0), c30 = SPLAT(0), c31 = SPLAT(0);
+                for (int k = k0; k < k1; k++) {
+                    const float *b = B + (size_t)k * ldb + j;
+                    f32x4 w0 = LOAD(b), w1 = LOAD(b + 4);
+                    f32x4 a = LOAD(A + (size_t)k * lda + i);
+                    f32x4 x = LANE(a, 0);
+                    c00 = ADD(c00, MUL(x, w0)); c01 = ADD(c01, MUL(x, w1));
+                    x = LANE(a, 1);
+                    c10 = ADD(c10, MUL(x, w0)); c11 = ADD(c11, MUL(x, w1));
+                    x = LANE(a, 2);
+                    c20 = ADD(c20, MUL(x, w0)); c21 = ADD(c21, MUL(x, w1));
+                    x = LANE(a, 3);
+                    c30 = ADD(c30, MUL(x, w0)); c31 = ADD(c31, MUL(x, w1));
+                }
+                float *c = C + (size_t)i * ldc + j;
+                STORE(c, ADD(LOAD(c), c00)); STORE(c + 4, ADD(LOAD(c + 4), c01)); c += ldc;
+                STORE(c, ADD(LOAD(c), c10)); STORE(c + 4, ADD(LOAD(c + 4), c11)); c += ldc;
+                STORE(c, ADD(LOAD(c), c20)); STORE(c + 4, ADD(LOAD(c + 4), c21)); c += ldc;
+                STORE(c, ADD(LOAD(c), c30)); STORE(c + 4, ADD(LOAD(c + 4), c31));
+            }
+        }
+        /* rows M4..M (all columns) and columns N8..N (rows 0..M4), scalar */
+        for (int k = k0; k < k1; k++) {
+            const float *a = A + (size_t)k * lda;
+            const float *b = B + (size_t)k * ldb;
+            for (int i = M4; i < M; i++) {
+                float *c = C + (size_t)i * ldc;
+                for (int j = 0; j < N; j++) c[j] += a[i] * b[j];
+            }
+            for (int i = 0; i < M4; i++) {
+                float *c = C + (size_t)i * ldc;
+                for (int j = N8; j < N; j++) c[j] += a[i] * b[j];
+            }
+        }
+    }
+}
+
+static void vec_sigmoid_wasmsimd(int n, const float *x, float *y) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) STORE(y + i, sigmoid_f32x4(LOAD(x + i)));
+    for (; i < n; i++) y[i] = lstm_sigmoidf(x[i]);
+}
+
+static void vec_tanh_wasmsimd(int n, const float *x, float *y) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) STORE(y + i, tanh_f32x4(LOAD(x + i)));
+    for (; i < n; i++) y[i] = lstm_tanhf(x[i]);
+}
+
+static void lstm_cell_forward_wasmsimd(int B, int H, float *gates, const float *c_prev, float *c,
+                                       float *tanh_c, float *h) {
+    for (int b = 0; b < B; b++) {
+        float *gi = gates + (size_t)b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
+        size_t row = (size_t)b * H;
+        const float *cp = c_prev + row;
+        float *cr = c + row, *tr = tanh_c + row, *hr = h + row;
+        int j = 0;
+        for (; j + 4 <= H; j += 4) {
+            f32x4 i = sigmoid_f32x4(LOAD(gi + j));
+            f32x4 f = sigmoid_f32x4(LOAD(gf + j));
+            f32x4 g = tanh_f32x4(LOAD(gg + j));
+            f32x4 o = sigmoid_f32x4(LOAD(go + j));
+            f32x4 ct = ADD(MUL(f, LOAD(cp + j)), MUL(i, g));
+            f32x4 tc = tanh_f32x4(ct);
+            STORE(gi + j, i); STORE(gf + j, f); STORE(gg + j, g); STORE(go + j, o);
+            STORE(cr + j, ct);
+            STORE(tr + j, tc);
+            STORE(hr + j, MUL(o, tc));
+        }
+        for (; j < H; j++) {
+            float i = lstm_sigmoidf(gi[j]), f = lstm_sigmoidf(gf[j]);
+            float g = lstm_tanhf(gg[j]), o = lstm_sigmoidf(go[j]);
+            float ct = f * cp[j] + i * g;
+            float tc = lstm_tanhf(ct);
+            gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;
+            cr[j] = ct; tr[j] = tc; hr[j] = o * tc;
+        }
+    }
+}
+
+static void lstm_cell_backward_wasmsimd(int B, int H, const float *gates, const float *c_prev,
+                                        const float *tanh_c, const float *dh, float *dc,
+                                        float *dgates) {
+    const f32x4 one = SPLAT(1.0f);
+    for (int b = 0; b < B; b++) {
+        const float *gi = gates + (size_t)b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
+        float *di = dgates + (size_t)b * 4 * H, *df = di + H, *dg = df + H, *dout = dg + H;
+        size_t row = (size_t)b * H;
+        const float *cp = c_prev + row, *tr = tanh_c + row, *dhr = dh + row;
+        float *dcr = dc + row;
+        int j = 0;
+        for (; j + 4 <= H; j += 4) {
+            f32x4 i = LOAD(gi + j), f = LOAD(gf + j), g = LOAD(gg + j), o = LOAD(go + j);
+            f32x4 tc = LOAD(tr + j), dhj = LOAD(dhr + j);
+            f32x4 dcj = ADD(LOAD(dcr + j), MUL(MUL(dhj, o), SUB(one, MUL(tc, tc))));
+            STORE(dout + j, MUL(MUL(MUL(dhj, tc), o), SUB(one, o)));
+            STORE(di + j, MUL(MUL(MUL(dcj, g), i), SUB(one, i)));
+            STORE(df + j, MUL(MUL(MUL(dcj, LOAD(cp + j)), f), SUB(one, f)));
+            STORE(dg + j, MUL(MUL(dcj, i), SUB(one, MUL(g, g))));
+            STORE(dcr + j, MUL(dcj, f));
+        }
+        for (; j < H; j++) {
+            float i = gi[j], f = gf[j], g = gg[j], o = go[j];
+            float tc = tr[j], dhj = dhr[j];
+            float dcj = dcr[j] + dhj * o * (1.0f - tc * tc);
+            dout[j] = dhj * tc * o * (1.0f - o);
+            di[j] = dcj * g * i * (1.0f - i);
+            df[j] = dcj * cp[j] * f * (1.0f - f);
+            dg[j] = dcj * i * (1.0f - g * g);
+            dcr[j] = dcj * f;
+        }
+    }
+}
+
+static double softmax_xent_wasmsimd(int R, int V, float *logits, const int32_t *targets,
+                                    float scale) {
+    const int V4 = V & ~3;
+    double total = 0.0;
+    for (int r = 0; r < R; r++) {
+        float *z = logits + (size_t)r * V;
+        float mx = z[0];
+        int v = 0;
+        if (V4 > 0) {
+            f32x4 m = LOAD(z);
+            for (v = 4; v < V4; v += 4) m = wasm_f32x4_pmax(m, LOAD(z + v));
+            mx = wasm_f32x4_extract_lane(m, 0);
+            for (int l = 1; l < 4; l++) {
+                float e = l == 1 ? wasm_f32x4_extract_lane(m, 1)
+                        : l == 2 ? wasm_f32x4_extract_lane(m, 2) : wasm_f32x4_extract_lane(m, 3);
+                mx = e > mx ? e : mx;
+            }
+        }
+        for (; v < V; v++) mx = z[v] > mx ? z[v] : mx;
+        /* subtract the max: exp() overflows above 88 */
+        f32x4 vm = SPLAT(mx), s = SPLAT(0);
+        for (v = 0; v < V4; v += 4) {
+            f32x4 e = exp_f32x4(SUB(LOAD(z + v), vm));
+            STORE(z + v, e);
+            s = ADD(s, e);
+        }
+        float sum = hsum(s);
+        for (; v < V; v++) {
+            z[v] = lstm_expf(z[v] - mx);
+            sum += z[v];
+        }
+        int t = targets[r];
+        total += log((double)sum) - log((double)z[t]);
+        float inv = scale / sum;
+        f32x4 vi = SPLAT(inv);
+        for (v = 0; v < V4; v += 4) STORE(z + v, MUL(LOAD(z + v), vi));
+        for (; v < V; v++) z[v] *= inv;
+        z[t] -= scale;
+    }
+    return total;
+}
+
+static void sum_rows_wasmsimd(int R, int N, const float *A, int lda, float *out) {
+    const int N4 = N & ~3;
+    for (int r = 0; r < R; r++) {
+        const float *a = A + (size_t)r * lda;
+        int j = 0;
+        for (; j < N4; j += 4) STORE(out + j, ADD(LOAD(out + j), LOAD(a + j)));
+        for (; j < N; j++) out[j] += a[j];
+    }
+}
+
+static double sum_squares_wasmsimd(size_t n, const float *x) {
+    /* accumulate in f64x2: a float sum of a million squares would lose digits */
+    v128_t s0 = wasm_f64x2_splat(0), s1 = wasm_f64x2_splat(0);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        f32x4 v = LOAD(x + i);
+        v128_t lo = wasm_f64x2_promote_low_f32x4(v);
+        v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+        s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(lo, lo));
+        s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(hi, hi));
+    }
+    v128_t s = wasm_f64x2_add(s0, s1);
+    double total = wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1);
+    for (; i < n; i++) total += (double)x[i] * x[i];
+    return total;
+}
+
+static void scale_wasmsimd(size_t n, float *x, float s) {
+    f32x4 vs = SPLAT(s);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) STORE(x + i, MUL(LOAD(x + i), vs));
+    for (; i < n; i++) x[i] *= s;
+}
+
+static void sgd_update_wasmsimd(size_t n, float *p, const float *g, float *v, float lr,
+                                float momentum, float decay) {
+    f32x4 vlr = SPLAT(lr), vmom = SPLAT(momentum), vdec = SPLAT(decay);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        f32x4 vi = ADD(MUL(vmom, LOAD(v + i)), LOAD(g + i));
+        STORE(v + i, vi);
+        f32x4 pi = LOAD(p + i);
+        STORE(p + i, SUB(pi, MUL(vlr, ADD(vi, MUL(vdec, pi)))));
+    }
+    for (; i < n; i++) {
+        v[i] = momentum * v[i] + g[i];
+        p[i] -= lr * (v[i] + decay * p[i]);
+    }
+}
+
+static void rmsprop_update_wasmsimd(size_t n, float *p, const float *g, float *s, float lr,
+                                    float beta2, float eps, float decay) {
+    f32x4 vlr = SPLAT(lr), vb = SPLAT(beta2), vb1 = SPLAT(1.0f - beta2), veps = SPLAT(eps),
+          vdec = SPLAT(decay);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        f32x4 gi = LOAD(g + i);
+        f32x4 si = ADD(MUL(vb, LOAD(s + i)), MUL(MUL(vb1, gi), gi));
+        STORE(s + i, si);
+        f32x4 pi = LOAD(p + i);
+        f32x4 step = ADD(DIV(gi, ADD(wasm_f32x4_sqrt(si), veps)), MUL(vdec, pi));
+        STORE(p + i, SUB(pi, MUL(vlr, step)));
+    }
+    for (; i < n; i++) {
+        s[i] = beta2 * s[i] + (1.0f - beta2) * g[i] * g[i];
+        p[i] -= lr * (g[i] / (sqrtf(s[i]) + eps) + decay * p[i]);
+    }
+}
+
+static void adam_update_wasmsimd(size_t n, float *p, const float *g, float *m, float *v, float lr,
+                                 float beta1, float beta2, float eps, float decay, float bc1,
+                                 float bc2) {
+    f32x4 vlr = SPLAT(lr), vb1 = SPLAT(beta1), vc1 = SPLAT(1.0f - beta1), vb2 = SPLAT(beta2),
+          vc2 = SPLAT(1.0f - beta2), veps = SPLAT(eps), vdec = SPLAT(decay), vbc1 = SPLAT(bc1),
+          vbc2 = SPLAT(bc2);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        f32x4 gi = LOAD(g + i);
+        f32x4 mi = ADD(MUL(vb1, LOAD(m + i)), MUL(vc1, gi));
+        f32x4 vi = ADD(MUL(vb2, LOAD(v + i)), MUL(MUL(vc2, gi), gi));
+        STORE(m + i, mi);
+        STORE(v + i, vi);
+        f32x4 mhat = DIV(mi, vbc1), vhat = DIV(vi, vbc2);
+        f32x4 pi = LOAD(p + i);
+        f32x4 step = ADD(DIV(mhat, ADD(wasm_f32x4_sqrt(vhat), veps)), MUL(vdec, pi));
+        STORE(p + i, SUB(pi, MUL(vlr, step)));
+    }
+    for (; i < n; i++) {
+        m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
+        v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+        float mhat = m[i] / bc1;
+        float vhat = v[i] / bc2;
+        p[i] -= lr * (mhat / (sqrtf(vhat) + eps) + decay * p[i]);
+    }
+}
+
+const lstm_kernels lstm_kernels_wasmsimd = {
+    .name = "wasmsimd",
+    .gemm_nt = gemm_nt_wasmsimd,
+    .gemm_nn = gemm_nn_wasmsimd,
+    .gemm_tn = gemm_tn_wasmsimd,
+    .vec_sigmoid = vec_sigmoid_wasmsimd,
+    .vec_tanh = vec_tanh_wasmsimd,
+    .lstm_cell_forward = lstm_cell_forward_wasmsimd,
+    .lstm_cell_backward = lstm_cell_backward_wasmsimd,
+    .softmax_xent = softmax_xent_wasmsimd,
+    .sum_rows = sum_rows_wasmsimd,
+    .sum_squares = sum_squares_wasmsimd,
+    .scale = scale_wasmsimd,
+    .sgd_update = sgd_update_wasmsimd,
+    .rmsprop_update = rmsprop_update_wasmsimd,
+    .adam_update = adam_update_wasmsimd,
+};
+#endif /* __wasm_simd128__ */

@@ -1,0 +1,335 @@
+/* model.c - creating and freeing models: configuration checks, the parameter arenas,
+ * initialisation, the tensor table, vocabulary/metadata and optimizer settings. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "rng.h"
+
+const char *lstm_strerror(lstm_status status) {
+    switch (status) {
+    case LSTM_OK: return "ok";
+    case LSTM_ERR_INVALID_ARGUMENT: return "invalid argument";
+    case LSTM_ERR_OUT_OF_MEMORY: return "out of memory";
+    case LSTM_ERR_BAD_MAGIC: return "not an lstm-wasm model (bad magic)";
+    case LSTM_ERR_UNSUPPORTED_VERSION: return "unsupported model format version";
+    case LSTM_ERR_TRUNCATED: return "model data is truncated";
+    case LSTM_ERR_CHECKSUM: return "model data checksum mismatch (corrupt)";
+    case LSTM_ERR_CORRUPT: return "model data holds an impossible value (corrupt)";
+    case LSTM_ERR_NON_FINITE: return "loss or gradient is not finite; update not applied";
+    case LSTM_ERR_TOKEN_RANGE: return "token id out of range";
+    case LSTM_ERR_BUFFER_TOO_SMALL: return "output buffer too small";
+    case LSTM_ERR_STATE: return "operation not valid in the model's current state";
+    }
+    return "unknown status";
+}
+
+lstm_status lstm_fail(lstm_model *m, lstm_status status, const char *fmt, ...) {
+    if (m) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(m->err, sizeof m->err, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+void lstm_message_set(lstm_message *msg, const char *fmt, ...) {
+    if (!msg) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg->text, sizeof msg->text, fmt, ap);
+    va_end(ap);
+}
+
+const char *lstm_error_message(const lstm_model *m) { return m ? m->err : "model is NULL"; }
+
+static int finite_in(float x, float lo, float hi) { return isfinite(x) && x >= lo && x <= hi; }
+
+lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_message *msg) {
+    if (!c) { lstm_message_set(msg, "config is NULL"); return LSTM_ERR_INVALID_ARGUMENT; }
+#define BAD(...) do { lstm_message_set(msg, __VA_ARGS__); return LSTM_ERR_INVALID_ARGUMENT; } while (0)
+    if (c->input_vocab < 0 || c->input_vocab > LSTM_MAX_VOCAB)
+        BAD("input_vocab must be in [0, %d], got %d", LSTM_MAX_VOCAB, c->input_vocab);
+    if (c->input_vocab == 0 && (c->input_size < 1 || c->input_size > LSTM_MAX_INPUT))
+        BAD("input_size must be in [1, %d] for dense inputs (input_vocab 0), got %d",
+            LSTM_MAX_INPUT, c->input_size);
+    if (c->hidden_size < 1 || c->hidden_size > LSTM_MAX_HIDDEN)
+        BAD("hidden_size must be in [1, %d], got %d", LSTM_MAX_HIDDEN, c->hidden_size);
+    if (c->num_layers < 1 || c->num_layers > LSTM_MAX_LAYERS)
+        BAD("num_layers must be in [1, %d], got %d", LSTM_MAX_LAYERS, c->num_layers);
+    if (c->output_size < 1 || c->output_size > LSTM_MAX_VOCAB)
+        BAD("output_size must be in [1, %d], got %d", LSTM_MAX_VOCAB, c->output_size);
+    if (!(isfinite(c->dropout) && c->dropout >= 0.0f && c->dropout < 1.0f))
+        BAD("dropout must be in [0, 1), got %g", (double)c->dropout);
+    if (!finite_in(c->init_scale, 0.0f, 100.0f))
+        BAD("init_scale must be in [0, 100], got %g", (double)c->init_scale);
+    if (!finite_in(c->forget_bias, -100.0f, 100.0f))
+        BAD("forget_bias must be in [-100, 100], got %g", (double)c->forget_bias);
+    uint64_t H = (uint64_t)c->hidden_size, X = c->input_vocab ? (uint64_t)c->input_vocab
+                                                              : (uint64_t)c->input_size;
+    uint64_t n = 4 * H * (X + H) + 8 * H;                       /* layer 0 */
+    n += (uint64_t)(c->num_layers - 1) * (4 * H * (H + H) + 8 * H); /* layers above */
+    n += (uint64_t)c->output_size * (H + 1);                    /* head */
+    if (n > LSTM_MAX_PARAMS)
+        BAD("model has %llu parameters, more than the limit of %llu", (unsigned long long)n,
+            (unsigned long long)LSTM_MAX_PARAMS);
+#undef BAD
+    if (n_params) *n_params = n;
+    return LSTM_OK;
+}
+
+int lstm_moments_for(int32_t type) { return type == LSTM_OPTIMIZER_ADAM ? 2 : 1; }
+
+/* Point a struct of tensors into an arena laid out as the header describes. */
+static void layout_tensors(const lstm_model *m, float *base, lstm_tensors *t) {
+    const int H = m->cfg.hidden_size, V = m->cfg.output_size;
+    float *p = base;
+    for (int l = 0; l < m->cfg.num_layers; l++) {
+        int X = l == 0 ? m->X0 : H;
+        t->layer[l].w_ih = p; p += (size_t)4 * H * X;
+        t->layer[l].w_hh = p; p += (size_t)4 * H * H;
+        t->layer[l].b_ih = p; p += (size_t)4 * H;
+        t->layer[l].b_hh = p; p += (size_t)4 * H;
+    }
+    t->w_out = p; p += (size_t)V * H;
+    t->b_out = p;
+}
+
+static void build_tensor_table(lstm_model *m) {
+    const int H = m->cfg.hidden_size, L = m->cfg.num_layers;
+    int n = 0;
+    for (int l = 0; l < L; l++) {
+        const lstm_layer_tensors *lt = &m->p.layer[l];
+        int X = l == 0 ? m->X0 : H;
+        const char *names[4] = {"weight_ih_l%d", "weight_hh_l%d", "bias_ih_l%d", "bias_hh_l%d"};
+        float *ptrs[4] = {lt->w_ih, lt->w_hh, lt->b_ih, lt->b_hh};
+        int cols[4] = {X, H, 1, 1};
+        for (int q = 0; q < 4; q++, n++) {
+            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], names[q], l);
+            m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n],
+                                                   (uint32_t)(ptrs[q] - m->params), 4 * H, cols[q]};
+        }
+    }
+    snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "out.weight");
+    m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(m->p.w_out - m->params),
+                                           m->cfg.output_size, H};
+    n++;
+    snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "out.bias");
+    m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(m->p.b_out - m->params),
+                                           m->cfg.output_size, 1};
+}
+
+lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_message *msg) {
+    uint64_t n_params = 0;
+    lstm_status st = lstm_config_check(cfg, &n_params, msg);
+    if (st != LSTM_OK) return st;
+    lstm_model *m = calloc(1, sizeof *m);
+    if (!m) { lstm_message_set(msg, "cannot allocate the model struct"); return LSTM_ERR_OUT_OF_MEMORY; }
+    m->cfg = *cfg;
+    m->X0 = cfg->input_vocab ? cfg->input_vocab : cfg->input_size;
+    m->k = lstm_kernels_best();
+    m->n_params = (size_t)n_params;
+    const int H = cfg->hidden_size, L = cfg->num_layers, V = cfg->output_size;
+    /* parameters and gradients: one allocation each */
+    m->params = malloc(m->n_params * sizeof(float));
+    m->grads = calloc(m->n_params, sizeof(float));
+    size_t inf_floats = (size_t)2 * L * H + 4 * (size_t)H + H + 2 * (size_t)V;
+    m->inf_arena = calloc(inf_floats + 2 * (size_t)V, sizeof(float));
+    if (!m->params || !m->grads || !m->inf_arena) {
+        lstm_free(m);
+        lstm_message_set(msg, "cannot allocate %llu parameters", (unsigned long long)n_params);
+        return LSTM_ERR_OUT_OF_MEMORY;
+    }
+    float *f = m->inf_arena;
+    m->inf.h = f; f += (size_t)L * H;
+    m->inf.c = f; f += (size_t)L * H;
+    m->inf.gates = f; f += (size_t)4 * H;
+    m->inf.tanh_c = f; f += H;
+    m->inf.logits = f; f += V;
+    m->inf.probs = f; f += V;
+    m->inf.pairs = f;
+    layout_tensors(m, m->params, &m->p);
+    layout_tensors(m, m->grads, &m->g);
+    build_tensor_table(m);
+    lstm_optimizer_defaults(&m->opt);
+    *out = m;
+    return LSTM_OK;
+}
+
+void lstm_init_parameters(lstm_model *m) {
+    const lstm_config *c = &m->cfg;
+    const int H = c->hidden_size;
+    /* PyTorch's nn.LSTM and nn.Linear default: U(-1/sqrt(H), 1/sqrt(H)) */
+    float s = c->init_scale > 0.0f ? c->init_scale : 1.0f / sqrtf((float)H);
+    uint64_t rng = rng_seed(c->seed, 0);
+    for (size_t i = 0; i < m->n_params; i++) m->params[i] = (2.0f * rng_uniform(&rng) - 1.0f) * s;
+    for (int l = 0; l < c->num_layers; l++)
+        for (int j = 0; j < H; j++) m->p.layer[l].b_ih[H + j] += c->forget_bias;
+}
+
+lstm_status lstm_create(const lstm_config *cfg, lstm_model **out, lstm_message *msg) {
+    if (!out) { lstm_message_set(msg, "out is NULL"); return LSTM_ERR_INVALID_ARGUMENT; }
+    *out = NULL;
+    lstm_model *m = NULL;
+    lstm_status st = lstm_model_alloc(cfg, &m, msg);
+    if (st != LSTM_OK) return st;
+    lstm_init_parameters(m);
+    m->dropout_rng = rng_seed(cfg->seed, 1);
+    m->sample_rng = rng_seed(cfg->seed, 2);
+    *out = m;
+    return LSTM_OK;
+}
+
+void lstm_free(lstm_model *m) {
+    if (!m) return;
+    free(m->params);
+    free(m->grads);
+    free(m->moments);
+    free(m->carry);
+    free(m->ws.arena);
+    free(m->inf_arena);
+    free(m->vocab);
+    free(m->metadata);
+    free(m);
+}
+
+lstm_status lstm_get_config(const lstm_model *m, lstm_config *out) {
+    if (!m || !out) return LSTM_ERR_INVALID_ARGUMENT;
+    *out = m->cfg;
+    return LSTM_OK;
+}
+
+size_t lstm_parameter_count(const lstm_model *m) { return m ? m->n_params : 0; }
+float *lstm_parameters(lstm_model *m) { return m ? m->params : NULL; }
+float *lstm_gradients(lstm_model *m) { return m ? m->grads : NULL; }
+int32_t lstm_tensor_count(const lstm_model *m) { return m ? LSTM_N_TENSORS(m->cfg.num_layers) : 0; }
+
+lstm_status lstm_tensor(const lstm_model *m, int32_t index, lstm_tensor_info *out) {
+    if (!m || !out) return LSTM_ERR_INVALID_ARGUMENT;
+    if (index < 0 || index >= lstm_tensor_count(m))
+        return lstm_fail((lstm_model *)m, LSTM_ERR_INVALID_ARGUMENT,
+                         "tensor index must be in [0, %d), got %d", lstm_tensor_count(m), index);
+    *out = m->tensor_info[index];
+    return LSTM_OK;
+}
+
+lstm_status lstm_set_vocabulary(lstm_model *m, const uint32_t *cp, int32_t count) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    if (count < 0 || count > LSTM_MAX_VOCAB || (count > 0 && !cp))
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "vocabulary size must be in [0, %d], got %d",
+                         LSTM_MAX_VOCAB, count);
+    for (int32_t i = 0; i < count; i++)
+        if (cp[i] > 0x10FFFF || (cp[i] >= 0xD800 && cp[i] <= 0xDFFF))
+            return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT,
+                             "vocabulary entry %d is not a Unicode scalar value: 0x%X", i, cp[i]);
+    uint32_t *copy = NULL;
+    if (count > 0) {
+        copy = malloc((size_t)count * sizeof *copy);
+        if (!copy) return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY, "cannot allocate the vocabulary");
+        memcpy(copy, cp, (size_t)count * sizeof *copy);
+    }
+    free(m->vocab);
+    m->vocab = copy;
+    m->vocab_size = count;
+    return LSTM_OK;
+}
+
+int32_t lstm_vocabulary_size(const lstm_model *m) { return m ? m->vocab_size : 0; }
+const uint32_t *lstm_vocabulary(const lstm_model *m) { return m ? m->vocab : NULL; }
+
+lstm_status lstm_set_metadata(lstm_model *m, const uint8_t *bytes, uint32_t size) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    if (size > (1u << 26) || (size > 0 && !bytes))
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "metadata must be at most 64 MiB, got %u bytes",
+                         size);
+    uint8_t *copy = NULL;
+    if (size > 0) {
+        copy = malloc(size);
+        if (!copy) return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY, "cannot allocate the metadata");
+        memcpy(copy, bytes, size);
+    }
+    free(m->metadata);
+    m->metadata = copy;
+    m->metadata_size = size;
+    return LSTM_OK;
+}
+
+uint32_t lstm_metadata_size(const lstm_model *m) { return m ? m->metadata_size : 0; }
+const uint8_t *lstm_metadata(const lstm_model *m) { return m ? m->metadata : NULL; }
+
+void lstm_optimizer_defaults(lstm_optimizer *o) {
+    if (!o) return;
+    *o = (lstm_optimizer){.type = LSTM_OPTIMIZER_ADAM, .learning_rate = 2e-3f, .momentum = 0.0f,
+                          .beta1 = 0.9f, .beta2 = 0.999f, .epsilon = 1e-8f, .weight_decay = 0.0f,
+                          .clip_norm = 5.0f};
+}
+
+lstm_status lstm_optimizer_check(const lstm_optimizer *o, char *msg, size_t cap) {
+#define BAD(...) do { snprintf(msg, cap, __VA_ARGS__); return LSTM_ERR_INVALID_ARGUMENT; } while (0)
+    if (o->type < LSTM_OPTIMIZER_SGD || o->type > LSTM_OPTIMIZER_ADAM)
+        BAD("optimizer type must be 0 (sgd), 1 (rmsprop) or 2 (adam), got %d", o->type);
+    if (!(isfinite(o->learning_rate) && o->learning_rate > 0.0f && o->learning_rate <= 1e3f))
+        BAD("learning_rate must be in (0, 1000], got %g", (double)o->learning_rate);
+    if (!(isfinite(o->momentum) && o->momentum >= 0.0f && o->momentum < 1.0f))
+        BAD("momentum must be in [0, 1), got %g", (double)o->momentum);
+    if (!(isfinite(o->beta1) && o->beta1 >= 0.0f && o->beta1 < 1.0f))
+        BAD("beta1 must be in [0, 1), got %g", (double)o->beta1);
+    if (!(isfinite(o->beta2) && o->beta2 >= 0.0f && o->beta2 < 1.0f))
+        BAD("beta2 must be in [0, 1), got %g", (double)o->beta2);
+    if (!(isfinite(o->epsilon) && o->epsilon > 0.0f && o->epsilon <= 1.0f))
+        BAD("epsilon must be in (0, 1], got %g", (double)o->epsilon);
+    if (!(isfinite(o->weight_decay) && o->weight_decay >= 0.0f && o->weight_decay <= 1e3f))
+        BAD("weight_decay must be in [0, 1000], got %g", (double)o->weight_decay);
+    if (!isfinite(o->clip_norm))
+        BAD("clip_norm must be finite (<= 0 disables clipping), got %g", (double)o->clip_norm);
+#undef BAD
+    return LSTM_OK;
+}
+
+lstm_status lstm_set_optimizer(lstm_model *m, const lstm_optimizer *o) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    if (!o) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "optimizer is NULL");
+    lstm_status st = lstm_optimizer_check(o, m->err, sizeof m->err);
+    if (st != LSTM_OK) return st;
+    if (!m->has_opt || o->type != m->opt.type) {
+        int n = lstm_moments_for(o->type);
+        float *mom = calloc((size_t)n * m->n_params, sizeof(float));
+        if (!mom) return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY, "cannot allocate optimizer state");
+        free(m->moments);
+        m->moments = mom;
+        m->n_moments = n;
+        m->step = 0;
+    }
+    m->opt = *o;
+    m->has_opt = 1;
+    return LSTM_OK;
+}
+
+lstm_status lstm_get_optimizer(const lstm_model *m, lstm_optimizer *out) {
+    if (!m || !out) return LSTM_ERR_INVALID_ARGUMENT;
+    *out = m->opt;
+    return LSTM_OK;
+}
+
+uint64_t lstm_step_count(const lstm_model *m) { return m ? m->step : 0; }
+
+lstm_status lstm_carry_resize(lstm_model *m, int B) {
+    if (m->carry_B == B) return LSTM_OK;
+    size_t n = (size_t)2 * m->cfg.num_layers * B * m->cfg.hidden_size;
+    float *c = calloc(n, sizeof(float));
+    if (!c) return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY, "cannot allocate the carried state");
+    free(m->carry);
+    m->carry = c;
+    m->carry_B = B;
+    return LSTM_OK;
+}
+
+lstm_status lstm_reset_state(lstm_model *m) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    if (m->carry) memset(m->carry, 0, (size_t)2 * m->cfg.num_layers * m->carry_B *
+                                          m->cfg.hidden_size * sizeof(float));
+    return LSTM_OK;
+}

@@ -1,0 +1,132 @@
+/* model.h - the lstm_model struct and what the C files share about it (not public API). */
+#ifndef LSTM_MODEL_H
+#define LSTM_MODEL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../include/lstm.h"
+#include "kernels.h"
+
+#define LSTM_MAX_LAYERS 16
+#define LSTM_MAX_HIDDEN 4096
+#define LSTM_MAX_VOCAB (1 << 20)
+#define LSTM_MAX_INPUT 65536
+#define LSTM_MAX_PARAMS ((uint64_t)1 << 28) /* 1 GiB per float arena: more cannot fit wasm32 */
+#define LSTM_MAX_BATCH 65536
+#define LSTM_MAX_STEPS 65536
+#define LSTM_N_TENSORS(L) (4 * (L) + 2)
+
+/* Pointers into one arena (parameters or gradients), in the order of the header. */
+typedef struct lstm_layer_tensors {
+    float *w_ih; /* (4H, X_l) */
+    float *w_hh; /* (4H, H) */
+    float *b_ih; /* (4H) */
+    float *b_hh; /* (4H) */
+} lstm_layer_tensors;
+
+typedef struct lstm_tensors {
+    lstm_layer_tensors layer[LSTM_MAX_LAYERS];
+    float *w_out; /* (V, H) */
+    float *b_out; /* (V) */
+} lstm_tensors;
+
+/* Activations of one layer for one (B, T) batch, time-major: row r = t*B + b. */
+typedef struct lstm_layer_acts {
+    float *h;      /* (T+1, B, H) h[0] is the initial state */
+    float *c;      /* (T+1, B, H) */
+    float *gates;  /* (T, B, 4H) activations i, f, g, o after forward */
+    float *tanh_c; /* (T, B, H) */
+    float *mask;   /* (T, B, H) dropout mask 0 or 1/(1-p); NULL without dropout */
+    float *out;    /* (T, B, H) what the next layer sees: h[1..T], masked if dropout */
+} lstm_layer_acts;
+
+/* The training workspace, one allocation sized for the largest (B, T) seen so far. */
+typedef struct lstm_workspace {
+    void *arena;
+    size_t bytes;
+    int B, T;     /* shape the pointers below are laid out for */
+    lstm_layer_acts layer[LSTM_MAX_LAYERS];
+    float *x;          /* (T, B, X0) dense inputs, time-major */
+    int32_t *tokens;   /* (T, B) */
+    int32_t *targets;  /* (T, B) */
+    float *logits;     /* (T, B, V) logits, then d loss / d logits */
+    float *dgates;     /* (T, B, 4H) */
+    float *dout;       /* (T, B, max(H, X0)) gradient at a layer's output / input */
+    float *dc;         /* (B, H) */
+    float *dx;         /* (B, T, X0) input gradients, batch-first for the caller */
+    float *state;      /* (2, L, B, H) scratch initial state (evaluation) */
+} lstm_workspace;
+
+/* Single-sequence inference state and scratch. */
+typedef struct lstm_infer {
+    float *h;       /* (L, H) */
+    float *c;       /* (L, H) */
+    float *gates;   /* (4H) */
+    float *tanh_c;  /* (H) */
+    float *logits;  /* (V) */
+    float *probs;   /* (V) sampling scratch */
+    void *pairs;    /* (V) (probability, index) pairs: the sort scratch of top-k/top-p */
+    int has_logits;
+} lstm_infer;
+
+struct lstm_model {
+    lstm_config cfg;
+    int X0; /* width of layer 0's input: input_vocab or input_size */
+    const lstm_kernels *k;
+
+    size_t n_params;
+    float *params; /* (n_params) */
+    float *grads;  /* (n_params) */
+    float *moments; /* (n_moments * n_params) optimizer state, NULL before set_optimizer */
+    int n_moments;
+    lstm_tensors p, g;
+    lstm_tensor_info tensor_info[LSTM_N_TENSORS(LSTM_MAX_LAYERS)];
+    char tensor_names[LSTM_N_TENSORS(LSTM_MAX_LAYERS)][20];
+
+    lstm_optimizer opt;
+    int has_opt;
+    uint64_t step;
+
+    uint64_t dropout_rng;
+    uint64_t sample_rng;
+
+    int carry_B;  /* batch size of the carried state, 0 = none (zero state) */
+    float *carry; /* (2, L, carry_B, H) h then c */
+    uint64_t stream_pos;
+
+    lstm_workspace ws;
+    lstm_infer inf;
+    void *inf_arena;
+
+    uint32_t *vocab;
+    int32_t vocab_size;
+    uint8_t *metadata;
+    uint32_t metadata_size;
+
+    char err[256];
+};
+
+/* Record a detailed message in the model and return status. */
+lstm_status lstm_fail(lstm_model *m, lstm_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void lstm_message_set(lstm_message *msg, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Validation shared by create and load; writes the reason into msg. */
+lstm_status lstm_config_check(const lstm_config *cfg, uint64_t *n_params, lstm_message *msg);
+lstm_status lstm_optimizer_check(const lstm_optimizer *opt, char *msg, size_t cap);
+/* Allocate a model for a checked config (parameters uninitialised). */
+lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_message *msg);
+void lstm_init_parameters(lstm_model *m);
+int lstm_moments_for(int32_t optimizer_type);
+lstm_status lstm_carry_resize(lstm_model *m, int B);
+
+#endif /* LSTM_MODEL_H */

@@ -1,0 +1,486 @@
+/* train.c - forward and backward through the stacked LSTM and its softmax head, truncated
+ * BPTT with carried state, gradient clipping and the optimizer step.
+ *
+ * Activations are time-major (row r = t*B + b) so that all T*B rows of a layer's input
+ * product, weight gradients and head form one large matrix product; only the h . W_hh
+ * product stays inside the time loop. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "rng.h"
+
+/* ---- workspace ---- */
+
+/* Lay out (or, with base NULL, measure) the workspace for a (B, T) batch. */
+static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
+    const lstm_config *c = &m->cfg;
+    const size_t H = (size_t)c->hidden_size, L = (size_t)c->num_layers, V = (size_t)c->output_size;
+    const size_t X0 = (size_t)m->X0, R = (size_t)B * T;
+    const int dense = c->input_vocab == 0, drop = c->dropout > 0.0f;
+    size_t off = 0;
+    /* 16-byte aligned pieces: SIMD loads are fastest aligned */
+#define TAKE(ptr, type, count)                                                   \
+    do {                                                                         \
+        if (base) (ptr) = (type *)(void *)(base + off);                          \
+        off += (((size_t)(count) * sizeof(type)) + 15) & ~(size_t)15;           \
+    } while (0)
+    lstm_workspace *w = &m->ws;
+    /* first, so its place depends on B only: evaluation re-lays the rest for a short tail */
+    TAKE(w->state, float, 2 * L * B * H);
+    for (size_t l = 0; l < L; l++) {
+        lstm_layer_acts *a = &w->layer[l];
+        TAKE(a->h, float, (R + B) * H);
+        TAKE(a->c, float, (R + B) * H);
+        TAKE(a->gates, float, R * 4 * H);
+        TAKE(a->tanh_c, float, R * H);
+        if (drop) {
+            TAKE(a->mask, float, R * H);
+            TAKE(a->out, float, R * H);
+        } else if (base) {
+            a->mask = NULL;
+            a->out = a->h + (size_t)B * H;
+        }
+    }
+    TAKE(w->x, float, dense ? R * X0 : 0);
+    TAKE(w->tokens, int32_t, R);
+    TAKE(w->targets, int32_t, R);
+    TAKE(w->logits, float, R * V);
+    TAKE(w->dgates, float, R * 4 * H);
+    TAKE(w->dout, float, R * (X0 > H && dense ? X0 : H));
+    TAKE(w->dc, float, (size_t)B * H);
+    TAKE(w->dx, float, dense ? R * X0 : 0);
+#undef TAKE
+    return off;
+}
+
+/* Make the workspace fit (B, T). On failure the old workspace is kept. */
+static lstm_status workspace_for(lstm_model *m, int B, int T) {
+    if (B < 1 || B > LSTM_MAX_BATCH)
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "batch size must be in [1, %d], got %d",
+                         LSTM_MAX_BATCH, B);
+    if (T < 1 || T > LSTM_MAX_STEPS)
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "sequence length must be in [1, %d], got %d",
+                         LSTM_MAX_STEPS, T);
+    if (m->ws.arena && m->ws.B == B && m->ws.T == T) return LSTM_OK;
+    /* size in double first: (R * 4H) can overflow a 32-bit size_t */
+    const double H = m->cfg.hidden_size, V = m->cfg.output_size, X0 = m->X0, R = (double)B * T;
+    double approx = 4.0 * (m->cfg.num_layers * (R + B) * 10.0 * H + R * (V + 6.0 * H + 2.0 * X0 + 2.0));
+    if (approx > (double)SIZE_MAX / 2)
+        return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY,
+                         "batch %d x %d needs about %.0f MB of activations, too much for this build",
+                         B, T, approx / 1e6);
+    size_t bytes = layout_workspace(m, B, T, NULL);
+    if (bytes > m->ws.bytes) {
+        void *arena = malloc(bytes);
+        if (!arena)
+            return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY,
+                             "cannot allocate %zu bytes of activations for batch %d x %d", bytes, B, T);
+        free(m->ws.arena);
+        m->ws.arena = arena;
+        m->ws.bytes = bytes;
+    }
+    layout_workspace(m, B, T, m->ws.arena);
+    m->ws.B = B;
+    m->ws.T = T;
+    return LSTM_OK;
+}
+
+/* ---- forward ---- */
+
+/* One layer over T steps. x: (T*B, X) input rows (dense) or NULL with tokens (T*B ids). */
+static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, int X,
+                          const int32_t *tokens) {
+    const lstm_kernels *k = m->k;
+    const int H = m->cfg.hidden_size, G = 4 * H;
+    const size_t R = (size_t)B * T;
+    const lstm_layer_tensors *p = &m->p.layer[l];
+    lstm_layer_acts *a = &m->ws.layer[l];
+    /* pre-activations of all steps: b_ih + b_hh + W_ih x_t */
+    for (size_t r = 0; r < R; r++) {
+        float *g = a->gates + r * G;
+        for (int j = 0; j < G; j++) g[j] = p->b_ih[j] + p->b_hh[j];
+    }
+    if (tokens) {
+        /* one-hot input: gather column `token` of W_ih, never a dense product */
+        for (size_t r = 0; r < R; r++) {
+            float *g = a->gates + r * G;
+            const float *w = p->w_ih + tokens[r];
+            for (int j = 0; j < G; j++) g[j] += w[(size_t)j * X];
+        }
+    } else {
+        k->gemm_nt((int)R, G, X, x, X, p->w_ih, X, a->gates, G);
+    }
+    for (int t = 0; t < T; t++) {
+        const size_t s = (size_t)t * B;
+        float *gates = a->gates + s * G;
+        k->gemm_nt(B, G, H, a->h + s * H, H, p->w_hh, H, gates, G);
+        k->lstm_cell_forward(B, H, gates, a->c + s * H, a->c + (s + B) * H, a->tanh_c + s * H,
+                             a->h + (s + B) * H);
+    }
+}
+
+/* Inverted dropout on a layer's output: out = h * mask, mask in {0, 1/(1-p)}. */
+static void layer_dropout(lstm_model *m, int l, int B, int T, uint64_t *rng) {
+    lstm_layer_acts *a = &m->ws.layer[l];
+    const size_t n = (size_t)B * T * m->cfg.hidden_size;
+    const float p = m->cfg.dropout, keep = 1.0f / (1.0f - p);
+    const float *h = a->h + (size_t)B * m->cfg.hidden_size;
+    for (size_t i = 0; i < n; i++) {
+        a->mask[i] = rng_uniform(rng) < p ? 0.0f : keep;
+        a->out[i] = h[i] * a->mask[i];
+    }
+}
+
+/* Load each layer's initial h and c from state (2, L, B, H), or zeros if state is NULL. */
+static void load_initial_state(lstm_model *m, int B, const float *state) {
+    const int L = m->cfg.num_layers;
+    const size_t BH = (size_t)B * m->cfg.hidden_size;
+    for (int l = 0; l < L; l++) {
+        lstm_layer_acts *a = &m->ws.layer[l];
+        if (state) {
+            memcpy(a->h, state + (size_t)l * BH, BH * sizeof(float));
+            memcpy(a->c, state + ((size_t)L + l) * BH, BH * sizeof(float));
+        } else {
+            memset(a->h, 0, BH * sizeof(float));
+            memset(a->c, 0, BH * sizeof(float));
+        }
+    }
+}
+
+static void store_final_state(lstm_model *m, int B, int T, float *state) {
+    const int L = m->cfg.num_layers;
+    const size_t BH = (size_t)B * m->cfg.hidden_size;
+    for (int l = 0; l < L; l++) {
+        const lstm_layer_acts *a = &m->ws.layer[l];
+        memcpy(state + (size_t)l * BH, a->h + (size_t)T * BH, BH * sizeof(float));
+        memcpy(state + ((size_t)L + l) * BH, a->c + (size_t)T * BH, BH * sizeof(float));
+    }
+}
+
+/* Forward through all layers and the head; the workspace must already hold the inputs and
+ * targets (time-major) and the initial state. Returns the summed cross-entropy; the logits
+ * buffer then holds d loss / d logits for a loss that is the mean over T*B tokens.
+ * rng NULL means evaluation (no dropout). */
+static double forward(lstm_model *m, int B, int T, uint64_t *rng) {
+    const lstm_config *c = &m->cfg;
+    const int H = c->hidden_size, V = c->output_size, L = c->num_layers;
+    const size_t R = (size_t)B * T;
+    lstm_workspace *w = &m->ws;
+    const int drop = rng && c->dropout > 0.0f;
+    for (int l = 0; l < L; l++) {
+        if (l == 0) {
+            layer_forward(m, 0, B, T, c->input_vocab ? NULL : w->x, m->X0,
+                          c->input_vocab ? w->tokens : NULL);
+        } else {
+            layer_forward(m, l, B, T, w->layer[l - 1].out, H, NULL);
+        }
+        lstm_layer_acts *a = &w->layer[l];
+        if (drop) {
+            layer_dropout(m, l, B, T, rng);
+        } else if (a->mask) {
+            memcpy(a->out, a->h + (size_t)B * H, R * H * sizeof(float));
+        }
+    }
+    const float *top = w->layer[L - 1].out;
+    for (size_t r = 0; r < R; r++) memcpy(w->logits + r * V, m->p.b_out, (size_t)V * sizeof(float));
+    m->k->gemm_nt((int)R, V, H, top, H, m->p.w_out, H, w->logits, V);
+    return m->k->softmax_xent((int)R, V, w->logits, w->targets, 1.0f / (float)R);
+}
+
+/* ---- backward ---- */
+
+/* Accumulate every parameter gradient of the batch into m->grads (zeroed here). */
+static void backward(lstm_model *m, int B, int T, int want_dx) {
+    const lstm_kernels *k = m->k;
+    const lstm_config *c = &m->cfg;
+    const int H = c->hidden_size, V = c->output_size, L = c->num_layers, G = 4 * H;
+    const size_t R = (size_t)B * T;
+    lstm_workspace *w = &m->ws;
+    memset(m->grads, 0, m->n_params * sizeof(float));
+
+    /* head: logits = top . W_out^T + b_out */
+    const float *top = w->layer[L - 1].out;
+    k->gemm_tn(V, H, (int)R, w->logits, V, top, H, m->g.w_out, H);
+    k->sum_rows((int)R, V, w->logits, V, m->g.b_out);
+    memset(w->dout, 0, R * H * sizeof(float));
+    k->gemm_nn((int)R, H, V, w->logits, V, m->p.w_out, H, w->dout, H);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const lstm_layer_tensors *p = &m->p.layer[l];
+        lstm_layer_tensors *g = &m->g.layer[l];
+        lstm_layer_acts *a = &w->layer[l];
+        const int X = l == 0 ? m->X0 : H;
+        /* dout holds d loss / d out; through the dropout mask to d loss / d h */
+        if (a->mask)
+            for (size_t i = 0; i < R * H; i++) w->dout[i] *= a->mask[i];
+        /* backward in time; the gradient from beyond the batch is cut (truncated BPTT) */
+        memset(w->dc, 0, (size_t)B * H * sizeof(float));
+        for (int t = T - 1; t >= 0; t--) {
+            const size_t s = (size_t)t * B;
+            float *dh = w->dout + s * H;
+            float *dgates = w->dgates + s * G;
+            k->lstm_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, dh, w->dc,
+                                  dgates);
+            if (t > 0) k->gemm_nn(B, H, G, dgates, G, p->w_hh, H, dh - (size_t)B * H, H);
+        }
+        /* weight gradients over all T*B rows at once; h[0..T-1] are the previous states */
+        k->gemm_tn(G, H, (int)R, w->dgates, G, a->h, H, g->w_hh, H);
+        k->sum_rows((int)R, G, w->dgates, G, g->b_ih);
+        memcpy(g->b_hh, g->b_ih, (size_t)G * sizeof(float));
+        if (l == 0 && c->input_vocab) {
+            /* one-hot input: scatter into column `token` of dW_ih */
+            for (size_t r = 0; r < R; r++) {
+                float *gw = g->w_ih + w->tokens[r];
+                const float *dg = w->dgates + r * G;
+                for (int j = 0; j < G; j++) gw[(size_t)j * X] += dg[j];
+            }
+        } else {
+            const float *x = l == 0 ? w->x : w->layer[l - 1].out;
+            k->gemm_tn(G, X, (int)R, w->dgates, G, x, X, g->w_ih, X);
+        }
+        if (l > 0 || (want_dx && !c->input_vocab)) {
+            memset(w->dout, 0, R * X * sizeof(float));
+            k->gemm_nn((int)R, X, G, w->dgates, G, p->w_ih, X, w->dout, X);
+        }
+    }
+    if (want_dx && !c->input_vocab) {
+        /* time-major to the caller's batch-first layout */
+        const size_t X0 = (size_t)m->X0;
+        for (int t = 0; t < T; t++)
+            for (int b = 0; b < B; b++)
+                memcpy(w->dx + ((size_t)b * T + t) * X0, w->dout + ((size_t)t * B + b) * X0,
+                       X0 * sizeof(float));
+    }
+}
+
+/* ---- inputs ---- */
+
+static lstm_status check_ids(lstm_model *m, const int32_t *ids, size_t n, int32_t limit,
+                             const char *what) {
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= limit)
+            return lstm_fail(m, LSTM_ERR_TOKEN_RANGE, "%s[%zu] = %d is outside [0, %d)", what, i,
+                             ids[i], limit);
+    return LSTM_OK;
+}
+
+/* Validate a batch-first batch and copy it, time-major, into the workspace. */
+static lstm_status load_batch(lstm_model *m, const lstm_batch *bt) {
+    if (!bt) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "batch is NULL");
+    lstm_status st = workspace_for(m, bt->batch, bt->steps);
+    if (st != LSTM_OK) return st;
+    const int B = bt->batch, T = bt->steps;
+    const size_t R = (size_t)B * T;
+    if (!bt->targets) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "batch.targets is NULL");
+    st = check_ids(m, bt->targets, R, m->cfg.output_size, "targets");
+    if (st != LSTM_OK) return st;
+    if (m->cfg.input_vocab) {
+        if (!bt->tokens)
+            return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "batch.tokens is NULL (token model)");
+        st = check_ids(m, bt->tokens, R, m->cfg.input_vocab, "tokens");
+        if (st != LSTM_OK) return st;
+    } else {
+        if (!bt->inputs)
+            return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "batch.inputs is NULL (dense model)");
+        for (size_t i = 0; i < R * (size_t)m->X0; i++)
+            if (!isfinite(bt->inputs[i]))
+                return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "inputs[%zu] is not finite", i);
+    }
+    lstm_workspace *w = &m->ws;
+    const size_t X0 = (size_t)m->X0;
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            size_t src = (size_t)b * T + t, dst = (size_t)t * B + b;
+            w->targets[dst] = bt->targets[src];
+            if (m->cfg.input_vocab) w->tokens[dst] = bt->tokens[src];
+            else memcpy(w->x + dst * X0, bt->inputs + src * X0, X0 * sizeof(float));
+        }
+    }
+    return LSTM_OK;
+}
+
+/* The carried state for batch size B (zeros if it was for another size). */
+static const float *carried_state(lstm_model *m, int B) {
+    return m->carry && m->carry_B == B ? m->carry : NULL;
+}
+
+lstm_status lstm_compute_loss(lstm_model *m, const lstm_batch *bt, double *loss) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    lstm_status st = load_batch(m, bt);
+    if (st != LSTM_OK) return st;
+    load_initial_state(m, bt->batch, carried_state(m, bt->batch));
+    double sum = forward(m, bt->batch, bt->steps, NULL);
+    if (loss) *loss = sum / ((double)bt->batch * bt->steps);
+    return LSTM_OK;
+}
+
+lstm_status lstm_compute_gradients(lstm_model *m, const lstm_batch *bt, double *loss) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    lstm_status st = load_batch(m, bt);
+    if (st != LSTM_OK) return st;
+    load_initial_state(m, bt->batch, carried_state(m, bt->batch));
+    uint64_t rng = m->dropout_rng; /* a copy: the same masks on every call */
+    double sum = forward(m, bt->batch, bt->steps, &rng);
+    backward(m, bt->batch, bt->steps, 1);
+    if (loss) *loss = sum / ((double)bt->batch * bt->steps);
+    return LSTM_OK;
+}
+
+const float *lstm_input_gradients(const lstm_model *m) {
+    return m && !m->cfg.input_vocab ? m->ws.dx : NULL;
+}
+
+/* Clip and apply the optimizer to the gradients in m->grads. */
+static lstm_status apply_update(lstm_model *m) {
+    const lstm_kernels *k = m->k;
+    const lstm_optimizer *o = &m->opt;
+    double norm = sqrt(k->sum_squares(m->n_params, m->grads));
+    if (!isfinite(norm))
+        return lstm_fail(m, LSTM_ERR_NON_FINITE, "gradient norm is not finite; update skipped");
+    if (o->clip_norm > 0.0f && norm > o->clip_norm)
+        k->scale(m->n_params, m->grads, (float)(o->clip_norm / norm));
+    m->step++;
+    float *mom = m->moments;
+    switch (o->type) {
+    case LSTM_OPTIMIZER_SGD:
+        k->sgd_update(m->n_params, m->params, m->grads, mom, o->learning_rate, o->momentum,
+                      o->weight_decay);
+        break;
+    case LSTM_OPTIMIZER_RMSPROP:
+        k->rmsprop_update(m->n_params, m->params, m->grads, mom, o->learning_rate, o->beta2,
+                          o->epsilon, o->weight_decay);
+        break;
+    default: {
+        float bc1 = (float)(1.0 - pow((double)o->beta1, (double)m->step));
+        float bc2 = (float)(1.0 - pow((double)o->beta2, (double)m->step));
+        k->adam_update(m->n_params, m->params, m->grads, mom, mom + m->n_params, o->learning_rate,
+                       o->beta1, o->beta2, o->epsilon, o->weight_decay, bc1, bc2);
+    }
+    }
+    return LSTM_OK;
+}
+
+static lstm_status ensure_optimizer(lstm_model *m) {
+    if (m->has_opt) return LSTM_OK;
+    lstm_optimizer o;
+    lstm_optimizer_defaults(&o);
+    return lstm_set_optimizer(m, &o);
+}
+
+/* One step on the batch already in the workspace; state carried only on success. */
+static lstm_status train_loaded(lstm_model *m, int B, int T, float *loss) {
+    lstm_status st = ensure_optimizer(m);
+    if (st == LSTM_OK) st = lstm_carry_resize(m, B);
+    if (st != LSTM_OK) return st;
+    load_initial_state(m, B, m->carry);
+    uint64_t rng = m->dropout_rng;
+    double sum = forward(m, B, T, &rng);
+    double mean = sum / ((double)B * T);
+    if (loss) *loss = (float)mean;
+    if (!isfinite(mean)) return lstm_fail(m, LSTM_ERR_NON_FINITE, "loss is not finite (%g); update skipped", mean);
+    backward(m, B, T, 0);
+    st = apply_update(m);
+    if (st != LSTM_OK) return st;
+    m->dropout_rng = rng;
+    store_final_state(m, B, T, m->carry);
+    return LSTM_OK;
+}
+
+lstm_status lstm_train_batch(lstm_model *m, const lstm_batch *bt, float *loss) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    lstm_status st = load_batch(m, bt);
+    if (st != LSTM_OK) return st;
+    return train_loaded(m, bt->batch, bt->steps, loss);
+}
+
+/* Stripe geometry shared by training and evaluation on a stream. */
+static lstm_status check_stream(lstm_model *m, const int32_t *stream, size_t length, int B, int T) {
+    if (!stream && length > 0) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "stream is NULL");
+    if (B < 1 || B > LSTM_MAX_BATCH)
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "batch size must be in [1, %d], got %d",
+                         LSTM_MAX_BATCH, B);
+    if (T < 1 || T > LSTM_MAX_STEPS)
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "sequence length must be in [1, %d], got %d",
+                         LSTM_MAX_STEPS, T);
+    if (!m->cfg.input_vocab)
+        return lstm_fail(m, LSTM_ERR_STATE, "training on a token stream needs a token model");
+    if (length / (size_t)B < 2)
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT,
+                         "stream of %zu tokens is too short for batch size %d (needs at least %d)",
+                         length, B, 2 * B);
+    int32_t limit = m->cfg.input_vocab < m->cfg.output_size ? m->cfg.input_vocab : m->cfg.output_size;
+    return check_ids(m, stream, length, limit, "stream");
+}
+
+/* Copy T steps of every stripe starting at pos into the workspace, time-major. */
+static void load_stream_batch(lstm_model *m, const int32_t *stream, size_t stripe, int B, int T,
+                              size_t pos) {
+    for (int b = 0; b < B; b++) {
+        const int32_t *s = stream + (size_t)b * stripe + pos;
+        for (int t = 0; t < T; t++) {
+            m->ws.tokens[(size_t)t * B + b] = s[t];
+            m->ws.targets[(size_t)t * B + b] = s[t + 1];
+        }
+    }
+}
+
+lstm_status lstm_train_stream(lstm_model *m, const int32_t *stream, size_t length, int32_t B,
+                              int32_t T, int32_t n_steps, float *losses) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    lstm_status st = check_stream(m, stream, length, B, T);
+    if (st != LSTM_OK) return st;
+    const size_t stripe = length / (size_t)B;
+    if (stripe < (size_t)T + 1)
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT,
+                         "stream of %zu tokens is too short for batch %d x sequence %d (needs %zu)",
+                         length, B, T, (size_t)B * ((size_t)T + 1));
+    if (n_steps < 0) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "n_steps must be >= 0, got %d", n_steps);
+    st = workspace_for(m, B, T);
+    if (st != LSTM_OK) return st;
+    if (m->carry_B != B) m->stream_pos = 0;
+    for (int32_t i = 0; i < n_steps; i++) {
+        if (m->stream_pos + (size_t)T + 1 > stripe) {
+            m->stream_pos = 0; /* a new epoch: the stripes restart, and so does the state */
+            lstm_reset_state(m);
+        }
+        load_stream_batch(m, stream, stripe, B, T, (size_t)m->stream_pos);
+        float loss = 0.0f;
+        st = train_loaded(m, B, T, &loss);
+        if (losses) losses[i] = loss;
+        if (st != LSTM_OK) return st;
+        m->stream_pos += (uint64_t)T;
+    }
+    return LSTM_OK;
+}
+
+uint64_t lstm_stream_position(const lstm_model *m) { return m ? m->stream_pos : 0; }
+
+lstm_status lstm_evaluate_stream(lstm_model *m, const int32_t *stream, size_t length, int32_t B,
+                                 int32_t T, double *mean_loss) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    if (!mean_loss) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "mean_loss is NULL");
+    lstm_status st = check_stream(m, stream, length, B, T);
+    if (st != LSTM_OK) return st;
+    const size_t stripe = length / (size_t)B;
+    st = workspace_for(m, B, T);
+    if (st != LSTM_OK) return st;
+    float *state = m->ws.state;
+    memset(state, 0, (size_t)2 * m->cfg.num_layers * B * m->cfg.hidden_size * sizeof(float));
+    double total = 0.0;
+    size_t count = 0;
+    for (size_t pos = 0; pos + 1 < stripe;) {
+        int t_len = stripe - 1 - pos < (size_t)T ? (int)(stripe - 1 - pos) : T;
+        /* a shorter last chunk: re-lay the workspace for it, within the same arena */
+        if (t_len != m->ws.T) layout_workspace(m, B, t_len, m->ws.arena), m->ws.T = t_len;
+        load_stream_batch(m, stream, stripe, B, t_len, pos);
+        load_initial_state(m, B, state);
+        total += forward(m, B, t_len, NULL);
+        store_final_state(m, B, t_len, state);
+        count += (size_t)B * t_len;
+        pos += (size_t)t_len;
+    }
+    *mean_loss = total / (double)count;
+    return LSTM_OK;
+}

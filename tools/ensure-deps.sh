@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install what the build and tests need on a fresh Debian machine: Emscripten (apt-get, as
+# root) and the npm dev dependencies (npm ci). Prints what it does; fails with a reason.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NODE_PATH=/usr/share/nodejs
+
+need_apt=()
+command -v emcc >/dev/null 2>&1 || need_apt+=(emscripten)
+if [ "${LSTM_WITH_BROWSER:-1}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages: ${need_apt[*]}. Install them with:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${need_apt[*]}" >&2
+    exit 1
+  fi
+  echo "installing ${need_apt[*]} with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# npm ci when node_modules is missing or older than the lock file
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

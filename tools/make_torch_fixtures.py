@@ -1,0 +1,295 @@
+"""Generate PyTorch reference fixtures (tests/fixtures/torch_lstm_*.json) for the lstm-wasm LSTM."""
+
+# Usage (needs PyTorch; Debian's python3-torch is visible to /usr/bin/python3):
+#     /usr/bin/python3 tools/make_torch_fixtures.py
+#
+# Model: torch.nn.LSTM(X, H, num_layers=L, batch_first=True, bias=True, no dropout)
+# with zero initial state, then a Linear(H, V) head at every time step, and
+# loss = mean softmax cross-entropy over all B*T positions.
+#
+# Parameters and dense inputs are drawn in float32 (so a float32 implementation
+# can load them exactly), then everything is computed in float64.
+# Re-running produces byte-identical files.
+
+import json
+import math
+import os
+import sys
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT_DIR = os.path.join(ROOT, "tests", "fixtures")
+
+CASES = [
+    dict(name="torch_lstm_tokens.json", mode="tokens", seed=1234,
+         input_size=11, hidden_size=7, num_layers=2, output_size=11, batch=3, steps=6),
+    dict(name="torch_lstm_dense.json", mode="dense", seed=5678,
+         input_size=5, hidden_size=6, num_layers=2, output_size=4, batch=2, steps=5),
+    dict(name="torch_lstm_tokens_1layer.json", mode="tokens", seed=4321,
+         input_size=13, hidden_size=9, num_layers=1, output_size=13, batch=2, steps=7),
+]
+
+MAX_FILE_BYTES = 100 * 1024
+
+
+def arena_layout(X, H, L, V):
+    """(name, shape) of every tensor in the flat parameter arena, in arena order."""
+    layout = []
+    for l in range(L):
+        x_l = X if l == 0 else H
+        layout += [
+            (f"lstm.weight_ih_l{l}", (4 * H, x_l)),
+            (f"lstm.weight_hh_l{l}", (4 * H, H)),
+            (f"lstm.bias_ih_l{l}", (4 * H,)),
+            (f"lstm.bias_hh_l{l}", (4 * H,)),
+        ]
+    layout += [("out.weight", (V, H)), ("out.bias", (V,))]
+    return layout
+
+
+class Model(torch.nn.Module):
+    def __init__(self, X, H, L, V):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(input_size=X, hidden_size=H, num_layers=L,
+                                  bias=True, batch_first=True, dropout=0.0)
+        self.out = torch.nn.Linear(H, V)
+
+    def forward(self, x):
+        B = x.shape[0]
+        L, H = self.lstm.num_layers, self.lstm.hidden_size
+        zeros = torch.zeros(L, B, H, dtype=x.dtype)
+        y, (h_n, c_n) = self.lstm(x, (zeros, zeros.clone()))
+        return self.out(y), h_n, c_n
+
+
+def flat(t):
+    """Row-major flattening of a tensor into a list of Python floats (float64)."""
+    return [float(v) for v in t.detach().double().reshape(-1).tolist()]
+
+
+def make_case(case):
+    X, H, L, V = case["input_size"], case["hidden_size"], case["num_layers"], case["output_size"]
+    B, T, mode = case["batch"], case["steps"], case["mode"]
+    torch.manual_seed(case["seed"])
+
+    model = Model(X, H, L, V)
+    params = dict(model.named_parameters())
+    layout = arena_layout(X, H, L, V)
+    # The arena order must be exactly PyTorch's own parameter order.
+    assert [n for n, _ in layout] == list(params.keys()), (list(params.keys()), layout)
+
+    # Draw float32 weights from U(-0.5, 0.5), then compute in float64.
+    with torch.no_grad():
+        for name, shape in layout:
+            assert tuple(params[name].shape) == shape, (name, params[name].shape, shape)
+            params[name].uniform_(-0.5, 0.5)  # parameters are float32 here
+    model = model.double()
+
+    if mode == "tokens":
+        tokens = torch.randint(0, X, (B, T))
+        x = torch.nn.functional.one_hot(tokens, X).double()
+    else:
+        x = torch.randn(B, T, X, dtype=torch.float32).double()
+        x.requires_grad_(True)
+    targets = torch.randint(0, V, (B, T))
+
+    logits, h_n, c_n = model(x)
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
+    model.zero_grad()
+    loss.backward()
+
+    named = dict(model.named_parameters())
+    arena = [v for name, _ in layout for v in flat(named[name])]
+    grads = [v for name, _ in layout for v in flat(named[name].grad)]
+
+    fixture = {
+        "mode": mode,
+        "input_size": X,
+        "hidden_size": H,
+        "num_layers": L,
+        "output_size": V,
+        "batch": B,
+        "steps": T,
+        "params": arena,
+    }
+    if mode == "tokens":
+        fixture["tokens"] = [int(v) for v in tokens.reshape(-1).tolist()]
+    else:
+        fixture["inputs"] = flat(x)
+    fixture.update({
+        "targets": [int(v) for v in targets.reshape(-1).tolist()],
+        "loss": float(loss.item()),
+        "logits": flat(logits),
+        "h_n": flat(h_n),
+        "c_n": flat(c_n),
+        "grads": grads,
+    })
+    if mode == "dense":
+        fixture["input_grads"] = flat(x.grad)
+    fixture["torch_version"] = torch.__version__
+    return fixture
+
+
+# ---------------------------------------------------------------------------
+# Self-checks, run on the JSON as re-read from disk.
+
+def reference_forward(fx):
+    """Plain-Python float64 LSTM + head + loss straight from the flat arena.
+
+    Independent of torch; confirms the arena layout (and PyTorch's i, f, g, o
+    gate order within each 4H block) is what the fixture claims.
+    """
+    X, H, L, V = fx["input_size"], fx["hidden_size"], fx["num_layers"], fx["output_size"]
+    B, T = fx["batch"], fx["steps"]
+    p, pos = fx["params"], 0
+
+    def take(n):
+        nonlocal pos
+        chunk = p[pos:pos + n]
+        pos += n
+        return chunk
+
+    layers = []
+    for l in range(L):
+        x_l = X if l == 0 else H
+        layers.append((take(4 * H * x_l), take(4 * H * H), take(4 * H), take(4 * H), x_l))
+    w_out, b_out = take(V * H), take(V)
+    assert pos == len(p)
+
+    sig = lambda z: 1.0 / (1.0 + math.exp(-z))
+    logits, h_n, c_n, loss = [], [[None] * B for _ in range(L)], [[None] * B for _ in range(L)], 0.0
+    for b in range(B):
+        h = [[0.0] * H for _ in range(L)]
+        c = [[0.0] * H for _ in range(L)]
+        for t in range(T):
+            i_bt = b * T + t
+            if fx["mode"] == "tokens":
+                inp = [0.0] * X
+                inp[fx["tokens"][i_bt]] = 1.0
+            else:
+                inp = fx["inputs"][i_bt * X:(i_bt + 1) * X]
+            for l, (w_ih, w_hh, b_ih, b_hh, x_l) in enumerate(layers):
+                z = [b_ih[r] + b_hh[r]
+                     + sum(w_ih[r * x_l + k] * inp[k] for k in range(x_l))
+                     + sum(w_hh[r * H + k] * h[l][k] for k in range(H))
+                     for r in range(4 * H)]
+                for j in range(H):
+                    ig, fg = sig(z[j]), sig(z[H + j])
+                    gg, og = math.tanh(z[2 * H + j]), sig(z[3 * H + j])
+                    c[l][j] = fg * c[l][j] + ig * gg
+                    h[l][j] = og * math.tanh(c[l][j])
+                inp = list(h[l])
+            row = [b_out[v] + sum(w_out[v * H + k] * inp[k] for k in range(H)) for v in range(V)]
+            logits += row
+            m = max(row)
+            lse = m + math.log(sum(math.exp(r - m) for r in row))
+            loss += lse - row[fx["targets"][i_bt]]
+        for l in range(L):
+            h_n[l][b], c_n[l][b] = list(h[l]), list(c[l])
+    flat_state = lambda s: [v for layer in s for hb in layer for v in hb]
+    return loss / (B * T), logits, flat_state(h_n), flat_state(c_n)
+
+
+def max_abs_diff(a, b):
+    assert len(a) == len(b), (len(a), len(b))
+    return max(abs(x - y) for x, y in zip(a, b))
+
+
+def verify(path, case):
+    size = os.path.getsize(path)
+    assert size < MAX_FILE_BYTES, f"{path} is {size} bytes"
+    with open(path) as f:
+        fx = json.load(f)
+
+    X, H, L, V = fx["input_size"], fx["hidden_size"], fx["num_layers"], fx["output_size"]
+    B, T = fx["batch"], fx["steps"]
+    for key in ("mode", "input_size", "hidden_size", "num_layers", "output_size", "batch", "steps"):
+        assert fx[key] == case[key], key
+
+    n_params = sum(math.prod(shape) for _, shape in arena_layout(X, H, L, V))
+    assert len(fx["params"]) == n_params, (len(fx["params"]), n_params)
+    assert len(fx["grads"]) == n_params
+    assert len(fx["targets"]) == B * T and all(0 <= v < V for v in fx["targets"])
+    assert len(fx["logits"]) == B * T * V
+    assert len(fx["h_n"]) == L * B * H and len(fx["c_n"]) == L * B * H
+    if fx["mode"] == "tokens":
+        assert "inputs" not in fx and "input_grads" not in fx
+        assert len(fx["tokens"]) == B * T and all(0 <= v < X for v in fx["tokens"])
+    else:
+        assert "tokens" not in fx
+        assert len(fx["inputs"]) == B * T * X and len(fx["input_grads"]) == B * T * X
+        assert all(float(torch.tensor(v, dtype=torch.float32)) == v for v in fx["inputs"])
+    # Params must be exactly representable in float32.
+    assert all(float(torch.tensor(v, dtype=torch.float32)) == v for v in fx["params"])
+    assert all(-0.5 <= v <= 0.5 for v in fx["params"])
+    assert all(math.isfinite(v) for k in ("logits", "h_n", "c_n", "grads") for v in fx[k])
+
+    # Independent forward pass from the flat arena.
+    loss, logits, h_n, c_n = reference_forward(fx)
+    assert abs(loss - fx["loss"]) < 1e-12, (loss, fx["loss"])
+    for name, ref in (("logits", logits), ("h_n", h_n), ("c_n", c_n)):
+        d = max_abs_diff(ref, fx[name])
+        assert d < 1e-12, (name, d)
+
+    # Spot-check gradients with central finite differences in float64.
+    model = Model(X, H, L, V).double()
+    layout = arena_layout(X, H, L, V)
+    named = dict(model.named_parameters())
+
+    def load(arena):
+        pos = 0
+        with torch.no_grad():
+            for name, shape in layout:
+                n = math.prod(shape)
+                named[name].copy_(torch.tensor(arena[pos:pos + n], dtype=torch.float64).reshape(shape))
+                pos += n
+
+    targets = torch.tensor(fx["targets"]).reshape(-1)
+
+    def loss_at(arena, inputs):
+        load(arena)
+        if fx["mode"] == "tokens":
+            x = torch.nn.functional.one_hot(torch.tensor(fx["tokens"]).reshape(B, T), X).double()
+        else:
+            x = torch.tensor(inputs, dtype=torch.float64).reshape(B, T, X)
+        with torch.no_grad():
+            return float(torch.nn.functional.cross_entropy(model(x)[0].reshape(-1, V), targets))
+
+    eps = 1e-6
+    inputs = fx.get("inputs")
+    assert abs(loss_at(fx["params"], inputs) - fx["loss"]) < 1e-12
+    stride = max(1, n_params // 40)
+    for idx in list(range(0, n_params, stride)) + [n_params - 1]:
+        plus, minus = list(fx["params"]), list(fx["params"])
+        plus[idx] += eps
+        minus[idx] -= eps
+        fd = (loss_at(plus, inputs) - loss_at(minus, inputs)) / (2 * eps)
+        assert abs(fd - fx["grads"][idx]) < 1e-7, ("grad", idx, fd, fx["grads"][idx])
+    if fx["mode"] == "dense":
+        for idx in range(0, B * T * X, 3):
+            plus, minus = list(inputs), list(inputs)
+            plus[idx] += eps
+            minus[idx] -= eps
+            fd = (loss_at(fx["params"], plus) - loss_at(fx["params"], minus)) / (2 * eps)
+            assert abs(fd - fx["input_grads"][idx]) < 1e-7, ("input_grad", idx, fd)
+    return fx, size
+
+
+def main():
+    torch.set_default_dtype(torch.float32)
+    os.makedirs(OUT_DIR, exist_ok=True)
+    for case in CASES:
+        fixture = make_case(case)
+        path = os.path.join(OUT_DIR, case["name"])
+        with open(path, "w") as f:
+            json.dump(fixture, f)
+            f.write("\n")
+        fx, size = verify(path, case)
+        print(f"{os.path.relpath(path, ROOT)}: {size} bytes, {len(fx['params'])} params, "
+              f"loss={fx['loss']!r}  (verified)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
