@@ -1,0 +1,643 @@
+/* test_core.c - native tests of the C core (built with gcc under ASan and UBSan):
+ * gradients by finite differences, training, save/load, corrupt input, bad arguments,
+ * sampling and the scalar kernels against double-precision references. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../include/lstm.h"
+#include "../../src/fastmath.h"
+#include "../../src/kernels.h"
+
+static int g_failed, g_passed;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            printf("  FAIL %s:%d: ", __FILE__, __LINE__);                  \
+            printf(__VA_ARGS__);                                           \
+            printf("\n");                                                  \
+            g_failed++;                                                    \
+            return;                                                        \
+        }                                                                  \
+    } while (0)
+#define OK(call) CHECK((call) == LSTM_OK, "%s failed", #call)
+
+static void run(const char *name, void (*fn)(void)) {
+    int before = g_failed;
+    printf("- %s\n", name);
+    fn();
+    if (g_failed == before) g_passed++;
+}
+
+static uint64_t rng_state = 88172645463325252ULL;
+static double urand(void) { /* xorshift64: test data only */
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+static lstm_model *make_model(int vocab, int input, int H, int L, int V, float dropout) {
+    lstm_config c = {.input_vocab = vocab, .input_size = input, .hidden_size = H,
+                     .num_layers = L, .output_size = V, .seed = 42, .dropout = dropout,
+                     .init_scale = 0.5f};
+    lstm_model *m = NULL;
+    lstm_message msg;
+    if (lstm_create(&c, &m, &msg) != LSTM_OK) {
+        printf("  create failed: %s\n", msg.text);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- gradient check ---- */
+
+typedef struct {
+    double max_dir_err;  /* worst relative error of a directional derivative */
+    double max_elem_err; /* worst relative error of a single checked entry */
+    int bad;             /* entries or directions beyond tolerance */
+} gradcheck_result;
+
+#define DIR_TOL 1e-2  /* float32 losses: central differences agree to ~1e-4; wrong maths is off by >10% */
+#define ELEM_TOL 3e-2 /* single entries carry more float32 noise than whole directions */
+
+/* Central differences of the loss against the analytic gradient `ana` (n_params), in 3
+ * random directions per tensor and for the 4 largest entries of each tensor. */
+static gradcheck_result gradcheck(lstm_model *m, const lstm_batch *b, const float *ana, int verbose) {
+    gradcheck_result r = {0, 0, 0};
+    float *p = lstm_parameters(m);
+    int nt = lstm_tensor_count(m);
+    for (int ti = 0; ti < nt; ti++) {
+        lstm_tensor_info t;
+        lstm_tensor(m, ti, &t);
+        size_t n = (size_t)t.rows * t.cols;
+        float *d = malloc(n * sizeof *d), *saved = malloc(n * sizeof *saved);
+        memcpy(saved, p + t.offset, n * sizeof *saved);
+        double gnorm = 0.0;
+        for (size_t i = 0; i < n; i++) gnorm += (double)ana[t.offset + i] * ana[t.offset + i];
+        gnorm = sqrt(gnorm);
+        for (int rep = 0; rep < 3; rep++) {
+            const double eps = 1e-3;
+            double dot = 0.0, lp, lm;
+            for (size_t i = 0; i < n; i++) {
+                d[i] = urand() < 0.5 ? -1.0f : 1.0f;
+                dot += (double)d[i] * ana[t.offset + i];
+            }
+            for (size_t i = 0; i < n; i++) p[t.offset + i] = saved[i] + (float)eps * d[i];
+            lstm_compute_loss(m, b, &lp);
+            for (size_t i = 0; i < n; i++) p[t.offset + i] = saved[i] - (float)eps * d[i];
+            lstm_compute_loss(m, b, &lm);
+            memcpy(p + t.offset, saved, n * sizeof *saved);
+            double num = (lp - lm) / (2 * eps);
+            /* relative to |g|, the typical size of g.d for a random +-1 direction: the error
+             * then measures |g_wrong - g| / |g| and does not blow up when g.d happens to be ~0 */
+            double err = fabs(num - dot) / fmax(fmax(fabs(num), fabs(dot)), fmax(gnorm, 1e-6));
+            if (err > r.max_dir_err) r.max_dir_err = err;
+            if (err > DIR_TOL) {
+                r.bad++;
+                if (verbose) printf("    %s direction %d: numeric %.6g analytic %.6g\n", t.name, rep, num, dot);
+            }
+        }
+        size_t chosen[4];
+        for (int q = 0; q < 4 && (size_t)q < n; q++) {
+            size_t best = 0; /* q-th largest |gradient| by repeated selection */
+            double bestv = -1;
+            for (size_t i = 0; i < n; i++) {
+                double v = fabs(ana[t.offset + i]);
+                int taken = 0;
+                for (int z = 0; z < q; z++) taken |= chosen[z] == i;
+                if (!taken && v > bestv) { bestv = v; best = i; }
+            }
+            chosen[q] = best;
+            const double eps = 3e-3;
+            double lp, lm;
+            p[t.offset + best] = saved[best] + (float)eps;
+            lstm_compute_loss(m, b, &lp);
+            p[t.offset + best] = saved[best] - (float)eps;
+            lstm_compute_loss(m, b, &lm);
+            p[t.offset + best] = saved[best];
+            double num = (lp - lm) / (2 * eps), a = ana[t.offset + best];
+            double err = fabs(num - a) / fmax(fmax(fabs(num), fabs(a)), 1e-4);
+            if (err > r.max_elem_err) r.max_elem_err = err;
+            if (err > ELEM_TOL) {
+                r.bad++;
+                if (verbose) printf("    %s[%zu]: numeric %.6g analytic %.6g\n", t.name, best, num, a);
+            }
+        }
+        free(d);
+        free(saved);
+    }
+    return r;
+}
+
+enum { GB = 3, GT = 6, GV = 7, GX = 5 };
+
+static void fill_batch(int32_t *tokens, int32_t *targets, float *inputs, int V, int X) {
+    for (int i = 0; i < GB * GT; i++) {
+        if (tokens) tokens[i] = (int32_t)(urand() * V);
+        targets[i] = (int32_t)(urand() * V);
+    }
+    if (inputs)
+        for (int i = 0; i < GB * GT * X; i++) inputs[i] = (float)(2 * urand() - 1);
+}
+
+static void test_gradcheck_tokens(void) {
+    lstm_model *m = make_model(GV, 0, 6, 2, GV, 0.0f);
+    CHECK(m, "create");
+    int32_t tokens[GB * GT], targets[GB * GT];
+    fill_batch(tokens, targets, NULL, GV, 0);
+    lstm_batch b = {GB, GT, tokens, NULL, targets};
+    /* a non-zero carried state, so the gradient path through h0/c0 is exercised too */
+    float loss;
+    OK(lstm_train_batch(m, &b, &loss));
+    double l;
+    OK(lstm_compute_gradients(m, &b, &l));
+    size_t n = lstm_parameter_count(m);
+    float *ana = malloc(n * sizeof *ana);
+    memcpy(ana, lstm_gradients(m), n * sizeof *ana);
+    gradcheck_result r = gradcheck(m, &b, ana, 1);
+    printf("  token model 2x6, B=%d T=%d: max rel err direction %.2e, entry %.2e\n", GB, GT,
+           r.max_dir_err, r.max_elem_err);
+    CHECK(r.bad == 0, "%d gradient checks beyond tolerance", r.bad);
+
+    /* the check must reject a wrong gradient: swap the i and f rows of dW_hh (layer 1) */
+    lstm_tensor_info t;
+    lstm_tensor(m, 5, &t); /* weight_hh_l1 */
+    for (int j = 0; j < 6 * t.cols; j++) {
+        float tmp = ana[t.offset + j];
+        ana[t.offset + j] = ana[t.offset + 6 * t.cols + j];
+        ana[t.offset + 6 * t.cols + j] = tmp;
+    }
+    gradcheck_result broken = gradcheck(m, &b, ana, 0);
+    printf("  with i/f rows of dW_hh_l1 swapped: max rel err %.2e, %d checks fail\n",
+           broken.max_dir_err, broken.bad);
+    CHECK(broken.bad > 0, "a broken gradient passed the check");
+    /* and a gradient 3%% too small everywhere */
+    memcpy(ana, lstm_gradients(m), n * sizeof *ana);
+    for (size_t i = 0; i < n; i++) ana[i] *= 0.97f;
+    broken = gradcheck(m, &b, ana, 0);
+    printf("  with every gradient scaled by 0.97: %d checks fail\n", broken.bad);
+    CHECK(broken.bad > 0, "a 3%% scaled gradient passed the check");
+    free(ana);
+    lstm_free(m);
+}
+
+static void test_gradcheck_dense_and_inputs(void) {
+    lstm_model *m = make_model(0, GX, 5, 2, 4, 0.0f);
+    CHECK(m, "create");
+    int32_t targets[GB * GT];
+    float inputs[GB * GT * GX];
+    fill_batch(NULL, targets, inputs, 4, GX);
+    lstm_batch b = {GB, GT, NULL, inputs, targets};
+    double l;
+    OK(lstm_compute_gradients(m, &b, &l));
+    size_t n = lstm_parameter_count(m);
+    float *ana = malloc(n * sizeof *ana);
+    memcpy(ana, lstm_gradients(m), n * sizeof *ana);
+    float dx[GB * GT * GX];
+    memcpy(dx, lstm_input_gradients(m), sizeof dx);
+    gradcheck_result r = gradcheck(m, &b, ana, 1);
+    printf("  dense model 2x5: max rel err direction %.2e, entry %.2e\n", r.max_dir_err, r.max_elem_err);
+    CHECK(r.bad == 0, "%d parameter gradient checks beyond tolerance", r.bad);
+    /* input gradient, every entry */
+    double worst = 0;
+    for (int i = 0; i < GB * GT * GX; i++) {
+        const double eps = 3e-3;
+        float saved = inputs[i];
+        double lp, lm;
+        inputs[i] = saved + (float)eps;
+        lstm_compute_loss(m, &b, &lp);
+        inputs[i] = saved - (float)eps;
+        lstm_compute_loss(m, &b, &lm);
+        inputs[i] = saved;
+        double num = (lp - lm) / (2 * eps);
+        double err = fabs(num - dx[i]) / fmax(fmax(fabs(num), fabs(dx[i])), 1e-3);
+        if (err > worst) worst = err;
+    }
+    printf("  input gradients (%d entries): max rel err %.2e\n", GB * GT * GX, worst);
+    CHECK(worst < ELEM_TOL, "input gradient error %.3g", worst);
+    free(ana);
+    lstm_free(m);
+}
+
+static void test_dropout_gradients(void) {
+    /* with dropout, compute_gradients reuses the same masks, so loss(params) is the function
+     * the gradient belongs to only for mask-consistent evaluations: check determinism and
+     * that the masked loss differs from the evaluation loss */
+    lstm_model *m = make_model(GV, 0, 8, 2, GV, 0.5f);
+    CHECK(m, "create");
+    int32_t tokens[GB * GT], targets[GB * GT];
+    fill_batch(tokens, targets, NULL, GV, 0);
+    lstm_batch b = {GB, GT, tokens, NULL, targets};
+    double l1, l2, le;
+    OK(lstm_compute_gradients(m, &b, &l1));
+    size_t n = lstm_parameter_count(m);
+    float *g1 = malloc(n * sizeof *g1);
+    memcpy(g1, lstm_gradients(m), n * sizeof *g1);
+    OK(lstm_compute_gradients(m, &b, &l2));
+    CHECK(l1 == l2 && memcmp(g1, lstm_gradients(m), n * sizeof *g1) == 0,
+          "compute_gradients is not repeatable with dropout");
+    OK(lstm_compute_loss(m, &b, &le));
+    CHECK(le != l1, "dropout had no effect on the training loss");
+    float loss;
+    OK(lstm_train_batch(m, &b, &loss));
+    CHECK(fabs(loss - l1) < 1e-5, "train_batch loss %g differs from compute_gradients %g", loss, l1);
+    free(g1);
+    lstm_free(m);
+}
+
+/* ---- training ---- */
+
+static void test_training_learns(void) {
+    /* a periodic sequence: after training, the next token is predictable */
+    enum { N = 4000 };
+    static int32_t stream[N];
+    const char *pattern = "abcabdabcabe";
+    for (int i = 0; i < N; i++) stream[i] = pattern[i % 12] - 'a';
+    lstm_model *m = make_model(5, 0, 16, 2, 5, 0.0f);
+    CHECK(m, "create");
+    lstm_optimizer o;
+    lstm_optimizer_defaults(&o);
+    o.learning_rate = 1e-2f;
+    OK(lstm_set_optimizer(m, &o));
+    float losses[1000];
+    OK(lstm_train_stream(m, stream, N, 4, 12, 1000, losses));
+    double val;
+    OK(lstm_evaluate_stream(m, stream, N, 4, 24, &val));
+    /* without memory of the last 6+ steps the best possible is (4/12) * H(c,d,c,e) = 0.35 */
+    printf("  loss %.3f -> %.3f, evaluation %.4f nats (uniform %.3f, memoryless best 0.35)\n",
+           losses[0], losses[999], val, log(5.0));
+    CHECK(val < 0.1, "did not learn a periodic sequence: %g", val);
+    lstm_free(m);
+}
+
+static void test_optimizers(void) {
+    int32_t tokens[GB * GT], targets[GB * GT];
+    fill_batch(tokens, targets, NULL, GV, 0);
+    lstm_batch b = {GB, GT, tokens, NULL, targets};
+    const char *names[3] = {"sgd", "rmsprop", "adam"};
+    for (int type = 0; type < 3; type++) {
+        lstm_model *m = make_model(GV, 0, 8, 1, GV, 0.0f);
+        CHECK(m, "create");
+        lstm_optimizer o;
+        lstm_optimizer_defaults(&o);
+        o.type = type;
+        o.learning_rate = type == 0 ? 0.5f : 0.03f;
+        o.momentum = 0.9f;
+        o.beta2 = type == 1 ? 0.99f : 0.999f;
+        OK(lstm_set_optimizer(m, &o));
+        double first, last;
+        OK(lstm_compute_loss(m, &b, &first));
+        for (int i = 0; i < 60; i++) {
+            lstm_reset_state(m);
+            OK(lstm_train_batch(m, &b, NULL));
+        }
+        lstm_reset_state(m);
+        OK(lstm_compute_loss(m, &b, &last));
+        printf("  %-7s loss %.3f -> %.3f\n", names[type], first, last);
+        CHECK(last < 0.5 * first, "%s did not fit a single batch", names[type]);
+        CHECK(lstm_step_count(m) == 60, "step count");
+        lstm_free(m);
+    }
+}
+
+static void test_non_finite_step_is_skipped(void) {
+    lstm_model *m = make_model(GV, 0, 8, 1, GV, 0.0f);
+    CHECK(m, "create");
+    int32_t tokens[GB * GT], targets[GB * GT];
+    fill_batch(tokens, targets, NULL, GV, 0);
+    lstm_batch b = {GB, GT, tokens, NULL, targets};
+    size_t n = lstm_parameter_count(m);
+    float *before = malloc(n * sizeof *before);
+    lstm_parameters(m)[0] = NAN; /* poison the weight that token 0 feeds */
+    for (int i = 0; i < GB * GT; i++) tokens[i] = 0;
+    memcpy(before, lstm_parameters(m), n * sizeof *before);
+    float loss;
+    lstm_status st = lstm_train_batch(m, &b, &loss);
+    CHECK(st == LSTM_ERR_NON_FINITE, "status %d (%s)", st, lstm_error_message(m));
+    CHECK(memcmp(before, lstm_parameters(m), n * sizeof *before) == 0, "parameters changed");
+    CHECK(lstm_step_count(m) == 0, "step counted");
+    /* repair and go on */
+    lstm_parameters(m)[0] = 0.0f;
+    OK(lstm_train_batch(m, &b, &loss));
+    CHECK(isfinite(loss), "loss after repair");
+    free(before);
+    lstm_free(m);
+}
+
+/* ---- save / load ---- */
+
+static uint8_t *save(lstm_model *m, uint32_t flags, size_t *len) {
+    lstm_save_size(m, flags, len);
+    uint8_t *buf = malloc(*len);
+    size_t written = 0;
+    if (lstm_save(m, flags, buf, *len, &written) != LSTM_OK || written != *len) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static void test_save_resume_exact(void) {
+    enum { N = 3000 };
+    static int32_t stream[N];
+    for (int i = 0; i < N; i++) stream[i] = (int32_t)(urand() * 6);
+    lstm_model *a = make_model(6, 0, 12, 2, 6, 0.25f);
+    CHECK(a, "create");
+    uint32_t vocab[6] = {'a', 'b', 'c', 'd', 'e', 0x4E2D};
+    OK(lstm_set_vocabulary(a, vocab, 6));
+    OK(lstm_set_metadata(a, (const uint8_t *)"{\"x\":1}", 7));
+    float la[20], lb[10];
+    OK(lstm_train_stream(a, stream, N, 3, 10, 10, la));
+    size_t len;
+    uint8_t *buf = save(a, LSTM_SAVE_TRAINING_STATE, &len);
+    CHECK(buf, "save");
+    OK(lstm_train_stream(a, stream, N, 3, 10, 10, la + 10));
+    lstm_model *b = NULL;
+    lstm_message msg;
+    lstm_status st = lstm_load(buf, len, &b, &msg);
+    CHECK(st == LSTM_OK, "load: %s", msg.text);
+    OK(lstm_train_stream(b, stream, N, 3, 10, 10, lb));
+    for (int i = 0; i < 10; i++) CHECK(la[10 + i] == lb[i], "step %d: %g != %g", i, la[10 + i], lb[i]);
+    CHECK(lstm_vocabulary_size(b) == 6 && lstm_vocabulary(b)[5] == 0x4E2D, "vocabulary");
+    CHECK(lstm_metadata_size(b) == 7 && memcmp(lstm_metadata(b), "{\"x\":1}", 7) == 0, "metadata");
+    CHECK(memcmp(lstm_parameters(a), lstm_parameters(b), lstm_parameter_count(a) * 4) == 0,
+          "parameters differ after identical training");
+    printf("  resumed 10 steps bit-identically (%zu bytes with training state)\n", len);
+    free(buf);
+    /* weights only: same generation */
+    buf = save(a, 0, &len);
+    lstm_model *c = NULL;
+    OK(lstm_load(buf, len, &c, &msg));
+    lstm_sampling s = {0.8f, 0, 1.0f};
+    int32_t prompt[2] = {1, 2}, oa[50], oc[50];
+    lstm_infer_reset(a);
+    lstm_infer_reset(c);
+    lstm_sampler_seed(a, 9);
+    lstm_sampler_seed(c, 9);
+    OK(lstm_generate(a, prompt, 2, &s, 50, oa));
+    OK(lstm_generate(c, prompt, 2, &s, 50, oc));
+    CHECK(memcmp(oa, oc, sizeof oa) == 0, "generation differs after load");
+    free(buf);
+    lstm_free(a);
+    lstm_free(b);
+    lstm_free(c);
+}
+
+static void test_corrupt_buffers(void) {
+    lstm_model *m = make_model(5, 0, 3, 2, 5, 0.0f);
+    CHECK(m, "create");
+    uint32_t vocab[5] = {'a', 'b', 'c', 'd', 'e'};
+    lstm_set_vocabulary(m, vocab, 5);
+    int32_t stream[64];
+    for (int i = 0; i < 64; i++) stream[i] = i % 5;
+    OK(lstm_train_stream(m, stream, 64, 2, 4, 2, NULL));
+    size_t len;
+    uint8_t *buf = save(m, LSTM_SAVE_TRAINING_STATE, &len);
+    CHECK(buf, "save");
+    int counts[16] = {0};
+    lstm_message msg;
+    /* every truncation */
+    for (size_t cut = 0; cut < len; cut++) {
+        uint8_t *copy = malloc(cut ? cut : 1); /* exact size, so ASan sees any over-read */
+        memcpy(copy, buf, cut);
+        lstm_model *out = NULL;
+        lstm_status st = lstm_load(copy, cut, &out, &msg);
+        free(copy);
+        CHECK(st == LSTM_ERR_TRUNCATED, "cut at %zu: status %d (%s)", cut, st, msg.text);
+        CHECK(out == NULL, "model returned for a bad buffer");
+        CHECK(msg.text[0] != 0, "no message");
+        counts[st]++;
+    }
+    /* every byte flipped */
+    for (size_t i = 0; i < len; i++) {
+        uint8_t *copy = malloc(len);
+        memcpy(copy, buf, len);
+        copy[i] ^= 0xFF;
+        lstm_model *out = NULL;
+        lstm_status st = lstm_load(copy, len, &out, &msg);
+        free(copy);
+        CHECK(st != LSTM_OK, "flip at %zu accepted", i);
+        CHECK(st >= LSTM_ERR_BAD_MAGIC && st <= LSTM_ERR_CORRUPT, "flip at %zu: status %d", i, st);
+        counts[st]++;
+    }
+    /* one extra byte, and a foreign file */
+    uint8_t *longer = calloc(len + 1, 1);
+    memcpy(longer, buf, len);
+    lstm_model *out = NULL;
+    CHECK(lstm_load(longer, len + 1, &out, &msg) == LSTM_ERR_CORRUPT, "trailing byte accepted");
+    CHECK(lstm_load((const uint8_t *)"\x89PNG\r\n\x1a\n0000000000000000", 24, &out, &msg) == LSTM_ERR_BAD_MAGIC, "png accepted");
+    printf("  %zu truncations and %zu flips rejected: truncated %d, magic %d, version %d, checksum %d, corrupt %d\n",
+           len, len, counts[LSTM_ERR_TRUNCATED], counts[LSTM_ERR_BAD_MAGIC],
+           counts[LSTM_ERR_UNSUPPORTED_VERSION], counts[LSTM_ERR_CHECKSUM], counts[LSTM_ERR_CORRUPT]);
+    free(longer);
+    free(buf);
+    lstm_free(m);
+}
+
+/* A header that passes the checksum but claims an absurd size must be refused before any
+ * allocation: rewrite the config and recompute the CRC as an attacker would. */
+static uint32_t crc32_ref(const uint8_t *p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & -(c & 1u));
+    }
+    return ~c;
+}
+
+static void test_forged_sizes(void) {
+    lstm_model *m = make_model(5, 0, 3, 1, 5, 0.0f);
+    CHECK(m, "create");
+    size_t len;
+    uint8_t *buf = save(m, 0, &len);
+    const struct { int word; int32_t value; lstm_status want; } cases[] = {
+        {2, 4096, LSTM_ERR_CORRUPT},      /* hidden 4096: parameter count no longer matches */
+        {2, 1 << 30, LSTM_ERR_CORRUPT},   /* hidden 2^30: impossible */
+        {3, 0, LSTM_ERR_CORRUPT},         /* zero layers */
+        {0, -5, LSTM_ERR_CORRUPT},        /* negative vocabulary */
+        {4, 1 << 20, LSTM_ERR_CORRUPT},   /* 2^20 outputs: parameter count mismatch */
+    };
+    lstm_message msg;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t *copy = malloc(len);
+        memcpy(copy, buf, len);
+        memcpy(copy + 24 + 4 * cases[i].word, &cases[i].value, 4);
+        uint32_t crc = crc32_ref(copy, len - 4);
+        memcpy(copy + len - 4, &crc, 4);
+        lstm_model *out = NULL;
+        lstm_status st = lstm_load(copy, len, &out, &msg);
+        free(copy);
+        CHECK(st == cases[i].want, "forged word %d = %d: status %d (%s)", cases[i].word,
+              cases[i].value, st, msg.text);
+    }
+    /* the checksum itself is verified */
+    buf[len - 1] ^= 1;
+    lstm_model *out = NULL;
+    CHECK(lstm_load(buf, len, &out, &msg) == LSTM_ERR_CHECKSUM, "bad crc accepted");
+    free(buf);
+    lstm_free(m);
+}
+
+/* ---- arguments ---- */
+
+static void test_bad_arguments(void) {
+    lstm_config good = {.input_vocab = 10, .hidden_size = 8, .num_layers = 1, .output_size = 10};
+    struct { const char *what; lstm_config c; } bad[] = {
+        {"hidden 0", good}, {"hidden 5000", good}, {"layers 0", good}, {"layers 17", good},
+        {"output 0", good}, {"vocab -1", good}, {"dense input 0", good}, {"dropout 1", good},
+        {"dropout NaN", good}, {"huge model", good},
+    };
+    bad[0].c.hidden_size = 0;
+    bad[1].c.hidden_size = 5000;
+    bad[2].c.num_layers = 0;
+    bad[3].c.num_layers = 17;
+    bad[4].c.output_size = 0;
+    bad[5].c.input_vocab = -1;
+    bad[6].c.input_vocab = 0;
+    bad[7].c.dropout = 1.0f;
+    bad[8].c.dropout = NAN;
+    bad[9].c.input_vocab = 1 << 20; bad[9].c.hidden_size = 4096;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lstm_model *m = (lstm_model *)1;
+        lstm_message msg = {{0}};
+        lstm_status st = lstm_create(&bad[i].c, &m, &msg);
+        CHECK(st == LSTM_ERR_INVALID_ARGUMENT && m == NULL && msg.text[0], "%s: status %d", bad[i].what, st);
+    }
+    lstm_model *m = NULL;
+    lstm_message msg;
+    OK(lstm_create(&good, &m, &msg));
+    int32_t tokens[4] = {0, 1, 2, 10}, targets[4] = {0, 1, 2, 3};
+    lstm_batch b = {2, 2, tokens, NULL, targets};
+    CHECK(lstm_train_batch(m, &b, NULL) == LSTM_ERR_TOKEN_RANGE, "token 10 accepted");
+    CHECK(strstr(lstm_error_message(m), "tokens[3] = 10") != NULL, "message: %s", lstm_error_message(m));
+    tokens[3] = 1;
+    b.batch = 0;
+    CHECK(lstm_train_batch(m, &b, NULL) == LSTM_ERR_INVALID_ARGUMENT, "batch 0 accepted");
+    b.batch = 2;
+    b.targets = NULL;
+    CHECK(lstm_train_batch(m, &b, NULL) == LSTM_ERR_INVALID_ARGUMENT, "NULL targets accepted");
+    b.targets = targets;
+    CHECK(lstm_train_batch(m, NULL, NULL) == LSTM_ERR_INVALID_ARGUMENT, "NULL batch accepted");
+    lstm_optimizer o;
+    lstm_optimizer_defaults(&o);
+    o.learning_rate = -1;
+    CHECK(lstm_set_optimizer(m, &o) == LSTM_ERR_INVALID_ARGUMENT, "negative lr accepted");
+    CHECK(strstr(lstm_error_message(m), "learning_rate") != NULL, "message: %s", lstm_error_message(m));
+    int32_t stream[10] = {0};
+    CHECK(lstm_train_stream(m, stream, 10, 4, 8, 1, NULL) == LSTM_ERR_INVALID_ARGUMENT, "short stream accepted");
+    lstm_sampling s = {-1, 0, 1};
+    int32_t tok;
+    CHECK(lstm_sample(m, &s, &tok) == LSTM_ERR_INVALID_ARGUMENT, "negative temperature accepted");
+    s.temperature = 1;
+    CHECK(lstm_sample(m, &s, &tok) == LSTM_ERR_STATE, "sampling before a step accepted");
+    CHECK(lstm_infer_step(m, 99, NULL, NULL) == LSTM_ERR_TOKEN_RANGE, "token 99 accepted");
+    uint8_t small[8];
+    size_t w;
+    CHECK(lstm_save(m, 0, small, sizeof small, &w) == LSTM_ERR_BUFFER_TOO_SMALL, "small buffer accepted");
+    CHECK(lstm_save(m, 0x10, small, sizeof small, &w) == LSTM_ERR_INVALID_ARGUMENT, "bad flags accepted");
+    /* still fully usable */
+    OK(lstm_train_batch(m, &b, NULL));
+    lstm_free(m);
+    lstm_free(NULL);
+    CHECK(lstm_strerror((lstm_status)999) != NULL, "strerror");
+}
+
+/* ---- sampling ---- */
+
+static void test_sampling(void) {
+    lstm_model *m = make_model(6, 0, 8, 1, 6, 0.0f);
+    CHECK(m, "create");
+    OK(lstm_infer_reset(m));
+    float logits[6];
+    OK(lstm_infer_step(m, 2, NULL, logits));
+    int argmax = 0;
+    for (int v = 1; v < 6; v++) argmax = logits[v] > logits[argmax] ? v : argmax;
+    lstm_sampling greedy = {0.0f, 0, 1.0f}, top1 = {1.0f, 1, 1.0f}, tinyp = {1.0f, 0, 1e-6f};
+    int32_t t;
+    OK(lstm_sample(m, &greedy, &t));
+    CHECK(t == argmax, "temperature 0 is not argmax");
+    OK(lstm_sample(m, &top1, &t));
+    CHECK(t == argmax, "top_k 1 is not argmax");
+    OK(lstm_sample(m, &tinyp, &t));
+    CHECK(t == argmax, "tiny top_p is not argmax");
+    /* top-k 2 only ever yields the two most likely */
+    int second = argmax == 0 ? 1 : 0;
+    for (int v = 0; v < 6; v++) if (v != argmax && logits[v] > logits[second]) second = v;
+    lstm_sampling top2 = {5.0f, 2, 1.0f};
+    int seen[6] = {0};
+    for (int i = 0; i < 400; i++) { OK(lstm_sample(m, &top2, &t)); seen[t]++; }
+    CHECK(seen[argmax] + seen[second] == 400 && seen[second] > 0, "top_k 2 drew others");
+    /* high temperature, no filter: every token appears; the same seed gives the same draws */
+    lstm_sampling hot = {50.0f, 0, 1.0f};
+    int32_t a[64], b[64];
+    lstm_sampler_seed(m, 3);
+    for (int i = 0; i < 64; i++) lstm_sample(m, &hot, &a[i]);
+    lstm_sampler_seed(m, 3);
+    for (int i = 0; i < 64; i++) lstm_sample(m, &hot, &b[i]);
+    CHECK(memcmp(a, b, sizeof a) == 0, "same seed, different samples");
+    memset(seen, 0, sizeof seen);
+    for (int i = 0; i < 64; i++) seen[a[i]]++;
+    for (int v = 0; v < 6; v++) CHECK(seen[v] > 0, "token %d never drawn at temperature 50", v);
+    lstm_free(m);
+}
+
+/* ---- kernels against double precision ---- */
+
+static void test_scalar_kernels(void) {
+    const lstm_kernels *k = &lstm_kernels_scalar;
+    double worst = 0;
+    for (float x = -87.0f; x <= 88.0f; x += 0.01f) {
+        double e = fabs(lstm_expf(x) - exp((double)x)) / exp((double)x);
+        if (e > worst) worst = e;
+    }
+    printf("  exp: max rel err %.2e on [-87, 88]\n", worst);
+    CHECK(worst < 4e-7, "exp error %g", worst);
+    double wt = 0, ws = 0;
+    for (float x = -20.0f; x <= 20.0f; x += 0.001f) {
+        wt = fmax(wt, fabs(lstm_tanhf(x) - tanh((double)x)));
+        ws = fmax(ws, fabs(lstm_sigmoidf(x) - 1.0 / (1.0 + exp(-(double)x))));
+    }
+    printf("  tanh max abs err %.2e, sigmoid %.2e\n", wt, ws);
+    CHECK(wt < 3e-7 && ws < 2e-7, "activation error");
+    CHECK(isnan(lstm_expf(NAN)) && isnan(lstm_tanhf(NAN)) && isnan(lstm_sigmoidf(NAN)), "NaN swallowed");
+    /* gemm shapes around multiples of 4 and 8, against a double reference */
+    int sizes[] = {1, 3, 4, 5, 8, 9, 17};
+    for (int a = 0; a < 7; a++)
+        for (int b = 0; b < 7; b++) {
+            int M = sizes[a], N = sizes[b], K = sizes[(a + b) % 7];
+            float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * N * K),
+                  *C = calloc((size_t)M * N, sizeof(float));
+            for (int i = 0; i < M * K; i++) A[i] = (float)(urand() - 0.5);
+            for (int i = 0; i < N * K; i++) B[i] = (float)(urand() - 0.5);
+            k->gemm_nt(M, N, K, A, K, B, K, C, N);
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double s = 0;
+                    for (int q = 0; q < K; q++) s += (double)A[i * K + q] * B[j * K + q];
+                    CHECK(fabs(s - C[i * N + j]) < 1e-5 * K, "gemm_nt %dx%dx%d", M, N, K);
+                }
+            free(A); free(B); free(C);
+        }
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* lines reach CI logs even if a sanitizer ends the run */
+    printf("lstm-wasm native tests (%s kernels)\n", lstm_kernels_best()->name);
+    run("gradient check, token model, every tensor", test_gradcheck_tokens);
+    run("gradient check, dense model and input gradients", test_gradcheck_dense_and_inputs);
+    run("dropout masks repeatable in gradients", test_dropout_gradients);
+    run("training learns a periodic sequence", test_training_learns);
+    run("sgd, rmsprop and adam fit a batch", test_optimizers);
+    run("non-finite step is skipped", test_non_finite_step_is_skipped);
+    run("save/load resumes training bit-identically", test_save_resume_exact);
+    run("every truncation and byte flip rejected", test_corrupt_buffers);
+    run("forged sizes rejected before allocation", test_forged_sizes);
+    run("bad arguments give statuses and messages", test_bad_arguments);
+    run("sampling: argmax, top-k, top-p, seeds", test_sampling);
+    run("scalar kernels against double precision", test_scalar_kernels);
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+}
