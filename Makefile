@@ -63,7 +63,8 @@ test-js: all
 
 demo: deps
 	$(MAKE) all
-	node tools/demo-cli.mjs
+	node tools/build-demo.mjs
+	node tools/serve-demo.mjs
 
 bench: deps
 	$(MAKE) all

@@ -50,7 +50,7 @@ static uint32_t crc32(const uint8_t *p, size_t n) {
 typedef struct { uint8_t *p; size_t n; } writer;
 
 static void put(writer *w, const void *src, size_t n) {
-    if (w->p) memcpy(w->p + w->n, src, n);
+    if (w->p && n > 0) memcpy(w->p + w->n, src, n); /* src may be NULL when n is 0 */
     w->n += n;
 }
 static void put_u32(writer *w, uint32_t v) { put(w, &v, 4); }

@@ -1,0 +1,34 @@
+// helpers.mjs - shared by the node tests: both wasm builds, a seeded RNG, error measures.
+import { _internals, simdSupported } from '../dist/lstm.js';
+
+/** The builds to test: the SIMD build (where the engine has SIMD) and the scalar fallback. */
+export async function builds() {
+  const list = [];
+  if (simdSupported()) list.push({ name: 'simd', wasm: await _internals({ simd: true }) });
+  list.push({ name: 'scalar', wasm: await _internals({ simd: false }) });
+  return list;
+}
+
+/** xorshift32, for reproducible test data. */
+export function rng(seed = 12345) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+/** max |a - b| / (atol/rtol scale); returns { maxAbs, maxRel, worst } */
+export function compare(actual, expected, atol, rtol) {
+  let maxAbs = 0; let worst = 0; let at = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    const allowed = atol + rtol * Math.abs(expected[i]);
+    if (!(d <= allowed) && at < 0) at = i;
+    maxAbs = Math.max(maxAbs, d);
+    worst = Math.max(worst, d / allowed);
+  }
+  return { maxAbs, worst, firstBad: at };
+}

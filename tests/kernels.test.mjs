@@ -1,0 +1,137 @@
+// kernels.test.mjs - every SIMD kernel against its scalar reference, on shapes below, at,
+// above and at multiples of the vector width (4) and of the GEMM tiles (2x4, 4x8).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { _internals, simdSupported } from '../dist/lstm.js';
+import { rng } from './helpers.mjs';
+
+const K = { GEMM_NT: 0, GEMM_NN: 1, GEMM_TN: 2, SIGMOID: 3, TANH: 4, CELL_FORWARD: 5, CELL_BACKWARD: 6,
+  SOFTMAX_XENT: 7, SUM_ROWS: 8, SUM_SQUARES: 9, SCALE: 10, SGD: 11, RMSPROP: 12, ADAM: 13 };
+const SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33, 64, 67];
+
+const skip = !simdSupported() && 'this engine has no wasm SIMD';
+
+/** Run kernel `id` with table `impl` (0 scalar, 1 SIMD) on copies of the inputs. */
+function run(w, impl, id, dims, a, b, cLen, cInit, ids) {
+  const x = w.x;
+  const alloc = (arr, n) => {
+    const bytes = Math.max(n * 4, 4);
+    const p = w.malloc(bytes);
+    if (arr) new Uint8Array(w.buffer, p, arr.byteLength).set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
+    else new Uint8Array(w.buffer, p, bytes).fill(0);
+    return p;
+  };
+  const pd = alloc(Int32Array.from([...dims, 0, 0, 0].slice(0, 3)), 3);
+  const pa = alloc(a, a ? a.length : 1);
+  const pb = alloc(b, b ? b.length : 1);
+  const pc = alloc(cInit, cLen);
+  const pi = alloc(ids, ids ? ids.length : 1);
+  const po = w.malloc(8);
+  try {
+    assert.equal(x.lstm_kernel_run(impl, id, pd, pa, pb, pc, pi, po), 0);
+    return { c: new Float32Array(w.buffer, pc, cLen).slice(), a: a ? new Float32Array(w.buffer, pa, a.length).slice() : null,
+      out: new Float64Array(w.buffer, po, 1)[0] };
+  } finally {
+    for (const p of [pd, pa, pb, pc, pi, po]) w.free(p);
+  }
+}
+
+const rand = (r, n, lo = -1, hi = 1) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+
+/** Same computation, two tables: report and bound the largest difference. */
+function agree(name, scalar, simd, tol, scaleOf = () => 1) {
+  let worst = 0;
+  for (let i = 0; i < scalar.length; i++) {
+    const d = Math.abs(scalar[i] - simd[i]) / scaleOf(i);
+    if (!(d <= tol)) assert.fail(`${name}: element ${i}: scalar ${scalar[i]} simd ${simd[i]} (tolerance ${tol})`);
+    worst = Math.max(worst, d);
+  }
+  return worst;
+}
+
+test('gemm kernels: SIMD equals scalar on odd and tile-sized shapes', { skip }, async () => {
+  const w = await _internals({ simd: true });
+  const r = rng(1);
+  let worst = 0;
+  let shapes = 0;
+  for (const M of SIZES) for (const N of [1, 3, 4, 5, 8, 9, 17, 33]) for (const Kd of [1, 3, 4, 5, 8, 13, 64]) {
+    if ((M * 7 + N * 3 + Kd) % 3 !== 0) continue; // a third of the grid keeps the test quick
+    shapes++;
+    const A = rand(r, M * Kd); const Bnt = rand(r, N * Kd); const Bnn = rand(r, Kd * N); const Atn = rand(r, Kd * M);
+    const C0 = rand(r, M * N);
+    // summation order differs (4 lanes, then reduced): bound by K * eps * sum|a||b|
+    const tol = 4e-7 * Kd;
+    for (const [id, a, b] of [[K.GEMM_NT, A, Bnt], [K.GEMM_NN, A, Bnn], [K.GEMM_TN, Atn, Bnn]]) {
+      const s = run(w, 0, id, [M, N, Kd], a, b, M * N, C0).c;
+      const v = run(w, 1, id, [M, N, Kd], a, b, M * N, C0).c;
+      worst = Math.max(worst, agree(`gemm ${id} ${M}x${N}x${Kd}`, s, v, tol, (i) => Math.max(1, Math.abs(s[i]))));
+    }
+  }
+  console.log(`  gemm nt/nn/tn: ${shapes} shapes, max difference ${worst.toExponential(2)} (relative to max(1,|c|))`);
+});
+
+test('elementwise kernels: SIMD equals scalar bit for bit, including NaN', { skip }, async () => {
+  const w = await _internals({ simd: true });
+  const r = rng(2);
+  for (const n of SIZES) {
+    const x = rand(r, n, -30, 30);
+    if (n > 2) { x[1] = NaN; x[2] = 100; }
+    for (const id of [K.SIGMOID, K.TANH]) {
+      const s = run(w, 0, id, [n], x, null, n).c;
+      const v = run(w, 1, id, [n], x, null, n).c;
+      for (let i = 0; i < n; i++) assert.ok(Object.is(s[i], v[i]), `kernel ${id} n=${n} i=${i}: ${s[i]} vs ${v[i]}`);
+    }
+  }
+  for (const [B, H] of [[1, 1], [2, 3], [3, 4], [2, 5], [4, 8], [1, 13], [5, 17]]) {
+    const gates = rand(r, B * 4 * H, -4, 4); const cPrev = rand(r, B * H, -2, 2);
+    const f1 = run(w, 0, K.CELL_FORWARD, [B, H], gates, cPrev, 7 * B * H).c;
+    const f2 = run(w, 1, K.CELL_FORWARD, [B, H], gates, cPrev, 7 * B * H).c;
+    agree(`cell forward ${B}x${H}`, f1, f2, 0);
+    const acts = f1.slice(3 * B * H);
+    const b = new Float32Array(3 * B * H);
+    b.set(cPrev, 0); b.set(f1.subarray(B * H, 2 * B * H), B * H); b.set(rand(r, B * H), 2 * B * H);
+    const c0 = new Float32Array(5 * B * H); c0.set(rand(r, B * H));
+    const b1 = run(w, 0, K.CELL_BACKWARD, [B, H], acts, b, 5 * B * H, c0).c;
+    const b2 = run(w, 1, K.CELL_BACKWARD, [B, H], acts, b, 5 * B * H, c0).c;
+    agree(`cell backward ${B}x${H}`, b1, b2, 0);
+  }
+});
+
+test('softmax cross-entropy, reductions and optimizer updates: SIMD equals scalar', { skip }, async () => {
+  const w = await _internals({ simd: true });
+  const r = rng(3);
+  let worst = 0;
+  for (const V of [1, 2, 3, 4, 5, 7, 8, 65, 67]) {
+    const R = 3;
+    const logits = rand(r, R * V, -10, 10);
+    const targets = Int32Array.from({ length: R }, () => Math.floor(r() * V));
+    const s = run(w, 0, K.SOFTMAX_XENT, [R, V], logits, Float32Array.of(0.5), 1, null, targets);
+    const v = run(w, 1, K.SOFTMAX_XENT, [R, V], logits, Float32Array.of(0.5), 1, null, targets);
+    // the sum of exps is added in another order: a few ulp
+    assert.ok(Math.abs(s.out - v.out) <= 1e-5 * Math.abs(s.out) + 1e-6, `xent V=${V}: ${s.out} vs ${v.out}`);
+    worst = Math.max(worst, agree(`dlogits V=${V}`, s.a, v.a, 1e-6));
+  }
+  for (const n of SIZES) {
+    const x = rand(r, n);
+    const s = run(w, 0, K.SUM_SQUARES, [n], x, null, 1).out;
+    const v = run(w, 1, K.SUM_SQUARES, [n], x, null, 1).out;
+    assert.ok(Math.abs(s - v) <= 1e-12 * n, `sum_squares n=${n}`);
+    const rows = run(w, 0, K.SUM_ROWS, [3, n], rand(rng(n), 3 * n), null, n).c;
+    const rowsV = run(w, 1, K.SUM_ROWS, [3, n], rand(rng(n), 3 * n), null, n).c;
+    agree(`sum_rows n=${n}`, rows, rowsV, 0);
+    const g = rand(r, n); const state = rand(r, 3 * n, 0, 1);
+    const hyper = {
+      [K.SGD]: [0.1, 0.9, 0.01],
+      [K.RMSPROP]: [0.01, 0.99, 1e-8, 0.01],
+      [K.ADAM]: [0.002, 0.9, 0.999, 1e-8, 0.01, 0.19, 0.002],
+      [K.SCALE]: [0.7],
+    };
+    for (const id of [K.SGD, K.RMSPROP, K.ADAM, K.SCALE]) {
+      const hs = Float32Array.from(hyper[id]);
+      const a = run(w, 0, id, [n], g, hs, 3 * n, state).c;
+      const b = run(w, 1, id, [n], g, hs, 3 * n, state).c;
+      agree(`optimizer ${id} n=${n}`, a, b, 0);
+    }
+  }
+  console.log(`  softmax dlogits max difference ${worst.toExponential(2)}; updates and reductions identical`);
+});
