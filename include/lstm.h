@@ -84,6 +84,9 @@ lstm_status lstm_get_config(const lstm_model *model, lstm_config *out);
 size_t lstm_parameter_count(const lstm_model *model);
 float *lstm_parameters(lstm_model *model);  /* (parameter_count) */
 float *lstm_gradients(lstm_model *model);   /* (parameter_count), filled by lstm_compute_gradients */
+/* Call after writing parameters through lstm_parameters(): inference keeps a transposed copy
+ * of the input weights (the layout a step reads) and rebuilds it when told. */
+void lstm_parameters_changed(lstm_model *model);
 
 typedef struct lstm_tensor_info {
     const char *name; /* e.g. "weight_ih_l0", "out.weight" */

@@ -14,6 +14,7 @@ lstm_status lstm_infer_reset(lstm_model *m) {
     memset(m->inf.h, 0, n * sizeof(float));
     memset(m->inf.c, 0, n * sizeof(float));
     m->inf.has_logits = 0;
+    lstm_embed_refresh(m);
     return LSTM_OK;
 }
 
@@ -25,11 +26,12 @@ static void infer_step(lstm_model *m, int32_t token, const float *input) {
     for (int l = 0; l < L; l++) {
         const lstm_layer_tensors *p = &m->p.layer[l];
         float *h = s->h + (size_t)l * H, *c = s->c + (size_t)l * H;
-        for (int j = 0; j < G; j++) s->gates[j] = p->b_ih[j] + p->b_hh[j];
         if (l == 0 && m->cfg.input_vocab) {
-            const float *w = p->w_ih + token;
-            for (int j = 0; j < G; j++) s->gates[j] += w[(size_t)j * m->X0];
+            if (m->embed_version != m->param_version) lstm_embed_refresh(m);
+            const float *e = m->embed + (size_t)token * G;
+            for (int j = 0; j < G; j++) s->gates[j] = p->b_ih[j] + p->b_hh[j] + e[j];
         } else {
+            for (int j = 0; j < G; j++) s->gates[j] = p->b_ih[j] + p->b_hh[j];
             const int X = l == 0 ? m->X0 : H;
             const float *x = l == 0 ? input : s->h + (size_t)(l - 1) * H;
             k->gemm_nt(1, G, X, x, X, p->w_ih, X, s->gates, G);

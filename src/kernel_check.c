@@ -7,7 +7,7 @@
 
 enum {
     K_GEMM_NT, K_GEMM_NN, K_GEMM_TN, K_SIGMOID, K_TANH, K_CELL_FORWARD, K_CELL_BACKWARD,
-    K_SOFTMAX_XENT, K_SUM_ROWS, K_SUM_SQUARES, K_SCALE, K_SGD, K_RMSPROP, K_ADAM, K_COUNT
+    K_SOFTMAX_XENT, K_SUM_ROWS, K_SUM_SQUARES, K_SCALE, K_SGD, K_RMSPROP, K_ADAM, K_TRANSPOSE, K_COUNT
 };
 
 /* 1 if this build has the wasm SIMD kernels. */
@@ -33,6 +33,7 @@ const char *lstm_kernel_table_name(int impl) {
  *   sum_squares:   dims n;      a = x; *out = sum
  *   scale:         dims n;      c = x, b[0] = s
  *   sgd/rmsprop/adam: dims n;   a = g, c = [p | state1 | state2], b = hyperparameters
+ *   transpose:     dims R C;    a = A (R, C), c = A^T (C, R)
  * Returns 0, or -1 for an unknown kernel. */
 int lstm_kernel_run(int impl, int kernel, const int32_t *dims, const float *a, const float *b,
                     float *c, const int32_t *ids, double *out) {
@@ -63,6 +64,7 @@ int lstm_kernel_run(int impl, int kernel, const int32_t *dims, const float *a, c
     case K_SGD: k->sgd_update(n, c, a, c + n, b[0], b[1], b[2]); return 0;
     case K_RMSPROP: k->rmsprop_update(n, c, a, c + n, b[0], b[1], b[2], b[3]); return 0;
     case K_ADAM: k->adam_update(n, c, a, c + n, c + 2 * n, b[0], b[1], b[2], b[3], b[4], b[5], b[6]); return 0;
+    case K_TRANSPOSE: k->transpose(d0, d1, a, d1, c, d0); return 0;
     default: return -1;
     }
 }

@@ -20,6 +20,9 @@ typedef struct lstm_kernels {
     /* C (M, N) += A (K, M)^T . B (K, N)      weight gradients summed over all rows */
     void (*gemm_tn)(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                     float *C, int ldc);
+    /* B (cols, rows) = A (rows, cols)^T: lets every large product run as gemm_nt, whose
+     * contiguous dot products are the fastest form in 128-bit SIMD */
+    void (*transpose)(int rows, int cols, const float *A, int lda, float *B, int ldb);
     /* y[i] = sigmoid(x[i]) / tanh(x[i]); exposed so tests can bound their error */
     void (*vec_sigmoid)(int n, const float *x, float *y);
     void (*vec_tanh)(int n, const float *x, float *y);

@@ -43,6 +43,15 @@ static void gemm_tn_scalar(int M, int N, int K, const float *A, int lda, const f
     }
 }
 
+static void transpose_scalar(int rows, int cols, const float *A, int lda, float *B, int ldb) {
+    /* 16 x 16 blocks: both sides touch few cache lines at a time */
+    for (int i0 = 0; i0 < rows; i0 += 16)
+        for (int j0 = 0; j0 < cols; j0 += 16)
+            for (int i = i0; i < rows && i < i0 + 16; i++)
+                for (int j = j0; j < cols && j < j0 + 16; j++)
+                    B[(size_t)j * ldb + i] = A[(size_t)i * lda + j];
+}
+
 static void vec_sigmoid_scalar(int n, const float *x, float *y) {
     for (int i = 0; i < n; i++) y[i] = lstm_sigmoidf(x[i]);
 }
@@ -164,6 +173,7 @@ const lstm_kernels lstm_kernels_scalar = {
     .gemm_nt = gemm_nt_scalar,
     .gemm_nn = gemm_nn_scalar,
     .gemm_tn = gemm_tn_scalar,
+    .transpose = transpose_scalar,
     .vec_sigmoid = vec_sigmoid_scalar,
     .vec_tanh = vec_tanh_scalar,
     .lstm_cell_forward = lstm_cell_forward_scalar,

@@ -268,6 +268,30 @@ static void gemm_tn_wasmsimd(int M, int N, int K, const float *A, int lda, const
     }
 }
 
+static void transpose_wasmsimd(int rows, int cols, const float *A, int lda, float *B, int ldb) {
+    const int R4 = rows & ~3, C4 = cols & ~3;
+    for (int i0 = 0; i0 < R4; i0 += 16) {
+        int i1 = i0 + 16 < R4 ? i0 + 16 : R4;
+        for (int j = 0; j < C4; j += 4) {
+            for (int i = i0; i < i1; i += 4) {
+                /* 4 x 4 block through registers */
+                const float *a = A + (size_t)i * lda + j;
+                f32x4 r0 = LOAD(a), r1 = LOAD(a + lda), r2 = LOAD(a + 2 * (size_t)lda), r3 = LOAD(a + 3 * (size_t)lda);
+                f32x4 t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+                f32x4 t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+                float *b = B + (size_t)j * ldb + i;
+                STORE(b, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+                STORE(b + ldb, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+                STORE(b + 2 * (size_t)ldb, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+                STORE(b + 3 * (size_t)ldb, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+            }
+        }
+    }
+    /* the edges: rows R4.. and columns C4.. */
+    for (int i = 0; i < rows; i++)
+        for (int j = i < R4 ? C4 : 0; j < cols; j++) B[(size_t)j * ldb + i] = A[(size_t)i * lda + j];
+}
+
 static void vec_sigmoid_wasmsimd(int n, const float *x, float *y) {
     int i = 0;
     for (; i + 4 <= n; i += 4) STORE(y + i, sigmoid_f32x4(LOAD(x + i)));
@@ -488,6 +512,7 @@ const lstm_kernels lstm_kernels_wasmsimd = {
     .gemm_nt = gemm_nt_wasmsimd,
     .gemm_nn = gemm_nn_wasmsimd,
     .gemm_tn = gemm_tn_wasmsimd,
+    .transpose = transpose_wasmsimd,
     .vec_sigmoid = vec_sigmoid_wasmsimd,
     .vec_tanh = vec_tanh_wasmsimd,
     .lstm_cell_forward = lstm_cell_forward_wasmsimd,

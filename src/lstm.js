@@ -428,6 +428,7 @@ export class Model {
     }
     const w = this.#wasm;
     w.f32(w.x.lstm_parameters(this.#p), n).set(values);
+    w.x.lstm_parameters_changed(this.#p);
   }
 
   /** A copy of the gradients of the last computeGradients / training step. */

@@ -83,6 +83,17 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
 
 int lstm_moments_for(int32_t type) { return type == LSTM_OPTIMIZER_ADAM ? 2 : 1; }
 
+void lstm_embed_refresh(lstm_model *m) {
+    if (!m->embed) return;
+    const int G = 4 * m->cfg.hidden_size;
+    m->k->transpose(G, m->X0, m->p.layer[0].w_ih, m->X0, m->embed, G);
+    m->embed_version = m->param_version;
+}
+
+void lstm_parameters_changed(lstm_model *m) {
+    if (m) m->param_version++;
+}
+
 /* Point a struct of tensors into an arena laid out as the header describes. */
 static void layout_tensors(const lstm_model *m, float *base, lstm_tensors *t) {
     const int H = m->cfg.hidden_size, V = m->cfg.output_size;
@@ -138,7 +149,8 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_mess
     m->grads = calloc(m->n_params, sizeof(float));
     size_t inf_floats = (size_t)2 * L * H + 4 * (size_t)H + H + 2 * (size_t)V;
     m->inf_arena = calloc(inf_floats + 2 * (size_t)V, sizeof(float));
-    if (!m->params || !m->grads || !m->inf_arena) {
+    if (cfg->input_vocab) m->embed = malloc((size_t)cfg->input_vocab * 4 * H * sizeof(float));
+    if (!m->params || !m->grads || !m->inf_arena || (cfg->input_vocab && !m->embed)) {
         lstm_free(m);
         lstm_message_set(msg, "cannot allocate %llu parameters", (unsigned long long)n_params);
         return LSTM_ERR_OUT_OF_MEMORY;
@@ -179,6 +191,7 @@ lstm_status lstm_create(const lstm_config *cfg, lstm_model **out, lstm_message *
     lstm_init_parameters(m);
     m->dropout_rng = rng_seed(cfg->seed, 1);
     m->sample_rng = rng_seed(cfg->seed, 2);
+    m->param_version = 1;
     *out = m;
     return LSTM_OK;
 }
@@ -191,6 +204,7 @@ void lstm_free(lstm_model *m) {
     free(m->carry);
     free(m->ws.arena);
     free(m->inf_arena);
+    free(m->embed);
     free(m->vocab);
     free(m->metadata);
     free(m);

@@ -56,6 +56,12 @@ typedef struct lstm_workspace {
     float *dout;       /* (T, B, max(H, X0)) gradient at a layer's output / input */
     float *dc;         /* (B, H) */
     float *dx;         /* (B, T, X0) input gradients, batch-first for the caller */
+    float *bias;       /* (4H) b_ih + b_hh of the layer being computed */
+    float *dgT;        /* (4H, T*B) dgates transposed, for weight gradients as gemm_nt */
+    float *xT;         /* (max(X0, H), T*B) a layer's input transposed */
+    float *whhT;       /* (H, 4H) W_hh transposed, for the recurrent backward product */
+    float *wihT;       /* (max(X0, H), 4H) W_ih transposed, for the input backward product */
+    float *dembed;     /* (X0, 4H) token models: gradient of the embedding table */
     float *state;      /* (2, L, B, H) scratch initial state (evaluation) */
 } lstm_workspace;
 
@@ -96,6 +102,12 @@ struct lstm_model {
     float *carry; /* (2, L, carry_B, H) h then c */
     uint64_t stream_pos;
 
+    /* Token models: W_ih of layer 0 transposed, (X0, 4H), so the one-hot product reads one
+     * contiguous row per token instead of 4H values a row apart (a cache miss each). */
+    float *embed;
+    uint64_t param_version; /* bumped whenever parameters change */
+    uint64_t embed_version; /* param_version that embed was built from */
+
     lstm_workspace ws;
     lstm_infer inf;
     void *inf_arena;
@@ -127,6 +139,8 @@ lstm_status lstm_optimizer_check(const lstm_optimizer *opt, char *msg, size_t ca
 lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_message *msg);
 void lstm_init_parameters(lstm_model *m);
 int lstm_moments_for(int32_t optimizer_type);
+/* Make m->embed current (token models). */
+void lstm_embed_refresh(lstm_model *m);
 lstm_status lstm_carry_resize(lstm_model *m, int B);
 
 #endif /* LSTM_MODEL_H */

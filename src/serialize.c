@@ -259,6 +259,7 @@ static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, 
         lstm_message_set(msg, "cannot allocate the metadata");
         return LSTM_ERR_OUT_OF_MEMORY;
     }
+    m->param_version = 1;
     m->dropout_rng = rng_seed(cfg.seed, 1);
     m->sample_rng = rng_seed(cfg.seed, 2);
     if (flags & LSTM_SAVE_TRAINING_STATE) {

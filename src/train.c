@@ -51,6 +51,13 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     TAKE(w->dout, float, R * (X0 > H && dense ? X0 : H));
     TAKE(w->dc, float, (size_t)B * H);
     TAKE(w->dx, float, dense ? R * X0 : 0);
+    const size_t XH = X0 > H ? X0 : H;
+    TAKE(w->bias, float, 4 * H);
+    TAKE(w->dgT, float, 4 * H * R);
+    TAKE(w->xT, float, (dense ? XH : H) * R);
+    TAKE(w->whhT, float, H * 4 * H);
+    TAKE(w->wihT, float, XH * 4 * H);
+    TAKE(w->dembed, float, dense ? 0 : X0 * 4 * H);
 #undef TAKE
     return off;
 }
@@ -66,7 +73,8 @@ static lstm_status workspace_for(lstm_model *m, int B, int T) {
     if (m->ws.arena && m->ws.B == B && m->ws.T == T) return LSTM_OK;
     /* size in double first: (R * 4H) can overflow a 32-bit size_t */
     const double H = m->cfg.hidden_size, V = m->cfg.output_size, X0 = m->X0, R = (double)B * T;
-    double approx = 4.0 * (m->cfg.num_layers * (R + B) * 10.0 * H + R * (V + 6.0 * H + 2.0 * X0 + 2.0));
+    double approx = 4.0 * (m->cfg.num_layers * (R + B) * 10.0 * H + R * (V + 12.0 * H + 3.0 * X0 + 2.0) +
+                           (X0 + 2.0 * H) * 4.0 * H);
     if (approx > (double)SIZE_MAX / 2)
         return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY,
                          "batch %d x %d needs about %.0f MB of activations, too much for this build",
@@ -98,18 +106,18 @@ static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, in
     const lstm_layer_tensors *p = &m->p.layer[l];
     lstm_layer_acts *a = &m->ws.layer[l];
     /* pre-activations of all steps: b_ih + b_hh + W_ih x_t */
-    for (size_t r = 0; r < R; r++) {
-        float *g = a->gates + r * G;
-        for (int j = 0; j < G; j++) g[j] = p->b_ih[j] + p->b_hh[j];
-    }
+    float *bias = m->ws.bias;
+    for (int j = 0; j < G; j++) bias[j] = p->b_ih[j] + p->b_hh[j];
     if (tokens) {
-        /* one-hot input: gather column `token` of W_ih, never a dense product */
+        /* one-hot input: W_ih x is column `token` of W_ih, a row of the transposed copy */
+        lstm_embed_refresh(m);
         for (size_t r = 0; r < R; r++) {
             float *g = a->gates + r * G;
-            const float *w = p->w_ih + tokens[r];
-            for (int j = 0; j < G; j++) g[j] += w[(size_t)j * X];
+            const float *e = m->embed + (size_t)tokens[r] * G;
+            for (int j = 0; j < G; j++) g[j] = bias[j] + e[j];
         }
     } else {
+        for (size_t r = 0; r < R; r++) memcpy(a->gates + r * G, bias, (size_t)G * sizeof(float));
         k->gemm_nt((int)R, G, X, x, X, p->w_ih, X, a->gates, G);
     }
     for (int t = 0; t < T; t++) {
@@ -215,7 +223,9 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
         /* dout holds d loss / d out; through the dropout mask to d loss / d h */
         if (a->mask)
             for (size_t i = 0; i < R * H; i++) w->dout[i] *= a->mask[i];
-        /* backward in time; the gradient from beyond the batch is cut (truncated BPTT) */
+        /* backward in time; the gradient from beyond the batch is cut (truncated BPTT).
+         * dh_{t-1} += dgates_t . W_hh, with W_hh transposed once for all T steps */
+        k->transpose(G, H, p->w_hh, H, w->whhT, G);
         memset(w->dc, 0, (size_t)B * H * sizeof(float));
         for (int t = T - 1; t >= 0; t--) {
             const size_t s = (size_t)t * B;
@@ -223,26 +233,36 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
             float *dgates = w->dgates + s * G;
             k->lstm_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, dh, w->dc,
                                   dgates);
-            if (t > 0) k->gemm_nn(B, H, G, dgates, G, p->w_hh, H, dh - (size_t)B * H, H);
+            if (t > 0) k->gemm_nt(B, H, G, dgates, G, w->whhT, G, dh - (size_t)B * H, H);
         }
-        /* weight gradients over all T*B rows at once; h[0..T-1] are the previous states */
-        k->gemm_tn(G, H, (int)R, w->dgates, G, a->h, H, g->w_hh, H);
+        /* weight gradients over all T*B rows at once, as dot products along the rows:
+         * dW_hh = dgates^T . h[0..T-1] (the previous states), dW_ih = dgates^T . x */
+        k->transpose((int)R, G, w->dgates, G, w->dgT, (int)R);
+        k->transpose((int)R, H, a->h, H, w->xT, (int)R);
+        k->gemm_nt(G, H, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hh, H);
         k->sum_rows((int)R, G, w->dgates, G, g->b_ih);
         memcpy(g->b_hh, g->b_ih, (size_t)G * sizeof(float));
         if (l == 0 && c->input_vocab) {
-            /* one-hot input: scatter into column `token` of dW_ih */
+            /* one-hot input: add each row of dgates to its token's row of the transposed
+             * gradient, then add that table, transposed back, into dW_ih */
+            memset(w->dembed, 0, (size_t)X * G * sizeof(float));
             for (size_t r = 0; r < R; r++) {
-                float *gw = g->w_ih + w->tokens[r];
+                float *de = w->dembed + (size_t)w->tokens[r] * G;
                 const float *dg = w->dgates + r * G;
-                for (int j = 0; j < G; j++) gw[(size_t)j * X] += dg[j];
+                for (int j = 0; j < G; j++) de[j] += dg[j];
             }
+            k->transpose(X, G, w->dembed, G, w->wihT, X); /* wihT as scratch: (4H, X) */
+            for (size_t i = 0; i < (size_t)G * X; i++) g->w_ih[i] += w->wihT[i];
         } else {
             const float *x = l == 0 ? w->x : w->layer[l - 1].out;
-            k->gemm_tn(G, X, (int)R, w->dgates, G, x, X, g->w_ih, X);
+            k->transpose((int)R, X, x, X, w->xT, (int)R);
+            k->gemm_nt(G, X, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_ih, X);
         }
         if (l > 0 || (want_dx && !c->input_vocab)) {
+            /* d loss / d x = dgates . W_ih */
+            k->transpose(G, X, p->w_ih, X, w->wihT, G);
             memset(w->dout, 0, R * X * sizeof(float));
-            k->gemm_nn((int)R, X, G, w->dgates, G, p->w_ih, X, w->dout, X);
+            k->gemm_nt((int)R, X, G, w->dgates, G, w->wihT, G, w->dout, X);
         }
     }
     if (want_dx && !c->input_vocab) {
@@ -383,6 +403,7 @@ static lstm_status train_loaded(lstm_model *m, int B, int T, float *loss) {
     backward(m, B, T, 0);
     st = apply_update(m);
     if (st != LSTM_OK) return st;
+    m->param_version++;
     m->dropout_rng = rng;
     store_final_state(m, B, T, m->carry);
     return LSTM_OK;

@@ -6,7 +6,7 @@ import { _internals, simdSupported } from '../dist/lstm.js';
 import { rng } from './helpers.mjs';
 
 const K = { GEMM_NT: 0, GEMM_NN: 1, GEMM_TN: 2, SIGMOID: 3, TANH: 4, CELL_FORWARD: 5, CELL_BACKWARD: 6,
-  SOFTMAX_XENT: 7, SUM_ROWS: 8, SUM_SQUARES: 9, SCALE: 10, SGD: 11, RMSPROP: 12, ADAM: 13 };
+  SOFTMAX_XENT: 7, SUM_ROWS: 8, SUM_SQUARES: 9, SCALE: 10, SGD: 11, RMSPROP: 12, ADAM: 13, TRANSPOSE: 14 };
 const SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33, 64, 67];
 
 const skip = !simdSupported() && 'this engine has no wasm SIMD';
@@ -70,7 +70,7 @@ test('gemm kernels: SIMD equals scalar on odd and tile-sized shapes', { skip }, 
   console.log(`  gemm nt/nn/tn: ${shapes} shapes, max difference ${worst.toExponential(2)} (relative to max(1,|c|))`);
 });
 
-test('elementwise kernels: SIMD equals scalar bit for bit, including NaN', { skip }, async () => {
+test('elementwise kernels and transpose: SIMD equals scalar bit for bit, including NaN', { skip }, async () => {
   const w = await _internals({ simd: true });
   const r = rng(2);
   for (const n of SIZES) {
@@ -81,6 +81,13 @@ test('elementwise kernels: SIMD equals scalar bit for bit, including NaN', { ski
       const v = run(w, 1, id, [n], x, null, n).c;
       for (let i = 0; i < n; i++) assert.ok(Object.is(s[i], v[i]), `kernel ${id} n=${n} i=${i}: ${s[i]} vs ${v[i]}`);
     }
+  }
+  for (const R of SIZES) for (const C of [1, 3, 4, 5, 8, 17, 33]) {
+    const a = rand(r, R * C);
+    const s = run(w, 0, K.TRANSPOSE, [R, C], a, null, R * C).c;
+    const v = run(w, 1, K.TRANSPOSE, [R, C], a, null, R * C).c;
+    for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) assert.equal(s[j * R + i], a[i * C + j], `scalar transpose ${R}x${C}`);
+    agree(`transpose ${R}x${C}`, s, v, 0);
   }
   for (const [B, H] of [[1, 1], [2, 3], [3, 4], [2, 5], [4, 8], [1, 13], [5, 17]]) {
     const gates = rand(r, B * 4 * H, -4, 4); const cPrev = rand(r, B * H, -2, 2);

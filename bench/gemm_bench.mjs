@@ -1,0 +1,56 @@
+// gemm_bench.mjs - GFLOP/s of the matrix kernels on the shapes a W2 training step (2-layer
+// LSTM, hidden 512, batch 32, seq 64, V 65) and a W2 generation step use. Prints a table,
+// and JSON on the last line. Usage: node bench/gemm_bench.mjs [--simd|--scalar] [--seconds S]
+import { _internals } from '../dist/lstm.js';
+
+const args = process.argv.slice(2);
+const simd = !args.includes('--scalar');
+const seconds = Number(args[args.indexOf('--seconds') + 1]) || 0.5;
+const w = await _internals({ simd });
+
+const KERNELS = { nt: 0, nn: 1, tn: 2 };
+// [name, kernel, M, N, K, calls per training step]
+const SHAPES = [
+  ['input product, layer 1 (X.W_ih^T)', 'nt', 2048, 2048, 512, 1],
+  ['recurrent product (h.W_hh^T)', 'nt', 32, 2048, 512, 128],
+  ['recurrent backward (dG.W_hh)', 'nn', 32, 512, 2048, 126],
+  ['weight gradient (dG^T.H)', 'tn', 2048, 512, 2048, 3],
+  ['input backward (dG.W_ih)', 'nn', 2048, 512, 2048, 1],
+  ['head forward', 'nt', 2048, 65, 512, 1],
+  ['generation matvec (h.W^T)', 'nt', 1, 2048, 512, 0],
+];
+
+function bench(kernel, M, N, K) {
+  const sizes = { nt: [M * K, N * K], nn: [M * K, K * N], tn: [K * M, K * N] }[kernel];
+  const pa = w.malloc(sizes[0] * 4); const pb = w.malloc(sizes[1] * 4); const pc = w.malloc(M * N * 4);
+  const pd = w.malloc(12); const po = w.malloc(8);
+  try {
+    const fill = (p, n) => { const v = w.f32(p, n); for (let i = 0; i < n; i++) v[i] = ((i * 7919) % 1000) / 1000 - 0.5; };
+    fill(pa, sizes[0]); fill(pb, sizes[1]); w.f32(pc, M * N).fill(0);
+    w.i32(pd, 3).set([M, N, K]);
+    const run = () => w.x.lstm_kernel_run(1, KERNELS[kernel], pd, pa, pb, pc, 0, po);
+    run();
+    const runs = [];
+    for (let rep = 0; rep < 3; rep++) {
+      let calls = 0; const t0 = performance.now(); let dt = 0;
+      do { run(); calls++; dt = performance.now() - t0; } while (dt < seconds * 1000 / 3);
+      runs.push((2 * M * N * K * calls) / (dt / 1000) / 1e9);
+    }
+    runs.sort((a, b) => a - b);
+    return runs[1];
+  } finally {
+    for (const p of [pa, pb, pc, pd, po]) w.free(p);
+  }
+}
+
+const results = [];
+let flops = 0; let time = 0;
+console.log(`GEMM kernels, ${w.kernels} build, median of 3`);
+for (const [name, kernel, M, N, K, calls] of SHAPES) {
+  const gflops = bench(kernel, M, N, K);
+  results.push({ name, kernel, M, N, K, gflops });
+  flops += 2 * M * N * K * calls; time += (2 * M * N * K * calls) / (gflops * 1e9);
+  console.log(`  ${name.padEnd(38)} ${kernel} ${String(M).padStart(5)} x ${String(N).padStart(5)} x ${String(K).padStart(5)}  ${gflops.toFixed(1).padStart(6)} GFLOP/s`);
+}
+console.log(`  weighted by a W2 training step: ${(flops / time / 1e9).toFixed(1)} GFLOP/s`);
+console.log(JSON.stringify({ kernels: w.kernels, results, w2_step_gflops: flops / time / 1e9 }));
