@@ -1,5 +1,5 @@
-// gemm_bench.mjs - GFLOP/s of the matrix kernels on the shapes a W2 training step (2-layer
-// LSTM, hidden 512, batch 32, seq 64, V 65) and a W2 generation step use. Prints a table,
+// gemm_bench.mjs - GFLOP/s of the matrix kernels on the calls a W2 training step (2-layer
+// LSTM, hidden 512, batch 32, seq 64, V 65) and a W2 generation step make (src/train.c). Prints a table,
 // and JSON on the last line. Usage: node bench/gemm_bench.mjs [--simd|--scalar] [--seconds S]
 import { _internals } from '../dist/lstm.js';
 
@@ -13,10 +13,12 @@ const KERNELS = { nt: 0, nn: 1, tn: 2 };
 const SHAPES = [
   ['input product, layer 1 (X.W_ih^T)', 'nt', 2048, 2048, 512, 1],
   ['recurrent product (h.W_hh^T)', 'nt', 32, 2048, 512, 128],
-  ['recurrent backward (dG.W_hh)', 'nn', 32, 512, 2048, 126],
-  ['weight gradient (dG^T.H)', 'tn', 2048, 512, 2048, 3],
-  ['input backward (dG.W_ih)', 'nn', 2048, 512, 2048, 1],
+  ['recurrent backward (dG.W_hh, W_hh^T)', 'nt', 32, 512, 2048, 126],
+  ['weight gradient (dG^T.H, both transposed)', 'nt', 2048, 512, 2048, 3],
+  ['input backward (dG.W_ih, W_ih^T)', 'nt', 2048, 512, 2048, 1],
   ['head forward', 'nt', 2048, 65, 512, 1],
+  ['head weight gradient', 'tn', 65, 512, 2048, 1],
+  ['head input gradient', 'nn', 2048, 512, 65, 1],
   ['generation matvec (h.W^T)', 'nt', 1, 2048, 512, 0],
 ];
 
@@ -50,7 +52,7 @@ for (const [name, kernel, M, N, K, calls] of SHAPES) {
   const gflops = bench(kernel, M, N, K);
   results.push({ name, kernel, M, N, K, gflops });
   flops += 2 * M * N * K * calls; time += (2 * M * N * K * calls) / (gflops * 1e9);
-  console.log(`  ${name.padEnd(38)} ${kernel} ${String(M).padStart(5)} x ${String(N).padStart(5)} x ${String(K).padStart(5)}  ${gflops.toFixed(1).padStart(6)} GFLOP/s`);
+  console.log(`  ${name.padEnd(42)} ${kernel} ${String(M).padStart(5)} x ${String(N).padStart(5)} x ${String(K).padStart(5)}  ${gflops.toFixed(1).padStart(6)} GFLOP/s`);
 }
 console.log(`  weighted by a W2 training step: ${(flops / time / 1e9).toFixed(1)} GFLOP/s`);
 console.log(JSON.stringify({ kernels: w.kernels, results, w2_step_gflops: flops / time / 1e9 }));

@@ -2,6 +2,9 @@
  * JS against the wasm builds, in C natively) can compare each SIMD kernel with its scalar
  * reference. Not part of the public API; exported for the test suite. */
 #include <string.h>
+#ifdef __EMSCRIPTEN__
+#include <malloc.h>
+#endif
 
 #include "kernels.h"
 
@@ -14,6 +17,15 @@ enum {
 int lstm_build_simd(void) {
 #ifdef __wasm_simd128__
     return 1;
+#else
+    return 0;
+#endif
+}
+
+/* Bytes of the wasm heap in live allocations (0 natively): benchmarks check memory use. */
+size_t lstm_debug_heap_bytes(void) {
+#ifdef __EMSCRIPTEN__
+    return (size_t)mallinfo().uordblks;
 #else
     return 0;
 #endif
