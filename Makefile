@@ -22,9 +22,9 @@ SIMD_FLAGS  := -msimd128
 CC          := gcc
 NATIVE_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
                  -fno-omit-frame-pointer
-NATIVE_TESTS := build/native/test_core
+NATIVE_TESTS := build/native/test_core build/native/test_faults
 
-.PHONY: all deps test test-native test-js demo bench clean
+.PHONY: all deps test test-native test-js test-fuzz test-valgrind lint demo bench fuzz clean
 
 all: dist/lstm-simd.wasm dist/lstm-scalar.wasm dist/lstm.js dist/lstm.d.ts
 
@@ -44,6 +44,26 @@ dist/lstm.d.ts: src/lstm.d.ts
 	@mkdir -p dist
 	cp $< $@
 
+build/native/test_faults: NATIVE_CFLAGS += -DLSTM_FAULT_INJECTION
+
+# libFuzzer target over the loader; the CRC check is bypassed so fuzzing reaches the fields.
+FUZZ_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+FUZZ_SECONDS ?= 300
+build/fuzz/fuzz_load: tests/fuzz/fuzz_load.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) tests/fuzz/fuzz_load.c $(CORE_SRC) -lm -o $@
+
+build/fuzz/seeds/.done: tests/fuzz/make_seeds.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p build/fuzz/seeds build/fuzz/corpus
+	$(CC) -std=c11 -O1 $(WARN) tests/fuzz/make_seeds.c $(CORE_SRC) -lm -o build/fuzz/make_seeds
+	build/fuzz/make_seeds build/fuzz/seeds && touch $@
+
+# Valgrind memcheck needs a build without sanitizers.
+build/native/test_core_plain: tests/native/test_core.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p build/native
+	$(CC) -std=c11 -O1 -g $(WARN) $< $(CORE_SRC) -lm -o $@
+
 build/native/%: tests/native/%.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p build/native
 	$(CC) $(NATIVE_CFLAGS) $< $(CORE_SRC) -lm -o $@
@@ -53,10 +73,28 @@ deps:
 
 test: deps
 	$(MAKE) all $(NATIVE_TESTS)
-	$(MAKE) test-native test-js
+	$(MAKE) lint test-native test-fuzz test-valgrind test-js
 
 test-native: $(NATIVE_TESTS)
 	@for t in $(NATIVE_TESTS); do echo "== $$t"; $$t || exit 1; done
+
+# A short fuzzing run in every test; `make fuzz` runs longer (FUZZ_SECONDS).
+test-fuzz: build/fuzz/fuzz_load build/fuzz/seeds/.done
+	build/fuzz/fuzz_load -max_total_time=20 -print_final_stats=1 build/fuzz/corpus build/fuzz/seeds 2>&1 | \
+	  grep -E 'stat::number_of_executed_units|Done|ERROR|SUMMARY|crash' ; test $${PIPESTATUS[0]} -eq 0
+
+fuzz: build/fuzz/fuzz_load build/fuzz/seeds/.done
+	build/fuzz/fuzz_load -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus build/fuzz/seeds
+
+test-valgrind: build/native/test_core_plain
+	valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all build/native/test_core_plain
+
+# Static analysis of the core; suppressions, where any, are justified beside the code.
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
+	  --std=c11 -Iinclude src/
+	clang-tidy --quiet src/model.c src/train.c src/infer.c src/serialize.c src/kernels_scalar.c \
+	  src/kernel_check.c -- -std=c11 -Iinclude
 
 test-js: all
 	node --test tests/

@@ -109,13 +109,17 @@ static double softmax_xent_scalar(int R, int V, float *logits, const int32_t *ta
         float mx = z[0];
         for (int v = 1; v < V; v++) mx = z[v] > mx ? z[v] : mx;
         /* subtract the max: exp() overflows above 88 */
+        const int t = targets[r];
+        const float zt = z[t] - mx;
         float sum = 0.0f;
         for (int v = 0; v < V; v++) {
             z[v] = lstm_expf(z[v] - mx);
             sum += z[v];
         }
-        int t = targets[r];
-        total += log((double)sum) - log((double)z[t]);
+        /* -log softmax from the logit itself, not log(exp(.)): exact, and no log(0) when
+         * the target's probability underflows */
+        /* cppcheck-suppress invalidFunctionArg ; V >= 1 and the max term adds exp(0) = 1, so sum >= 1 */
+        total += log((double)sum) - (double)zt;
         float inv = scale / sum;
         for (int v = 0; v < V; v++) z[v] *= inv;
         z[t] -= scale;

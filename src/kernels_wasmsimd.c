@@ -389,6 +389,8 @@ static double softmax_xent_wasmsimd(int R, int V, float *logits, const int32_t *
         }
         for (; v < V; v++) mx = z[v] > mx ? z[v] : mx;
         /* subtract the max: exp() overflows above 88 */
+        const int t = targets[r];
+        const float zt = z[t] - mx;
         f32x4 vm = SPLAT(mx), s = SPLAT(0);
         for (v = 0; v < V4; v += 4) {
             f32x4 e = exp_f32x4(SUB(LOAD(z + v), vm));
@@ -400,8 +402,10 @@ static double softmax_xent_wasmsimd(int R, int V, float *logits, const int32_t *
             z[v] = lstm_expf(z[v] - mx);
             sum += z[v];
         }
-        int t = targets[r];
-        total += log((double)sum) - log((double)z[t]);
+        /* -log softmax from the logit itself, not log(exp(.)): exact, and no log(0) when
+         * the target's probability underflows */
+        /* cppcheck-suppress invalidFunctionArg ; V >= 1 and the max term adds exp(0) = 1, so sum >= 1 */
+        total += log((double)sum) - (double)zt;
         float inv = scale / sum;
         f32x4 vi = SPLAT(inv);
         for (v = 0; v < V4; v += 4) STORE(z + v, MUL(LOAD(z + v), vi));

@@ -297,6 +297,10 @@ lstm_status lstm_optimizer_check(const lstm_optimizer *o, char *msg, size_t cap)
         BAD("epsilon must be in (0, 1], got %g", (double)o->epsilon);
     if (!(isfinite(o->weight_decay) && o->weight_decay >= 0.0f && o->weight_decay <= 1e3f))
         BAD("weight_decay must be in [0, 1000], got %g", (double)o->weight_decay);
+    /* decoupled decay scales p by (1 - lr*decay) each step: at or past 1 it flips or explodes */
+    if ((double)o->learning_rate * o->weight_decay >= 1.0)
+        BAD("learning_rate * weight_decay must be below 1, got %g * %g", (double)o->learning_rate,
+            (double)o->weight_decay);
     if (!isfinite(o->clip_norm))
         BAD("clip_norm must be finite (<= 0 disables clipping), got %g", (double)o->clip_norm);
 #undef BAD

@@ -9,6 +9,16 @@
 #include "../include/lstm.h"
 #include "kernels.h"
 
+/* The fault-injection test build (tests/native/test_faults.c) routes every allocation of the
+ * core through a counter that can fail the Nth one; release builds use the C library. */
+#ifdef LSTM_FAULT_INJECTION
+#include <stdlib.h>
+void *lstm_test_malloc(size_t size);
+void *lstm_test_calloc(size_t count, size_t size);
+#define malloc(size) lstm_test_malloc(size)
+#define calloc(count, size) lstm_test_calloc(count, size)
+#endif
+
 #define LSTM_MAX_LAYERS 16
 #define LSTM_MAX_HIDDEN 4096
 #define LSTM_MAX_VOCAB (1 << 20)

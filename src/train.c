@@ -379,6 +379,12 @@ static lstm_status apply_update(lstm_model *m) {
                        o->beta1, o->beta2, o->epsilon, o->weight_decay, bc1, bc2);
     }
     }
+    m->param_version++;
+    /* finite gradients and the limits on the settings keep updates finite; should one
+     * overflow anyway, say so at once rather than at the next step */
+    if (!isfinite(k->sum_squares(m->n_params, m->params)))
+        return lstm_fail(m, LSTM_ERR_NON_FINITE,
+                         "the update made a parameter non-finite; reload the last checkpoint");
     return LSTM_OK;
 }
 
@@ -403,7 +409,6 @@ static lstm_status train_loaded(lstm_model *m, int B, int T, float *loss) {
     backward(m, B, T, 0);
     st = apply_update(m);
     if (st != LSTM_OK) return st;
-    m->param_version++;
     m->dropout_rng = rng;
     store_final_state(m, B, T, m->carry);
     return LSTM_OK;

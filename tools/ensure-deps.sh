@@ -7,6 +7,11 @@ export NODE_PATH=/usr/share/nodejs
 
 need_apt=()
 command -v emcc >/dev/null 2>&1 || need_apt+=(emscripten)
+# native checks: sanitizers come with gcc; libFuzzer with clang; memcheck; static analysis
+command -v clang >/dev/null 2>&1 || need_apt+=(clang)
+command -v valgrind >/dev/null 2>&1 || need_apt+=(valgrind)
+command -v cppcheck >/dev/null 2>&1 || need_apt+=(cppcheck)
+command -v clang-tidy >/dev/null 2>&1 || need_apt+=(clang-tidy)
 if [ "${LSTM_WITH_BROWSER:-1}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

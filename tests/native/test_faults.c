@@ -1,0 +1,145 @@
+/* test_faults.c - allocation failure at every point (as SQLite's tests do): make the 1st,
+ * 2nd, 3rd ... allocation of create, load, a training step, evaluation and the setters fail,
+ * until the operation completes. Every failure must be reported as LSTM_ERR_OUT_OF_MEMORY,
+ * leave the model as it was, and leak nothing (LeakSanitizer checks at exit).
+ * Built with -DLSTM_FAULT_INJECTION, which routes the core's malloc/calloc through here. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../include/lstm.h"
+
+/* Test-only global: the core has no global state, its allocator hook in this build does. */
+static long g_countdown = -1; /* -1: never fail; n: fail the allocation after n more */
+static long g_failures;
+
+static int should_fail(void) {
+    if (g_countdown < 0) return 0;
+    if (g_countdown == 0) {
+        g_countdown = -1; /* one failure per attempt: later allocations of the same call succeed */
+        g_failures++;
+        return 1;
+    }
+    g_countdown--;
+    return 0;
+}
+
+void *lstm_test_malloc(size_t size) { return should_fail() ? NULL : malloc(size); }
+void *lstm_test_calloc(size_t count, size_t size) { return should_fail() ? NULL : calloc(count, size); }
+
+static int g_bad;
+#define EXPECT(cond, ...) do { if (!(cond)) { printf("  FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); g_bad++; } } while (0)
+
+static const lstm_config CFG = {.input_vocab = 7, .hidden_size = 6, .num_layers = 2, .output_size = 7,
+                                .seed = 1, .dropout = 0.1f};
+
+typedef lstm_status (*operation)(lstm_model **m, void *ctx);
+
+/* Run op with the k-th allocation failing, k = 0, 1, 2, ... until it succeeds. Returns the
+ * number of injected failures. check() verifies the model after each failure. */
+static int sweep(const char *name, operation op, void *ctx, lstm_model **m,
+                 void (*check)(lstm_model *m, void *ctx)) {
+    int injected = 0;
+    for (long k = 0; k < 1000; k++) {
+        g_countdown = k;
+        long before = g_failures;
+        lstm_status st = op(m, ctx);
+        int failed_alloc = g_failures > before;
+        g_countdown = -1;
+        if (!failed_alloc) {
+            EXPECT(st == LSTM_OK, "%s: status %d without an injected failure", name, st);
+            printf("  %-28s %d allocation failures injected, each reported, then success\n", name, injected);
+            return injected;
+        }
+        injected++;
+        EXPECT(st == LSTM_ERR_OUT_OF_MEMORY, "%s: allocation %ld failed but status is %d", name, k, st);
+        if (check) check(*m, ctx);
+    }
+    EXPECT(0, "%s never completed", name);
+    return injected;
+}
+
+static lstm_status op_create(lstm_model **m, void *ctx) {
+    (void)ctx;
+    lstm_message msg;
+    lstm_status st = lstm_create(&CFG, m, &msg);
+    if (st == LSTM_OK) return st;
+    EXPECT(*m == NULL && msg.text[0], "create failed without a message or left a model");
+    return st;
+}
+
+typedef struct { const uint8_t *buf; size_t len; } blob;
+
+static lstm_status op_load(lstm_model **m, void *ctx) {
+    blob *b = ctx;
+    lstm_message msg;
+    lstm_status st = lstm_load(b->buf, b->len, m, &msg);
+    if (st != LSTM_OK) EXPECT(*m == NULL, "load failed but returned a model");
+    return st;
+}
+
+typedef struct { float *params; size_t n; int32_t tokens[12], targets[12]; } train_ctx;
+
+static lstm_status op_train(lstm_model **m, void *ctx) {
+    train_ctx *c = ctx;
+    lstm_batch b = {3, 4, c->tokens, NULL, c->targets};
+    return lstm_train_batch(*m, &b, NULL);
+}
+
+static void check_unchanged(lstm_model *m, void *ctx) {
+    train_ctx *c = ctx;
+    EXPECT(memcmp(lstm_parameters(m), c->params, c->n * sizeof(float)) == 0, "parameters changed by a failed step");
+    EXPECT(lstm_step_count(m) == 0, "a failed step was counted");
+}
+
+static lstm_status op_evaluate(lstm_model **m, void *ctx) {
+    train_ctx *c = ctx;
+    double loss;
+    return lstm_evaluate_stream(*m, c->tokens, 12, 2, 5, &loss);
+}
+
+static lstm_status op_setters(lstm_model **m, void *ctx) {
+    (void)ctx;
+    static const uint32_t vocab[7] = {'a', 'b', 'c', 'd', 'e', 'f', 'g'};
+    lstm_status st = lstm_set_vocabulary(*m, vocab, 7);
+    if (st == LSTM_OK) st = lstm_set_metadata(*m, (const uint8_t *)"{}", 2);
+    lstm_optimizer o;
+    lstm_optimizer_defaults(&o);
+    o.type = LSTM_OPTIMIZER_SGD;
+    if (st == LSTM_OK) st = lstm_set_optimizer(*m, &o);
+    return st;
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    printf("lstm-wasm allocation fault injection\n");
+    int total = 0;
+    lstm_model *m = NULL;
+    total += sweep("create", op_create, NULL, &m, NULL);
+
+    train_ctx tc = {0};
+    for (int i = 0; i < 12; i++) { tc.tokens[i] = i % 7; tc.targets[i] = (i + 1) % 7; }
+    tc.n = lstm_parameter_count(m);
+    tc.params = malloc(tc.n * sizeof(float));
+    memcpy(tc.params, lstm_parameters(m), tc.n * sizeof(float));
+    total += sweep("first training step", op_train, &tc, &m, check_unchanged);
+    total += sweep("evaluate", op_evaluate, &tc, &m, NULL);
+    total += sweep("vocabulary, metadata, optimizer", op_setters, NULL, &m, NULL);
+
+    size_t len;
+    lstm_save_size(m, LSTM_SAVE_TRAINING_STATE, &len);
+    uint8_t *buf = malloc(len);
+    EXPECT(lstm_save(m, LSTM_SAVE_TRAINING_STATE, buf, len, &len) == LSTM_OK, "save");
+    blob b = {buf, len};
+    lstm_model *loaded = NULL;
+    total += sweep("load with training state", op_load, &b, &loaded, NULL);
+    EXPECT(loaded && lstm_vocabulary_size(loaded) == 7, "loaded model incomplete");
+    lstm_free(loaded);
+    free(buf);
+    free(tc.params);
+    lstm_free(m);
+    printf("%d faults injected in all, %d unexpected outcomes\n", total, g_bad);
+    printf("%d passed, %d failed\n", g_bad ? 0 : 1, g_bad ? 1 : 0);
+    return g_bad ? 1 : 0;
+}
