@@ -18,6 +18,14 @@
  *     c_t = f * c_{t-1} + i * g                       h_t = o * tanh(c_t)
  *   Token inputs have one-hot semantics: the input product is the column W_ih[:, token].
  *
+ * Heads (config.head, config.last_step_only): the same out.weight/out.bias produce V values
+ * from the top layer's h; they are read as
+ *   LSTM_HEAD_SOFTMAX  logits of a softmax over V classes, cross-entropy against ids;
+ *   LSTM_HEAD_MSE      V real values, mean squared error against target values (mean over
+ *                      the scored rows and the V outputs, as PyTorch MSELoss / Keras "mse").
+ * With last_step_only 0 every step is scored (Keras return_sequences=True); with 1 only each
+ * sequence's last step (return_sequences=False): sequence classification or regression.
+ *
  * Sequences are passed batch-first: element (b, t) of a (B, T) array is at index b*T + t.
  */
 #ifndef LSTM_H
@@ -30,7 +38,9 @@
 extern "C" {
 #endif
 
-#define LSTM_FORMAT_VERSION 1
+/* The newest file format this build writes and reads. Models whose config words after
+ * forget_bias are all zero are still written as version 1, which older builds read. */
+#define LSTM_FORMAT_VERSION 2
 
 typedef struct lstm_model lstm_model;
 
@@ -70,7 +80,16 @@ typedef struct lstm_config {
                              before the head), training only; 0 <= p < 1 */
     float init_scale;     /* weights ~ U(-s, s); 0 means PyTorch's default s = 1/sqrt(H) */
     float forget_bias;    /* added to bias_ih's forget rows at initialisation (0 = PyTorch) */
+    /* ---- format version 2 (zero keeps the version 1 meaning) ---- */
+    int32_t head;           /* lstm_head_type */
+    int32_t last_step_only; /* 0: an output and a loss term at every step; 1: only at each
+                               sequence's last step (its length, see lstm_batch.lengths) */
 } lstm_config;
+
+typedef enum lstm_head_type {
+    LSTM_HEAD_SOFTMAX = 0, /* softmax over output_size classes, cross-entropy loss */
+    LSTM_HEAD_MSE = 1      /* output_size linear outputs, mean squared error loss */
+} lstm_head_type;
 
 lstm_status lstm_create(const lstm_config *config, lstm_model **out, lstm_message *message);
 void lstm_free(lstm_model *model); /* NULL is allowed */
@@ -132,20 +151,28 @@ lstm_status lstm_set_optimizer(lstm_model *model, const lstm_optimizer *optimize
 lstm_status lstm_get_optimizer(const lstm_model *model, lstm_optimizer *out);
 uint64_t lstm_step_count(const lstm_model *model);
 
-/* One batch of B sequences of T steps. */
+/* One batch of B sequences of T steps. Targets are per scored row: (B, T) for every-step
+ * models, (B) for last_step_only models ("rows" below). */
 typedef struct lstm_batch {
     int32_t batch;          /* B >= 1 */
     int32_t steps;          /* T >= 1 */
     const int32_t *tokens;  /* (B, T) input ids, for token models; else NULL */
     const float *inputs;    /* (B, T, input_size) for dense models; else NULL */
-    const int32_t *targets; /* (B, T) ids in [0, output_size) */
+    const int32_t *targets; /* softmax head: (rows) ids in [0, output_size); else NULL */
+    const float *target_values; /* MSE head: (rows, output_size) finite values; else NULL */
+    /* (B) valid steps of each sequence, each in [1, T]; NULL means all T. Steps past a
+     * sequence's length are padding: they add nothing to the loss or any gradient (their
+     * targets are not read), last_step_only scores step length-1, and the state carried on
+     * is the one after the last valid step. */
+    const int32_t *lengths;
 } lstm_batch;
 
 /* Hidden and cell state are carried from one training batch to the next (truncated BPTT).
  * lstm_reset_state zeroes them; a change of batch size also does. */
 lstm_status lstm_reset_state(lstm_model *model);
 
-/* Mean cross-entropy (nats) of the batch from the carried state; changes nothing. */
+/* The batch's loss from the carried state; changes nothing. Mean cross-entropy (nats) per
+ * scored row for the softmax head, mean squared error per output value for the MSE head. */
 lstm_status lstm_compute_loss(lstm_model *model, const lstm_batch *batch, double *loss);
 /* Loss and gradients of every parameter (overwriting lstm_gradients) from the carried state;
  * for dense models also d loss / d inputs (lstm_input_gradients). Changes no parameter
@@ -155,6 +182,16 @@ const float *lstm_input_gradients(const lstm_model *model); /* (B, T, input_size
 /* The whole step: gradients, clipping, update, state carried on. On LSTM_ERR_NON_FINITE
  * the parameters, moments and state are left as they were. loss may be NULL. */
 lstm_status lstm_train_batch(lstm_model *model, const lstm_batch *batch, float *loss);
+
+/* Loss from a zero state without dropout, and for the softmax head the accuracy (fraction
+ * of scored rows whose largest logit is the target; NaN for the MSE head). Changes nothing.
+ * accuracy may be NULL. */
+lstm_status lstm_evaluate_batch(lstm_model *model, const lstm_batch *batch, double *loss,
+                                double *accuracy);
+/* Outputs for a batch from a zero state without dropout (targets are not read): softmax
+ * probabilities (softmax head) or values (MSE head), batch-first, (B, T, V) or with
+ * last_step_only (B, V); padded steps get zeros. capacity is in floats. Changes no state. */
+lstm_status lstm_predict(lstm_model *model, const lstm_batch *batch, float *out, size_t capacity);
 
 /* n_steps training steps on a token stream, char-rnn style: the stream is cut into B
  * contiguous stripes; each step reads the next T tokens of every stripe (targets are the

@@ -147,6 +147,9 @@ lstm_status lstm_sample(lstm_model *m, const lstm_sampling *s, int32_t *token) {
     lstm_status st = check_sampling(m, s);
     if (st != LSTM_OK) return st;
     if (!token) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "token is NULL");
+    if (m->cfg.head != LSTM_HEAD_SOFTMAX)
+        return lstm_fail(m, LSTM_ERR_STATE, "sampling needs the softmax head (head 0), got head %d",
+                         m->cfg.head);
     if (!m->inf.has_logits)
         return lstm_fail(m, LSTM_ERR_STATE, "no logits to sample from: take an inference step first");
     *token = sample_logits(m, s);
@@ -158,6 +161,9 @@ lstm_status lstm_generate(lstm_model *m, const int32_t *prompt, int32_t n_prompt
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
     if (!m->cfg.input_vocab)
         return lstm_fail(m, LSTM_ERR_STATE, "generate needs a token model; use infer_step");
+    if (m->cfg.head != LSTM_HEAD_SOFTMAX)
+        return lstm_fail(m, LSTM_ERR_STATE, "generate needs the softmax head (head 0), got head %d",
+                         m->cfg.head);
     lstm_status st = check_sampling(m, s);
     if (st != LSTM_OK) return st;
     if (n_prompt < 0 || (n_prompt > 0 && !prompt))

@@ -71,6 +71,10 @@ export interface ModelOptions {
   initScale?: number;
   /** Added to the forget-gate bias at initialisation. */
   forgetBias?: number;
+  /** 'softmax' (classes, cross-entropy; default) or 'mse' (linear outputs, mean squared error). */
+  head?: 'softmax' | 'mse';
+  /** true (default): an output and loss at every step; false: only at each sequence's last step. */
+  returnSequences?: boolean;
 }
 
 export interface ModelConfig {
@@ -84,6 +88,8 @@ export interface ModelConfig {
   readonly dropout: number;
   readonly initScale: number;
   readonly forgetBias: number;
+  readonly head: 'softmax' | 'mse';
+  readonly returnSequences: boolean;
 }
 
 export interface OptimizerOptions {
@@ -106,8 +112,77 @@ export interface Batch {
   tokens?: Int32Array | ArrayLike<number>;
   /** (batch, steps, inputSize) values, batch-first, for dense models. */
   inputs?: Float32Array | ArrayLike<number>;
-  targets: Int32Array | ArrayLike<number>;
+  /** Softmax head: class ids, (batch, steps) or with returnSequences false (batch). */
+  targets?: Int32Array | ArrayLike<number>;
+  /** MSE head: values, (batch, steps, outputSize) or with returnSequences false (batch, outputSize). */
+  targetValues?: Float32Array | ArrayLike<number>;
+  /** (batch) valid steps per sequence, 1..steps; later steps are padding (no loss, no gradient). */
+  lengths?: Int32Array | ArrayLike<number>;
 }
+
+/** Samples for fit / evaluate / predict: one sequence per sample, lengths may differ.
+ * Token models: ids. Dense models: steps (arrays of inputSize numbers, or numbers when
+ * inputSize is 1), or one flat array of length*inputSize numbers. */
+export type Sequences = ArrayLike<ArrayLike<number> | ArrayLike<ArrayLike<number>>>;
+/** Targets: per sample a class id or outputSize numbers (returnSequences false), or one
+ * such target per step (returnSequences true). */
+export type Targets = ArrayLike<number | ArrayLike<number> | ArrayLike<ArrayLike<number>>>;
+
+export type Schedule =
+  | ((epoch: number, baseLearningRate: number) => number)
+  | { type: 'step'; every?: number; factor?: number }
+  | { type: 'cosine'; epochs?: number; minLearningRate?: number };
+
+export interface FitOptions {
+  epochs?: number;
+  batchSize?: number;
+  /** The last fraction of the samples is held out for validation. */
+  validationSplit?: number;
+  validationData?: [Sequences, Targets];
+  shuffle?: boolean;
+  seed?: number;
+  learningRate?: number;
+  optimizer?: OptimizerOptions;
+  schedule?: Schedule;
+  /** Stop when the validation loss (training loss without validation) has not improved by
+   * minDelta for `patience` epochs; restoreBestWeights (default true) then restores the best. */
+  earlyStopping?: boolean | { patience?: number; minDelta?: number; restoreBestWeights?: boolean };
+  /** Called after every epoch; returning false stops training. */
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => unknown;
+}
+
+export interface EpochLogs {
+  loss: number;
+  learningRate: number;
+  valLoss?: number;
+  valAccuracy?: number;
+}
+
+export interface FitResult {
+  history: { loss: number[]; valLoss: number[]; valAccuracy: number[]; learningRate: number[] };
+  epochs: number;
+  stoppedEarly: boolean;
+  bestEpoch: number;
+}
+
+export interface WindowedSeries {
+  train: { x: Float32Array[]; y: Float32Array[] };
+  validation: { x: Float32Array[]; y: Float32Array[] };
+  test: { x: Float32Array[]; y: Float32Array[] };
+  inputSize: number;
+  outputSize: number;
+  window: number;
+  horizon: number;
+  /** Per feature, of the training part only. */
+  mean: number[];
+  std: number[];
+  denormalize(values: ArrayLike<number>): Float64Array;
+}
+
+/** Sliding windows over a series (numbers, or arrays of equal width), split in order. */
+export function slidingWindows(series: ArrayLike<number> | ArrayLike<ArrayLike<number>>, options: {
+  window: number; horizon?: number; split?: [number, number, number]; normalize?: boolean;
+}): WindowedSeries;
 
 export interface TrainStats {
   steps: number;
@@ -170,6 +245,14 @@ export class Model {
     optimizer?: OptimizerOptions; clipNorm?: number; learningRate?: number;
   }): TrainStats;
   evaluate(data: TextDataset | TokenStream, options?: { batchSize?: number; seqLength?: number }): number;
+  evaluate(x: Sequences, y: Targets, options?: { batchSize?: number }): { loss: number; accuracy?: number };
+  /** Loss (and accuracy, NaN for mse) of a batch from a zero state without dropout. */
+  evaluateBatch(batch: Batch): { loss: number; accuracy: number };
+  /** Probabilities (softmax) or values (mse) of a batch, batch-first; padding is zeros. */
+  predictBatch(batch: Omit<Batch, 'targets' | 'targetValues'>): Float32Array;
+  fit(x: Sequences, y: Targets, options?: FitOptions): FitResult;
+  /** One Float32Array per sample: outputSize values, or length*outputSize with returnSequences. */
+  predict(x: Sequences, options?: { batchSize?: number }): Float32Array[];
 
   resetInference(): void;
   step(input: number | ArrayLike<number>): Float32Array;

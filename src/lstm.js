@@ -287,10 +287,259 @@ export class TextDataset {
   [Symbol.dispose]() { this.dispose(); }
 }
 
+// ---- samples for fit / evaluate / predict, and time-series windows ----
+
+const range = (from, to) => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+const isSequence = (a) => Array.isArray(a) || (ArrayBuffer.isView(a) && !(a instanceof DataView));
+
+/**
+ * Samples x (and targets y, or null) padded to the longest sequence, from which batches are
+ * cut. Every batch has the same number of steps (the longest sample), so the workspace is
+ * sized by the first batch and training allocates nothing afterwards. Internal.
+ *   x: one sequence per sample. Token models: ids. Dense models: steps, each an array of
+ *      inputSize numbers (or a number when inputSize is 1), or one flat array of
+ *      length*inputSize numbers.
+ *   y, returnSequences false: per sample a class id (softmax) or outputSize numbers (mse;
+ *      a number when outputSize is 1). returnSequences true: per sample one such target
+ *      per step (mse: nested or flat).
+ */
+class Samples {
+  constructor(what, x, y, config) {
+    const { dense, inputSize: X, vocabSize, head, returnSequences, outputSize: V } = config;
+    if (!isSequence(x)) throw new LstmError(`${what}: x must be an array of sequences`);
+    const n = x.length;
+    if (n === 0) throw new LstmError(`${what}: x has no samples`);
+    if (y !== null && (!isSequence(y) || y.length !== n)) {
+      throw new LstmError(`${what}: y must have one entry per sample (${n}), got ${y?.length ?? typeof y}`);
+    }
+    // flat: the sample is one array of numbers holding len*X values (dense models)
+    const flat = (seq) => dense && (X === 1 || typeof seq[0] === 'number');
+    this.lengths = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const seq = x[i];
+      if (!isSequence(seq) || seq.length === 0) throw new LstmError(`${what}: x[${i}] must be a non-empty sequence`);
+      if (flat(seq) && seq.length % X !== 0) throw new LstmError(`${what}: x[${i}] has ${seq.length} values, not a multiple of inputSize ${X}`);
+      this.lengths[i] = flat(seq) ? seq.length / X : seq.length;
+    }
+    const T = this.lengths.reduce((a, b) => Math.max(a, b), 0);
+    if (T > 65536) throw new LstmError(`${what}: the longest sequence has ${T} steps, more than 65536`);
+    this.T = T;
+    this.X = dense ? X : 1;
+    this.inputs = dense ? new Float32Array(n * T * X) : new Int32Array(n * T);
+    for (let i = 0; i < n; i++) {
+      const seq = x[i];
+      const base = i * T * this.X;
+      for (let t = 0; t < this.lengths[i]; t++) {
+        if (!dense) {
+          const id = seq[t];
+          if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new LstmError(`${what}: x[${i}][${t}] = ${id} is outside [0, ${vocabSize})`, 'TOKEN_RANGE', 9);
+          this.inputs[base + t] = id;
+          continue;
+        }
+        const step = flat(seq) ? null : seq[t];
+        if (step !== null && (!isSequence(step) || step.length !== X)) throw new LstmError(`${what}: x[${i}][${t}] must have inputSize = ${X} values`);
+        for (let f = 0; f < X; f++) {
+          const v = step === null ? seq[t * X + f] : step[f];
+          if (typeof v !== 'number' || !Number.isFinite(v)) throw new LstmError(`${what}: x[${i}] step ${t} holds ${String(v)}, not a finite number`);
+          this.inputs[base + t * X + f] = v;
+        }
+      }
+    }
+    this.returnSequences = returnSequences;
+    this.V = V;
+    this.index = range(0, n);
+    this.n = n;
+    if (y === null) return;
+    const rowsPer = returnSequences ? T : 1;
+    if (head === 'softmax') {
+      this.targets = new Int32Array(n * rowsPer);
+      const id = (v, where) => {
+        if (!Number.isInteger(v) || v < 0 || v >= V) throw new LstmError(`${what}: ${where} = ${String(v)} is not a class id in [0, ${V})`, 'TOKEN_RANGE', 9);
+        return v;
+      };
+      for (let i = 0; i < n; i++) {
+        if (!returnSequences) { this.targets[i] = id(y[i], `y[${i}]`); continue; }
+        if (!isSequence(y[i]) || y[i].length !== this.lengths[i]) throw new LstmError(`${what}: y[${i}] must have one class id per step (${this.lengths[i]})`);
+        for (let t = 0; t < this.lengths[i]; t++) this.targets[i * T + t] = id(y[i][t], `y[${i}][${t}]`);
+      }
+    } else {
+      this.values = new Float32Array(n * rowsPer * V);
+      const put = (at, v, where) => {
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw new LstmError(`${what}: ${where} holds ${String(v)}, not a finite number`);
+        this.values[at] = v;
+      };
+      // one target of V numbers: a number (V = 1) or an array
+      const target = (v, at, where) => {
+        if (typeof v === 'number' && V === 1) { put(at, v, where); return; }
+        if (!isSequence(v) || v.length !== V) throw new LstmError(`${what}: ${where} must have outputSize = ${V} values`);
+        for (let j = 0; j < V; j++) put(at + j, v[j], where);
+      };
+      for (let i = 0; i < n; i++) {
+        if (!returnSequences) { target(y[i], i * V, `y[${i}]`); continue; }
+        const len = this.lengths[i];
+        const yi = y[i];
+        const flatY = isSequence(yi) && yi.length === len * V && (V === 1 || typeof yi[0] === 'number');
+        if (!isSequence(yi) || (!flatY && yi.length !== len)) throw new LstmError(`${what}: y[${i}] must have one target per step (${len})`);
+        for (let t = 0; t < len; t++) {
+          if (flatY) for (let j = 0; j < V; j++) put((i * T + t) * V + j, yi[t * V + j], `y[${i}]`);
+          else target(yi[t], (i * T + t) * V, `y[${i}][${t}]`);
+        }
+      }
+    }
+  }
+
+  /** The samples at positions ids (a view sharing the arrays). */
+  subset(ids) {
+    const view = Object.create(this);
+    view.index = ids.map((i) => this.index[i]);
+    view.n = ids.length;
+    return view;
+  }
+
+  /** A batch object for trainBatch / evaluateBatch / predictBatch of the samples at ids. */
+  batch(ids) {
+    const B = ids.length;
+    const { T, X, V } = this;
+    const samples = ids.map((i) => this.index[i]);
+    const inputs = new this.inputs.constructor(B * T * X);
+    const lengths = new Int32Array(B);
+    samples.forEach((s, b) => {
+      inputs.set(this.inputs.subarray(s * T * X, (s + 1) * T * X), b * T * X);
+      lengths[b] = this.lengths[s];
+    });
+    const batch = { batch: B, steps: T };
+    batch[X > 1 || this.inputs instanceof Float32Array ? 'inputs' : 'tokens'] = inputs;
+    if (lengths.some((len) => len < T)) batch.lengths = lengths;
+    const rowsPer = this.returnSequences ? T : 1;
+    if (this.targets) {
+      const targets = new Int32Array(B * rowsPer);
+      samples.forEach((s, b) => targets.set(this.targets.subarray(s * rowsPer, (s + 1) * rowsPer), b * rowsPer));
+      batch.targets = targets;
+    } else if (this.values) {
+      const per = rowsPer * V;
+      const values = new Float32Array(B * per);
+      samples.forEach((s, b) => values.set(this.values.subarray(s * per, (s + 1) * per), b * per));
+      batch.targetValues = values;
+    }
+    // the number of scored steps, to weight a batch's mean loss (not an lstm_batch field)
+    Object.defineProperty(batch, 'scoredSteps', { value: lengths.reduce((a, b) => a + b, 0) });
+    return batch;
+  }
+}
+
+/** The learning rate of each epoch: a function (epoch, baseLr) => lr, { type: 'step',
+ * every, factor } (lr = base * factor^floor(epoch / every)) or { type: 'cosine', epochs,
+ * minLearningRate } (half a cosine from base to min over `epochs`, then min). */
+function learningRateSchedule(spec, base, epochs) {
+  if (spec === undefined || spec === null) return () => base;
+  if (typeof spec === 'function') {
+    return (epoch) => checkNumber(`schedule(${epoch})`, spec(epoch, base), 0, 1000, { minOpen: true });
+  }
+  if (typeof spec !== 'object') throw new LstmError('schedule must be a function or { type: \'step\' | \'cosine\', ... }');
+  if (spec.type === 'step') {
+    checkOptions('schedule', spec, ['type', 'every', 'factor']);
+    const every = checkInt('schedule.every', spec.every ?? 10, 1, 1e9);
+    const factor = checkNumber('schedule.factor', spec.factor ?? 0.5, 0, 1, { minOpen: true });
+    return (epoch) => base * factor ** Math.floor(epoch / every);
+  }
+  if (spec.type === 'cosine') {
+    checkOptions('schedule', spec, ['type', 'epochs', 'minLearningRate']);
+    const total = checkInt('schedule.epochs', spec.epochs ?? Math.max(epochs, 1), 1, 1e9);
+    const min = checkNumber('schedule.minLearningRate', spec.minLearningRate ?? 0, 0, base);
+    return (epoch) => {
+      const lr = min + (base - min) * 0.5 * (1 + Math.cos(Math.PI * Math.min(epoch, total) / total));
+      return Math.max(lr, min, 1e-12); // the optimizer needs lr > 0
+    };
+  }
+  throw new LstmError(`schedule.type must be 'step' or 'cosine', got ${String(spec.type)}`);
+}
+
+/** earlyStopping: true, or { patience (5), minDelta (0), restoreBestWeights (true) }. */
+function earlyStoppingOptions(spec) {
+  if (spec === undefined || spec === false || spec === null) return { on: false, minDelta: 0 };
+  const o = spec === true ? {} : checkOptions('earlyStopping', spec, ['patience', 'minDelta', 'restoreBestWeights']);
+  const restore = o.restoreBestWeights ?? true;
+  if (typeof restore !== 'boolean') throw new LstmError(`earlyStopping.restoreBestWeights must be true or false, got ${String(restore)}`);
+  return {
+    on: true,
+    patience: checkInt('earlyStopping.patience', o.patience ?? 5, 0, 1e9),
+    minDelta: checkNumber('earlyStopping.minDelta', o.minDelta ?? 0, 0, Infinity),
+    restoreBestWeights: restore,
+  };
+}
+
+/**
+ * Cut a numeric series into sliding windows for sequence regression: each sample is
+ * `window` consecutive steps and its target the step `horizon` after the last. The series
+ * (numbers, or arrays of equal width for several features) is split in order into
+ * training, validation and test parts by `split` fractions; a window belongs to the part
+ * its target falls in. With normalize (default), every feature is standardised with the
+ * mean and standard deviation of the training part only. Returns { train, validation,
+ * test } (each { x, y } for fit/evaluate/predict), inputSize, outputSize, mean, std and
+ * denormalize(values).
+ */
+export function slidingWindows(series, options = {}) {
+  checkOptions('slidingWindows', options, ['window', 'horizon', 'split', 'normalize']);
+  if (!isSequence(series)) throw new LstmError('slidingWindows: series must be an array');
+  const n = series.length;
+  const F = typeof series[0] === 'number' ? 1 : series[0]?.length;
+  if (!Number.isInteger(F) || F < 1) throw new LstmError('slidingWindows: series must hold numbers or arrays of numbers');
+  const values = new Float64Array(n * F);
+  for (let i = 0; i < n; i++) {
+    const s = series[i];
+    for (let f = 0; f < F; f++) {
+      const v = F === 1 && typeof s === 'number' ? s : s?.[f];
+      if (typeof v !== 'number' || !Number.isFinite(v) || (F > 1 && s.length !== F)) {
+        throw new LstmError(`slidingWindows: series[${i}] must be ${F === 1 ? 'a finite number' : `${F} finite numbers`}`);
+      }
+      values[i * F + f] = v;
+    }
+  }
+  const window = checkInt('window', options.window, 1, 65536);
+  const horizon = checkInt('horizon', options.horizon ?? 1, 1, 1e9);
+  const split = options.split ?? [0.7, 0.15, 0.15];
+  if (!Array.isArray(split) || split.length !== 3 || split.some((v) => typeof v !== 'number' || !(v >= 0)) ||
+      Math.abs(split[0] + split[1] + split[2] - 1) > 1e-9 || split[0] === 0) {
+    throw new LstmError(`split must be three fractions [train, validation, test] summing to 1 with train > 0, got ${JSON.stringify(split)}`);
+  }
+  const nTrain = Math.floor(n * split[0]);
+  const nVal = Math.floor(n * split[1]);
+  if (nTrain < window + horizon) throw new LstmError(`slidingWindows: the training part has ${nTrain} steps; window ${window} + horizon ${horizon} needs at least ${window + horizon}`);
+  const mean = new Array(F).fill(0);
+  const std = new Array(F).fill(1);
+  if (options.normalize ?? true) {
+    for (let f = 0; f < F; f++) {
+      let sum = 0;
+      for (let i = 0; i < nTrain; i++) sum += values[i * F + f];
+      mean[f] = sum / nTrain;
+      let sq = 0;
+      for (let i = 0; i < nTrain; i++) sq += (values[i * F + f] - mean[f]) ** 2;
+      std[f] = Math.sqrt(sq / nTrain) || 1; // a constant feature: leave its scale alone
+    }
+  }
+  const z = (i, f) => (values[i * F + f] - mean[f]) / std[f];
+  const parts = { train: { x: [], y: [] }, validation: { x: [], y: [] }, test: { x: [], y: [] } };
+  for (let end = window - 1; end + horizon < n; end++) {
+    const target = end + horizon;
+    const part = target < nTrain ? parts.train : target < nTrain + nVal ? parts.validation : parts.test;
+    const x = new Float32Array(window * F);
+    for (let t = 0; t < window; t++) for (let f = 0; f < F; f++) x[t * F + f] = z(end - window + 1 + t, f);
+    const y = new Float32Array(F);
+    for (let f = 0; f < F; f++) y[f] = z(target, f);
+    part.x.push(x);
+    part.y.push(y);
+  }
+  const denormalize = (v) => Float64Array.from(v, (value, i) => value * std[i % F] + mean[i % F]);
+  return { ...parts, inputSize: F, outputSize: F, window, horizon, mean, std, denormalize };
+}
+
 // ---- the model ----
 
-const CONFIG_WORDS = 9;
+const CONFIG_WORDS = 11;
 const MESSAGE_BYTES = 256;
+const HEADS = { softmax: 0, mse: 1 };
+const HEAD_NAMES = ['softmax', 'mse'];
+const BATCH_BYTES = 28; // lstm_batch: batch, steps and five pointers
 
 /** A stacked LSTM with a softmax head, living in the wasm heap. Call dispose() when done. */
 export class Model {
@@ -307,11 +556,17 @@ export class Model {
 
   /**
    * Options: vocabSize (token inputs and outputs) or inputSize + outputSize (dense inputs),
-   * hiddenSize, layers, seed, dropout, initScale, forgetBias.
+   * hiddenSize, layers, seed, dropout, initScale, forgetBias, head ('softmax': classes with
+   * cross-entropy, or 'mse': linear outputs with mean squared error), returnSequences (true:
+   * an output at every step; false: only at each sequence's last step).
    */
   static async create(options = {}) {
     checkOptions('Model.create', options, ['vocabSize', 'inputSize', 'outputSize', 'hiddenSize',
-      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'wasm']);
+      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences', 'wasm']);
+    const head = options.head ?? 'softmax';
+    if (!Object.hasOwn(HEADS, head)) throw new LstmError(`head must be 'softmax' or 'mse', got ${String(head)}`);
+    const returnSequences = options.returnSequences ?? true;
+    if (typeof returnSequences !== 'boolean') throw new LstmError(`returnSequences must be true or false, got ${String(returnSequences)}`);
     const wasm = options.wasm ?? await wasmInstance();
     const dense = options.inputSize !== undefined;
     if (!dense && options.vocabSize === undefined) throw new LstmError('vocabSize (or inputSize for dense inputs) is required');
@@ -327,13 +582,15 @@ export class Model {
       checkNumber('dropout', options.dropout ?? 0, 0, 1, { maxOpen: true }),
       checkNumber('initScale', options.initScale ?? 0, 0, 100),
       checkNumber('forgetBias', options.forgetBias ?? 0, -100, 100),
+      HEADS[head], returnSequences ? 0 : 1,
     ];
     return wasm.scratch([CONFIG_WORDS * 4, 4, MESSAGE_BYTES], (cfg, out, msg) => {
       const view = new DataView(wasm.buffer);
       words.forEach((w, i) => {
         if (i < 5) view.setInt32(cfg + 4 * i, w, true);
         else if (i === 5) view.setUint32(cfg + 4 * i, w, true);
-        else view.setFloat32(cfg + 4 * i, w, true);
+        else if (i < 9) view.setFloat32(cfg + 4 * i, w, true);
+        else view.setInt32(cfg + 4 * i, w, true);
       });
       const status = wasm.x.lstm_create(cfg, out, msg);
       if (status !== 0) throw statusError(status, `Model.create: ${wasm.utf8(msg)}`);
@@ -383,6 +640,8 @@ export class Model {
         dropout: v.getFloat32(24, true),
         initScale: v.getFloat32(28, true),
         forgetBias: v.getFloat32(32, true),
+        head: HEAD_NAMES[v.getInt32(36, true)],
+        returnSequences: v.getInt32(40, true) === 0,
       });
     });
   }
@@ -532,18 +791,33 @@ export class Model {
   /** Position (in tokens, within each stripe) of the next trainSteps batch. */
   get streamPosition() { return Number(this.#wasm.x.lstm_stream_position(this.#p)); }
 
-  // Copy a batch { batch, steps, tokens | inputs, targets } into the heap and call fn(ptr).
-  #withBatch(what, b, fn) {
-    checkOptions(what, b, ['batch', 'steps', 'tokens', 'inputs', 'targets']);
+  // Copy a batch { batch, steps, tokens | inputs, targets | targetValues, lengths } into the
+  // heap and call fn(ptr). Targets are left out (and not required) without needTargets.
+  #withBatch(what, b, fn, needTargets = true) {
+    checkOptions(what, b, ['batch', 'steps', 'tokens', 'inputs', 'targets', 'targetValues', 'lengths']);
     const B = checkInt(`${what}: batch`, b.batch, 1, 65536);
     const T = checkInt(`${what}: steps`, b.steps, 1, 65536);
     const n = B * T;
-    const { dense, inputSize } = this.config;
-    const asInt = (name, a) => {
-      if (!a || a.length !== n) throw new LstmError(`${what}: ${name} must have batch*steps = ${n} entries, got ${a?.length}`);
+    const { dense, inputSize, head, returnSequences, outputSize } = this.config;
+    const rows = returnSequences ? n : B;
+    const rowsName = returnSequences ? 'batch*steps' : 'batch';
+    const asInt = (name, a, count, countName) => {
+      if (!a || a.length !== count) throw new LstmError(`${what}: ${name} must have ${countName} = ${count} entries, got ${a?.length}`);
       return a instanceof Int32Array ? a : Int32Array.from(a);
     };
-    const targets = asInt('targets', b.targets);
+    let targets = null;
+    let values = null;
+    if (needTargets && head === 'mse') {
+      if (b.targets !== undefined) throw new LstmError(`${what}: an mse model takes targetValues, not targets`);
+      const count = rows * outputSize;
+      if (!b.targetValues || b.targetValues.length !== count) {
+        throw new LstmError(`${what}: targetValues must have ${rowsName}*outputSize = ${count} values, got ${b.targetValues?.length}`);
+      }
+      values = b.targetValues instanceof Float32Array ? b.targetValues : Float32Array.from(b.targetValues);
+    } else if (needTargets) {
+      if (b.targetValues !== undefined) throw new LstmError(`${what}: a softmax model takes targets (class ids), not targetValues`);
+      targets = asInt('targets', b.targets, rows, rowsName);
+    }
     let input;
     if (dense) {
       if (!b.inputs || b.inputs.length !== n * inputSize) {
@@ -551,13 +825,24 @@ export class Model {
       }
       input = b.inputs instanceof Float32Array ? b.inputs : Float32Array.from(b.inputs);
     } else {
-      input = asInt('tokens', b.tokens);
+      input = asInt('tokens', b.tokens, n, 'batch*steps');
+    }
+    let lengths = null;
+    if (b.lengths != null) {
+      lengths = asInt('lengths', b.lengths, B, 'batch');
+      lengths.forEach((len, i) => {
+        if (len < 1 || len > T) throw new LstmError(`${what}: lengths[${i}] = ${len} is outside [1, ${T}]`);
+      });
     }
     const w = this.#wasm;
-    return w.scratch([20, input.byteLength, targets.byteLength], (desc, inp, tgt) => {
-      w.u8(inp, input.byteLength).set(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
-      w.i32(tgt, n).set(targets);
-      w.i32(desc, 5).set([B, T, dense ? 0 : inp, dense ? inp : 0, tgt]);
+    const size = (a) => (a ? a.byteLength : 0);
+    const copy = (ptr, a) => { if (a) w.u8(ptr, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)); };
+    return w.scratch([BATCH_BYTES, input.byteLength, size(targets), size(values), size(lengths)], (desc, inp, tgt, val, len) => {
+      copy(inp, input);
+      copy(tgt, targets);
+      copy(val, values);
+      copy(len, lengths);
+      w.u32(desc, 7).set([B, T, dense ? 0 : inp, dense ? inp : 0, targets ? tgt : 0, values ? val : 0, lengths ? len : 0]);
       return fn(desc);
     });
   }
@@ -597,6 +882,174 @@ export class Model {
   }
 
   /**
+   * Loss and, for the softmax head, accuracy of a batch from a zero state without dropout;
+   * changes nothing (not even the carried state). Returns { loss, accuracy } (accuracy is
+   * NaN for the mse head).
+   */
+  evaluateBatch(batch) {
+    const w = this.#wasm;
+    const p = this.#p;
+    return this.#withBatch('evaluateBatch', batch, (desc) => w.scratch([16], (out) => {
+      this.#check(w.x.lstm_evaluate_batch(p, desc, out, out + 8), 'evaluateBatch');
+      const [loss, accuracy] = w.f64(out, 2);
+      return { loss, accuracy };
+    }));
+  }
+
+  /**
+   * Outputs of a batch (targets not needed) from a zero state without dropout: softmax
+   * probabilities or mse values, batch-first, (batch, steps, outputSize) or with
+   * returnSequences false (batch, outputSize). Padded steps are zeros.
+   */
+  predictBatch(batch) {
+    const w = this.#wasm;
+    const p = this.#p;
+    const { outputSize, returnSequences } = this.config;
+    return this.#withBatch('predictBatch', batch, (desc) => {
+      const count = batch.batch * (returnSequences ? batch.steps : 1) * outputSize;
+      return w.scratch([count * 4], (out) => {
+        this.#check(w.x.lstm_predict(p, desc, out, count), 'predictBatch');
+        return w.f32(out, count).slice();
+      });
+    }, false);
+  }
+
+  // ---- Keras-like training on whole data sets ----
+
+  /**
+   * Train on samples x with targets y (see README "Tasks" for their shapes; sequences may
+   * differ in length and are masked). Options: epochs, batchSize, validationSplit (the last
+   * fraction of the samples) or validationData [x, y], shuffle, seed, learningRate,
+   * optimizer, schedule, earlyStopping, onEpochEnd(epoch, logs) (return false to stop).
+   * Returns { history: { loss, valLoss, valAccuracy, learningRate }, epochs, stoppedEarly,
+   * bestEpoch }.
+   */
+  fit(x, y, options = {}) {
+    checkOptions('fit', options, ['epochs', 'batchSize', 'validationSplit', 'validationData',
+      'shuffle', 'seed', 'learningRate', 'optimizer', 'schedule', 'earlyStopping', 'onEpochEnd']);
+    const epochs = checkInt('epochs', options.epochs ?? 1, 0, 1e6);
+    const batchSize = checkInt('batchSize', options.batchSize ?? 32, 1, 65536);
+    const split = checkNumber('validationSplit', options.validationSplit ?? 0, 0, 1, { maxOpen: true });
+    if (split > 0 && options.validationData) throw new LstmError('fit: give validationSplit or validationData, not both');
+    if (options.onEpochEnd !== undefined && typeof options.onEpochEnd !== 'function') throw new LstmError('fit: onEpochEnd must be a function');
+    let data = this.#samples('fit', x, y);
+    let val = null;
+    if (options.validationData) {
+      if (!Array.isArray(options.validationData) || options.validationData.length !== 2) throw new LstmError('fit: validationData must be [x, y]');
+      val = this.#samples('fit: validationData', options.validationData[0], options.validationData[1]);
+    } else if (split > 0) {
+      const nVal = Math.floor(data.n * split);
+      if (nVal < 1 || nVal >= data.n) throw new LstmError(`fit: validationSplit ${split} of ${data.n} samples leaves no validation or no training samples`);
+      val = data.subset(range(data.n - nVal, data.n));
+      data = data.subset(range(0, data.n - nVal));
+    }
+    const opt = { ...(options.optimizer ?? {}) };
+    if (options.learningRate !== undefined) opt.learningRate = options.learningRate;
+    if (Object.keys(opt).length > 0) this.setOptimizer(opt);
+    const baseLr = this.optimizer.learningRate;
+    const schedule = learningRateSchedule(options.schedule, baseLr, epochs);
+    const stopping = earlyStoppingOptions(options.earlyStopping);
+    const shuffle = options.shuffle ?? true;
+    let seed = checkInt('seed', options.seed ?? 1, 0, 0xffffffff) || 1;
+    const random = () => { // xorshift32: a reproducible shuffle
+      seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
+      return seed / 4294967296;
+    };
+    const history = { loss: [], valLoss: [], valAccuracy: [], learningRate: [] };
+    let best = { loss: Infinity, epoch: -1, params: null };
+    let waited = 0;
+    let stoppedEarly = false;
+    let epoch = 0;
+    for (; epoch < epochs; epoch++) {
+      const lr = schedule(epoch);
+      if (lr !== this.optimizer.learningRate) this.setOptimizer({ learningRate: lr });
+      const order = range(0, data.n);
+      if (shuffle) {
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+      }
+      let sum = 0;
+      for (let at = 0; at < data.n; at += batchSize) {
+        const batch = data.batch(order.slice(at, at + batchSize));
+        this.resetState(); // samples are independent sequences: each starts from zero
+        sum += this.trainBatch(batch) * batch.batch;
+      }
+      const logs = { loss: sum / data.n, learningRate: lr };
+      history.loss.push(logs.loss);
+      history.learningRate.push(lr);
+      if (val) {
+        const r = this.#evaluateSamples(val, batchSize);
+        logs.valLoss = r.loss;
+        history.valLoss.push(r.loss);
+        if (this.config.head === 'softmax') {
+          logs.valAccuracy = r.accuracy;
+          history.valAccuracy.push(r.accuracy);
+        }
+      }
+      const monitored = val ? logs.valLoss : logs.loss;
+      if (monitored < best.loss - stopping.minDelta) {
+        best = { loss: monitored, epoch, params: stopping.restoreBestWeights && stopping.on ? this.parameters() : null };
+        waited = 0;
+      } else {
+        waited++;
+      }
+      const go = options.onEpochEnd?.(epoch, logs);
+      if (stopping.on && waited >= stopping.patience) { stoppedEarly = true; epoch++; break; }
+      if (go === false) { epoch++; break; }
+    }
+    if (stoppedEarly && best.params) this.setParameters(best.params);
+    return { history, epochs: epoch, stoppedEarly, bestEpoch: best.epoch };
+  }
+
+  /**
+   * Loss (and accuracy for the softmax head) over samples x with targets y, from a zero
+   * state without dropout. Also accepts a TokenStream or TextDataset: see evaluate below.
+   */
+  #evaluateSamples(data, batchSize) {
+    let loss = 0;
+    let correct = 0;
+    let rows = 0;
+    for (let at = 0; at < data.n; at += batchSize) {
+      const batch = data.batch(range(at, Math.min(at + batchSize, data.n)));
+      const r = this.evaluateBatch(batch);
+      const scored = this.config.returnSequences ? batch.scoredSteps : batch.batch;
+      loss += r.loss * scored;
+      correct += r.accuracy * scored;
+      rows += scored;
+    }
+    const result = { loss: loss / rows };
+    if (this.config.head === 'softmax') result.accuracy = correct / rows;
+    return result;
+  }
+
+  /** Outputs for samples x: an array with one Float32Array per sample (outputSize values,
+   * or length*outputSize with returnSequences), probabilities for the softmax head. */
+  predict(x, { batchSize = 64 } = {}) {
+    checkInt('batchSize', batchSize, 1, 65536);
+    const data = this.#samples('predict', x, null);
+    const { outputSize: V, returnSequences } = this.config;
+    const out = [];
+    for (let at = 0; at < data.n; at += batchSize) {
+      const idx = range(at, Math.min(at + batchSize, data.n));
+      const batch = data.batch(idx);
+      const y = this.predictBatch(batch);
+      idx.forEach((sample, b) => {
+        const len = returnSequences ? data.lengths[sample] : 1;
+        const per = returnSequences ? batch.steps * V : V;
+        out.push(y.slice(b * per, b * per + len * V));
+      });
+    }
+    return out;
+  }
+
+  // Samples (and targets) in the padded form batches are cut from; see Samples.
+  #samples(what, x, y) {
+    return new Samples(what, x, y, this.config);
+  }
+
+  /**
    * Train on a TextDataset (or TokenStream) char-rnn style, `steps` steps in one call into
    * wasm. Options: steps, seqLength, batchSize, optimizer (see setOptimizer), clipNorm,
    * learningRate. Returns { steps, loss (mean), losses, tokens, seconds, tokensPerSecond }.
@@ -633,8 +1086,18 @@ export class Model {
     return { steps, loss: steps ? sum / steps : NaN, losses, tokens, seconds, tokensPerSecond: tokens / seconds };
   }
 
-  /** Mean cross-entropy (nats per token) over a stream, from a zero state, without dropout. */
-  evaluate(data, { batchSize = 16, seqLength = 128 } = {}) {
+  /**
+   * evaluate(x, y, { batchSize }): { loss, accuracy } over samples (see fit).
+   * evaluate(streamOrDataset, { batchSize, seqLength }): mean cross-entropy (nats per token)
+   * over a token stream, from a zero state, without dropout.
+   */
+  evaluate(data, optionsOrY, maybeOptions) {
+    if (!(data instanceof TokenStream) && !(data instanceof TextDataset)) {
+      const options = checkOptions('evaluate', maybeOptions, ['batchSize']);
+      const batchSize = checkInt('batchSize', options.batchSize ?? 64, 1, 65536);
+      return this.#evaluateSamples(this.#samples('evaluate', data, optionsOrY), batchSize);
+    }
+    const { batchSize = 16, seqLength = 128 } = optionsOrY ?? {};
     const stream = data instanceof TextDataset ? data.validation : data;
     if (!(stream instanceof TokenStream)) throw new LstmError('evaluate needs a TokenStream or TextDataset');
     checkInt('batchSize', batchSize, 1, 65536);

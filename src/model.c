@@ -68,6 +68,10 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
         BAD("init_scale must be in [0, 100], got %g", (double)c->init_scale);
     if (!finite_in(c->forget_bias, -100.0f, 100.0f))
         BAD("forget_bias must be in [-100, 100], got %g", (double)c->forget_bias);
+    if (c->head != LSTM_HEAD_SOFTMAX && c->head != LSTM_HEAD_MSE)
+        BAD("head must be 0 (softmax) or 1 (mse), got %d", c->head);
+    if (c->last_step_only != 0 && c->last_step_only != 1)
+        BAD("last_step_only must be 0 or 1, got %d", c->last_step_only);
     uint64_t H = (uint64_t)c->hidden_size, X = c->input_vocab ? (uint64_t)c->input_vocab
                                                               : (uint64_t)c->input_size;
     uint64_t n = 4 * H * (X + H) + 8 * H;                       /* layer 0 */
@@ -337,11 +341,18 @@ uint64_t lstm_step_count(const lstm_model *m) { return m ? m->step : 0; }
 lstm_status lstm_carry_resize(lstm_model *m, int B) {
     if (m->carry_B == B) return LSTM_OK;
     size_t n = (size_t)2 * m->cfg.num_layers * B * m->cfg.hidden_size;
+    if (B <= m->carry_cap) {
+        /* a smaller batch (an epoch's last, say) reuses the block: no allocation per step */
+        memset(m->carry, 0, n * sizeof(float));
+        m->carry_B = B;
+        return LSTM_OK;
+    }
     float *c = calloc(n, sizeof(float));
     if (!c) return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY, "cannot allocate the carried state");
     free(m->carry);
     m->carry = c;
     m->carry_B = B;
+    m->carry_cap = B;
     return LSTM_OK;
 }
 

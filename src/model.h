@@ -73,6 +73,10 @@ typedef struct lstm_workspace {
     float *wihT;       /* (max(X0, H), 4H) W_ih transposed, for the input backward product */
     float *dembed;     /* (X0, 4H) token models: gradient of the embedding table */
     float *state;      /* (2, L, B, H) scratch initial state (evaluation) */
+    float *values;     /* (rows, V) MSE head: target values of the scored rows; else NULL */
+    float *last;       /* (B, H) last_step_only: top output at each sequence's last step, then
+                          its gradient; else NULL */
+    const int32_t *lengths; /* (B) the caller's lengths during one call, or NULL (all T) */
 } lstm_workspace;
 
 /* Single-sequence inference state and scratch. */
@@ -110,6 +114,7 @@ struct lstm_model {
 
     int carry_B;  /* batch size of the carried state, 0 = none (zero state) */
     float *carry; /* (2, L, carry_B, H) h then c */
+    int carry_cap; /* batch size the carry block was allocated for (>= carry_B) */
     uint64_t stream_pos;
 
     /* Token models: W_ih of layer 0 transposed, (X0, 4H), so the one-hot product reads one

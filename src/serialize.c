@@ -2,7 +2,10 @@
  *
  * Layout (all little-endian; see README.md "File format"):
  *   0  magic "LSTMWASM" | 8 u32 version | 12 u32 flags | 16 u64 total size
- *   24 config: 9 x 32-bit words (lstm_config in order)
+ *   24 config: version 1: 9 x 32-bit words (lstm_config up to forget_bias);
+ *      version 2: u32 word count n (>= 9), then n x 32-bit words (lstm_config in order);
+ *      words this build does not know must be zero. A model whose words after the ninth
+ *      are all zero is written as version 1, so older builds and tools still read it.
  *      u32 vocabulary count, then count x u32 code points
  *      u32 metadata size, then the bytes, zero-padded to a multiple of 4
  *      u64 parameter count, then the parameters as f32 (the arena, layout of lstm.h)
@@ -27,7 +30,9 @@
 
 static const char MAGIC[8] = {'L', 'S', 'T', 'M', 'W', 'A', 'S', 'M'};
 #define HEADER_BYTES 24
-#define CONFIG_WORDS 9
+#define CONFIG_WORDS_V1 9
+#define CONFIG_WORDS ((int)(sizeof(lstm_config) / 4))
+#define CONFIG_WORDS_MAX 256 /* a stored count above this is corrupt, not merely newer */
 #define OPTIMIZER_WORDS 8
 
 /* CRC-32 (IEEE 802.3, reflected), four bits at a time from a 16-entry table */
@@ -60,13 +65,28 @@ static size_t carry_floats(const lstm_model *m) {
     return (size_t)2 * m->cfg.num_layers * m->carry_B * m->cfg.hidden_size;
 }
 
+/* Does the config use a word beyond version 1's nine? */
+static int config_needs_v2(const lstm_config *c) {
+    uint32_t words[CONFIG_WORDS];
+    memcpy(words, c, sizeof words);
+    for (int i = CONFIG_WORDS_V1; i < CONFIG_WORDS; i++)
+        if (words[i] != 0) return 1;
+    return 0;
+}
+
 /* Write (or, with w->p NULL, measure) the whole model. */
 static void write_model(const lstm_model *m, uint32_t flags, writer *w) {
+    const uint32_t version = config_needs_v2(&m->cfg) ? 2u : 1u;
     put(w, MAGIC, 8);
-    put_u32(w, LSTM_FORMAT_VERSION);
+    put_u32(w, version);
     put_u32(w, flags);
     put_u64(w, 0); /* total size, patched at the end */
-    put(w, &m->cfg, CONFIG_WORDS * 4);
+    if (version == 2) {
+        put_u32(w, (uint32_t)CONFIG_WORDS);
+        put(w, &m->cfg, CONFIG_WORDS * 4);
+    } else {
+        put(w, &m->cfg, CONFIG_WORDS_V1 * 4);
+    }
     put_u32(w, (uint32_t)m->vocab_size);
     put(w, m->vocab, (size_t)m->vocab_size * 4);
     put_u32(w, m->metadata_size);
@@ -160,7 +180,7 @@ static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, 
     uint32_t version, flags;
     uint64_t total;
     if (!take_u32(&r, &version)) TRUNC("the version");
-    if (version != LSTM_FORMAT_VERSION) {
+    if (version < 1 || version > LSTM_FORMAT_VERSION) {
         lstm_message_set(msg, "format version %u is not supported (this build reads version %d)",
                          version, LSTM_FORMAT_VERSION);
         return LSTM_ERR_UNSUPPORTED_VERSION;
@@ -186,7 +206,24 @@ static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, 
     if (flags & ~LSTM_SAVE_TRAINING_STATE) CORRUPT("unknown flags 0x%X", flags);
 
     lstm_config cfg;
-    if (!take(&r, &cfg, CONFIG_WORDS * 4)) TRUNC("the config");
+    memset(&cfg, 0, sizeof cfg); /* words a version 1 file does not have are zero */
+    uint32_t n_words = CONFIG_WORDS_V1;
+    if (version >= 2) {
+        if (!take_u32(&r, &n_words)) TRUNC("the config word count");
+        if (n_words < CONFIG_WORDS_V1 || n_words > CONFIG_WORDS_MAX)
+            CORRUPT("config word count %u is outside [%d, %d]", n_words, CONFIG_WORDS_V1, CONFIG_WORDS_MAX);
+    }
+    const uint32_t known = n_words < (uint32_t)CONFIG_WORDS ? n_words : (uint32_t)CONFIG_WORDS;
+    if (!take(&r, &cfg, known * 4)) TRUNC("the config");
+    for (uint32_t i = known; i < n_words; i++) {
+        uint32_t word;
+        if (!take_u32(&r, &word)) TRUNC("the config");
+        if (word != 0) {
+            lstm_message_set(msg, "config word %u is set (%u): the model uses a feature newer than "
+                             "this build", i, word);
+            return LSTM_ERR_UNSUPPORTED_VERSION;
+        }
+    }
     uint64_t n_params = 0;
     lstm_message why;
     if (lstm_config_check(&cfg, &n_params, &why) != LSTM_OK) CORRUPT("bad config: %s", why.text);

@@ -19,6 +19,7 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     const size_t H = (size_t)c->hidden_size, L = (size_t)c->num_layers, V = (size_t)c->output_size;
     const size_t X0 = (size_t)m->X0, R = (size_t)B * T;
     const int dense = c->input_vocab == 0, drop = c->dropout > 0.0f;
+    const int mse = c->head == LSTM_HEAD_MSE, last = c->last_step_only;
     size_t off = 0;
     /* 16-byte aligned pieces: SIMD loads are fastest aligned */
 #define TAKE(ptr, type, count)                                                   \
@@ -58,6 +59,11 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     TAKE(w->whhT, float, H * 4 * H);
     TAKE(w->wihT, float, XH * 4 * H);
     TAKE(w->dembed, float, dense ? 0 : X0 * 4 * H);
+    /* the task heads only: the plain model's workspace is unchanged */
+    TAKE(w->values, float, mse ? (last ? (size_t)B : R) * V : 0);
+    TAKE(w->last, float, last ? (size_t)B * H : 0);
+    if (base && !mse) w->values = NULL;
+    if (base && !last) w->last = NULL;
 #undef TAKE
     return off;
 }
@@ -74,7 +80,7 @@ static lstm_status workspace_for(lstm_model *m, int B, int T) {
     /* size in double first: (R * 4H) can overflow a 32-bit size_t */
     const double H = m->cfg.hidden_size, V = m->cfg.output_size, X0 = m->X0, R = (double)B * T;
     double approx = 4.0 * (m->cfg.num_layers * (R + B) * 10.0 * H + R * (V + 12.0 * H + 3.0 * X0 + 2.0) +
-                           (X0 + 2.0 * H) * 4.0 * H);
+                           (X0 + 2.0 * H) * 4.0 * H + (m->cfg.head == LSTM_HEAD_MSE ? R * V : 0.0));
     if (approx > (double)SIZE_MAX / 2)
         return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY,
                          "batch %d x %d needs about %.0f MB of activations, too much for this build",
@@ -157,23 +163,45 @@ static void load_initial_state(lstm_model *m, int B, const float *state) {
     }
 }
 
+/* Each layer's state after the last valid step of every sequence into state (2, L, B, H). */
 static void store_final_state(lstm_model *m, int B, int T, float *state) {
-    const int L = m->cfg.num_layers;
-    const size_t BH = (size_t)B * m->cfg.hidden_size;
+    const int L = m->cfg.num_layers, H = m->cfg.hidden_size;
+    const size_t BH = (size_t)B * H;
+    const int32_t *lengths = m->ws.lengths;
     for (int l = 0; l < L; l++) {
         const lstm_layer_acts *a = &m->ws.layer[l];
-        memcpy(state + (size_t)l * BH, a->h + (size_t)T * BH, BH * sizeof(float));
-        memcpy(state + ((size_t)L + l) * BH, a->c + (size_t)T * BH, BH * sizeof(float));
+        float *h = state + (size_t)l * BH, *c = state + ((size_t)L + l) * BH;
+        if (!lengths) {
+            memcpy(h, a->h + (size_t)T * BH, BH * sizeof(float));
+            memcpy(c, a->c + (size_t)T * BH, BH * sizeof(float));
+            continue;
+        }
+        for (int b = 0; b < B; b++) {
+            const size_t at = ((size_t)lengths[b] * B + b) * H; /* row t holds the state after t steps */
+            memcpy(h + (size_t)b * H, a->h + at, (size_t)H * sizeof(float));
+            memcpy(c + (size_t)b * H, a->c + at, (size_t)H * sizeof(float));
+        }
     }
 }
 
-/* Forward through all layers and the head; the workspace must already hold the inputs and
- * targets (time-major) and the initial state. Returns the summed cross-entropy; the logits
- * buffer then holds d loss / d logits for a loss that is the mean over T*B tokens.
- * rng NULL means evaluation (no dropout). */
-static double forward(lstm_model *m, int B, int T, uint64_t *rng) {
+/* Valid steps of sequence b: its length, or all T. */
+static int seq_len(const lstm_workspace *w, int b, int T) { return w->lengths ? w->lengths[b] : T; }
+
+/* Rows the head scores: B (last_step_only) or T*B, time-major. */
+static size_t head_rows(const lstm_model *m, int B, int T) {
+    return m->cfg.last_step_only ? (size_t)B : (size_t)B * T;
+}
+
+/* Is head row r a real step rather than padding? */
+static int row_valid(const lstm_model *m, int B, size_t r) {
+    return m->cfg.last_step_only || !m->ws.lengths || (int)(r / (size_t)B) < m->ws.lengths[r % (size_t)B];
+}
+
+/* Forward through all layers; the workspace must already hold the inputs (time-major) and
+ * the initial state. rng NULL means evaluation (no dropout). */
+static void forward_layers(lstm_model *m, int B, int T, uint64_t *rng) {
     const lstm_config *c = &m->cfg;
-    const int H = c->hidden_size, V = c->output_size, L = c->num_layers;
+    const int H = c->hidden_size, L = c->num_layers;
     const size_t R = (size_t)B * T;
     lstm_workspace *w = &m->ws;
     const int drop = rng && c->dropout > 0.0f;
@@ -191,10 +219,89 @@ static double forward(lstm_model *m, int B, int T, uint64_t *rng) {
             memcpy(a->out, a->h + (size_t)B * H, R * H * sizeof(float));
         }
     }
-    const float *top = w->layer[L - 1].out;
-    for (size_t r = 0; r < R; r++) memcpy(w->logits + r * V, m->p.b_out, (size_t)V * sizeof(float));
-    m->k->gemm_nt((int)R, V, H, top, H, m->p.w_out, H, w->logits, V);
-    return m->k->softmax_xent((int)R, V, w->logits, w->targets, 1.0f / (float)R);
+}
+
+/* The head's outputs of the scored rows into w->logits (rows, V); returns the row count.
+ * last_step_only first gathers each sequence's top output at its last valid step. */
+static size_t head_forward(lstm_model *m, int B, int T) {
+    const lstm_config *c = &m->cfg;
+    const int H = c->hidden_size, V = c->output_size;
+    lstm_workspace *w = &m->ws;
+    const float *top = w->layer[c->num_layers - 1].out;
+    const size_t rows = head_rows(m, B, T);
+    if (c->last_step_only) {
+        for (int b = 0; b < B; b++)
+            memcpy(w->last + (size_t)b * H, top + ((size_t)(seq_len(w, b, T) - 1) * B + b) * H,
+                   (size_t)H * sizeof(float));
+        top = w->last;
+    }
+    for (size_t r = 0; r < rows; r++) memcpy(w->logits + r * V, m->p.b_out, (size_t)V * sizeof(float));
+    m->k->gemm_nt((int)rows, V, H, top, H, m->p.w_out, H, w->logits, V);
+    return rows;
+}
+
+/* Scored rows that are not padding. */
+static size_t valid_rows(const lstm_model *m, int B, int T) {
+    if (m->cfg.last_step_only || !m->ws.lengths) return head_rows(m, B, T);
+    size_t n = 0;
+    for (int b = 0; b < B; b++) n += (size_t)m->ws.lengths[b];
+    return n;
+}
+
+/* Index of the largest of n values (the first on ties). */
+static int argmax(const float *x, int n) {
+    int best = 0;
+    for (int j = 1; j < n; j++)
+        if (x[j] > x[best]) best = j;
+    return best;
+}
+
+/* Mean loss of the scored rows; w->logits becomes d loss / d outputs (zero on padding).
+ * correct, if not NULL, counts the valid rows whose largest logit is the target. */
+static double head_loss(lstm_model *m, int B, int T, size_t rows, size_t *correct) {
+    const int V = m->cfg.output_size;
+    lstm_workspace *w = &m->ws;
+    const size_t n = valid_rows(m, B, T);
+    if (m->cfg.head == LSTM_HEAD_MSE) {
+        /* loss = sum (y - t)^2 / (n V), so d loss / d y = 2 (y - t) / (n V) */
+        const double scale = 2.0 / ((double)n * V);
+        double sum = 0.0;
+        for (size_t r = 0; r < rows; r++) {
+            float *y = w->logits + r * V;
+            if (!row_valid(m, B, r)) {
+                memset(y, 0, (size_t)V * sizeof(float));
+                continue;
+            }
+            const float *t = w->values + r * V;
+            for (int j = 0; j < V; j++) {
+                double d = (double)y[j] - t[j];
+                sum += d * d;
+                y[j] = (float)(scale * d);
+            }
+        }
+        return sum / ((double)n * V);
+    }
+    if (correct) {
+        *correct = 0;
+        for (size_t r = 0; r < rows; r++)
+            if (row_valid(m, B, r) && argmax(w->logits + r * V, V) == w->targets[r]) (*correct)++;
+    }
+    const float scale = 1.0f / (float)n;
+    if (n == rows) return m->k->softmax_xent((int)rows, V, w->logits, w->targets, scale) / (double)n;
+    double sum = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        float *y = w->logits + r * V;
+        if (row_valid(m, B, r)) sum += m->k->softmax_xent(1, V, y, w->targets + r, scale);
+        else memset(y, 0, (size_t)V * sizeof(float));
+    }
+    return sum / (double)n;
+}
+
+/* Layers, head and loss; returns the mean loss (see head_loss). */
+static double forward(lstm_model *m, int B, int T, uint64_t *rng, size_t *correct) {
+    forward_layers(m, B, T, rng);
+    size_t rows = head_forward(m, B, T);
+    return head_loss(m, B, T, rows, correct);
 }
 
 /* ---- backward ---- */
@@ -209,11 +316,23 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
     memset(m->grads, 0, m->n_params * sizeof(float));
 
     /* head: logits = top . W_out^T + b_out */
-    const float *top = w->layer[L - 1].out;
-    k->gemm_tn(V, H, (int)R, w->logits, V, top, H, m->g.w_out, H);
-    k->sum_rows((int)R, V, w->logits, V, m->g.b_out);
-    memset(w->dout, 0, R * H * sizeof(float));
-    k->gemm_nn((int)R, H, V, w->logits, V, m->p.w_out, H, w->dout, H);
+    if (c->last_step_only) {
+        /* B scored rows, one per sequence: their gradient goes to that step's output only */
+        k->gemm_tn(V, H, B, w->logits, V, w->last, H, m->g.w_out, H);
+        k->sum_rows(B, V, w->logits, V, m->g.b_out);
+        memset(w->last, 0, (size_t)B * H * sizeof(float));
+        k->gemm_nn(B, H, V, w->logits, V, m->p.w_out, H, w->last, H);
+        memset(w->dout, 0, R * H * sizeof(float));
+        for (int b = 0; b < B; b++)
+            memcpy(w->dout + ((size_t)(seq_len(w, b, T) - 1) * B + b) * H, w->last + (size_t)b * H,
+                   (size_t)H * sizeof(float));
+    } else {
+        const float *top = w->layer[L - 1].out;
+        k->gemm_tn(V, H, (int)R, w->logits, V, top, H, m->g.w_out, H);
+        k->sum_rows((int)R, V, w->logits, V, m->g.b_out);
+        memset(w->dout, 0, R * H * sizeof(float));
+        k->gemm_nn((int)R, H, V, w->logits, V, m->p.w_out, H, w->dout, H);
+    }
 
     for (int l = L - 1; l >= 0; l--) {
         const lstm_layer_tensors *p = &m->p.layer[l];
@@ -286,16 +405,40 @@ static lstm_status check_ids(lstm_model *m, const int32_t *ids, size_t n, int32_
     return LSTM_OK;
 }
 
-/* Validate a batch-first batch and copy it, time-major, into the workspace. */
-static lstm_status load_batch(lstm_model *m, const lstm_batch *bt) {
+/* Validate a batch-first batch and copy it, time-major, into the workspace. Targets are
+ * read (and must be present) only with need_targets, and only at valid steps. */
+static lstm_status load_batch(lstm_model *m, const lstm_batch *bt, int need_targets) {
     if (!bt) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "batch is NULL");
     lstm_status st = workspace_for(m, bt->batch, bt->steps);
     if (st != LSTM_OK) return st;
-    const int B = bt->batch, T = bt->steps;
-    const size_t R = (size_t)B * T;
-    if (!bt->targets) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "batch.targets is NULL");
-    st = check_ids(m, bt->targets, R, m->cfg.output_size, "targets");
-    if (st != LSTM_OK) return st;
+    const int B = bt->batch, T = bt->steps, V = m->cfg.output_size;
+    const int last = m->cfg.last_step_only, mse = m->cfg.head == LSTM_HEAD_MSE;
+    const size_t R = (size_t)B * T, rows = last ? (size_t)B : R;
+    const int32_t *lengths = bt->lengths;
+    if (lengths)
+        for (int b = 0; b < B; b++)
+            if (lengths[b] < 1 || lengths[b] > T)
+                return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "lengths[%d] = %d is outside [1, %d]",
+                                 b, lengths[b], T);
+    if (need_targets) {
+        if (mse && !bt->target_values)
+            return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "batch.target_values is NULL (mse head)");
+        if (!mse && !bt->targets)
+            return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "batch.targets is NULL (softmax head)");
+        for (size_t i = 0; i < rows; i++) {
+            /* batch-first row i is step i % T of sequence i / T (or sequence i, last step) */
+            if (!last && lengths && (int)(i % (size_t)T) >= lengths[i / (size_t)T]) continue;
+            if (mse) {
+                for (int j = 0; j < V; j++)
+                    if (!isfinite(bt->target_values[i * V + j]))
+                        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT,
+                                         "target_values[%zu] is not finite", i * V + j);
+            } else if (bt->targets[i] < 0 || bt->targets[i] >= V) {
+                return lstm_fail(m, LSTM_ERR_TOKEN_RANGE, "targets[%zu] = %d is outside [0, %d)", i,
+                                 bt->targets[i], V);
+            }
+        }
+    }
     if (m->cfg.input_vocab) {
         if (!bt->tokens)
             return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "batch.tokens is NULL (token model)");
@@ -309,14 +452,21 @@ static lstm_status load_batch(lstm_model *m, const lstm_batch *bt) {
                 return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "inputs[%zu] is not finite", i);
     }
     lstm_workspace *w = &m->ws;
+    w->lengths = lengths;
     const size_t X0 = (size_t)m->X0;
+    const int copy_ids = need_targets && !mse;
     for (int b = 0; b < B; b++) {
         for (int t = 0; t < T; t++) {
             size_t src = (size_t)b * T + t, dst = (size_t)t * B + b;
-            w->targets[dst] = bt->targets[src];
+            if (copy_ids && !last) w->targets[dst] = bt->targets[src];
+            if (need_targets && mse && !last)
+                memcpy(w->values + dst * V, bt->target_values + src * V, (size_t)V * sizeof(float));
             if (m->cfg.input_vocab) w->tokens[dst] = bt->tokens[src];
             else memcpy(w->x + dst * X0, bt->inputs + src * X0, X0 * sizeof(float));
         }
+        if (copy_ids && last) w->targets[b] = bt->targets[b];
+        if (need_targets && mse && last)
+            memcpy(w->values + (size_t)b * V, bt->target_values + (size_t)b * V, (size_t)V * sizeof(float));
     }
     return LSTM_OK;
 }
@@ -328,23 +478,23 @@ static const float *carried_state(lstm_model *m, int B) {
 
 lstm_status lstm_compute_loss(lstm_model *m, const lstm_batch *bt, double *loss) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
-    lstm_status st = load_batch(m, bt);
+    lstm_status st = load_batch(m, bt, 1);
     if (st != LSTM_OK) return st;
     load_initial_state(m, bt->batch, carried_state(m, bt->batch));
-    double sum = forward(m, bt->batch, bt->steps, NULL);
-    if (loss) *loss = sum / ((double)bt->batch * bt->steps);
+    double mean = forward(m, bt->batch, bt->steps, NULL, NULL);
+    if (loss) *loss = mean;
     return LSTM_OK;
 }
 
 lstm_status lstm_compute_gradients(lstm_model *m, const lstm_batch *bt, double *loss) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
-    lstm_status st = load_batch(m, bt);
+    lstm_status st = load_batch(m, bt, 1);
     if (st != LSTM_OK) return st;
     load_initial_state(m, bt->batch, carried_state(m, bt->batch));
     uint64_t rng = m->dropout_rng; /* a copy: the same masks on every call */
-    double sum = forward(m, bt->batch, bt->steps, &rng);
+    double mean = forward(m, bt->batch, bt->steps, &rng, NULL);
     backward(m, bt->batch, bt->steps, 1);
-    if (loss) *loss = sum / ((double)bt->batch * bt->steps);
+    if (loss) *loss = mean;
     return LSTM_OK;
 }
 
@@ -402,8 +552,7 @@ static lstm_status train_loaded(lstm_model *m, int B, int T, float *loss) {
     if (st != LSTM_OK) return st;
     load_initial_state(m, B, m->carry);
     uint64_t rng = m->dropout_rng;
-    double sum = forward(m, B, T, &rng);
-    double mean = sum / ((double)B * T);
+    double mean = forward(m, B, T, &rng, NULL);
     if (loss) *loss = (float)mean;
     if (!isfinite(mean)) return lstm_fail(m, LSTM_ERR_NON_FINITE, "loss is not finite (%g); update skipped", mean);
     backward(m, B, T, 0);
@@ -416,7 +565,7 @@ static lstm_status train_loaded(lstm_model *m, int B, int T, float *loss) {
 
 lstm_status lstm_train_batch(lstm_model *m, const lstm_batch *bt, float *loss) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
-    lstm_status st = load_batch(m, bt);
+    lstm_status st = load_batch(m, bt, 1);
     if (st != LSTM_OK) return st;
     return train_loaded(m, bt->batch, bt->steps, loss);
 }
@@ -432,6 +581,9 @@ static lstm_status check_stream(lstm_model *m, const int32_t *stream, size_t len
                          LSTM_MAX_STEPS, T);
     if (!m->cfg.input_vocab)
         return lstm_fail(m, LSTM_ERR_STATE, "training on a token stream needs a token model");
+    if (m->cfg.head != LSTM_HEAD_SOFTMAX || m->cfg.last_step_only)
+        return lstm_fail(m, LSTM_ERR_STATE,
+                         "a token stream needs the every-step softmax head (head 0, last_step_only 0)");
     if (length / (size_t)B < 2)
         return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT,
                          "stream of %zu tokens is too short for batch size %d (needs at least %d)",
@@ -465,6 +617,7 @@ lstm_status lstm_train_stream(lstm_model *m, const int32_t *stream, size_t lengt
     if (n_steps < 0) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "n_steps must be >= 0, got %d", n_steps);
     st = workspace_for(m, B, T);
     if (st != LSTM_OK) return st;
+    m->ws.lengths = NULL;
     if (m->carry_B != B) m->stream_pos = 0;
     for (int32_t i = 0; i < n_steps; i++) {
         if (m->stream_pos + (size_t)T + 1 > stripe) {
@@ -492,6 +645,7 @@ lstm_status lstm_evaluate_stream(lstm_model *m, const int32_t *stream, size_t le
     const size_t stripe = length / (size_t)B;
     st = workspace_for(m, B, T);
     if (st != LSTM_OK) return st;
+    m->ws.lengths = NULL;
     float *state = m->ws.state;
     memset(state, 0, (size_t)2 * m->cfg.num_layers * B * m->cfg.hidden_size * sizeof(float));
     double total = 0.0;
@@ -502,11 +656,57 @@ lstm_status lstm_evaluate_stream(lstm_model *m, const int32_t *stream, size_t le
         if (t_len != m->ws.T) layout_workspace(m, B, t_len, m->ws.arena), m->ws.T = t_len;
         load_stream_batch(m, stream, stripe, B, t_len, pos);
         load_initial_state(m, B, state);
-        total += forward(m, B, t_len, NULL);
+        total += forward(m, B, t_len, NULL, NULL) * ((double)B * t_len);
         store_final_state(m, B, t_len, state);
         count += (size_t)B * t_len;
         pos += (size_t)t_len;
     }
     *mean_loss = total / (double)count;
+    return LSTM_OK;
+}
+
+lstm_status lstm_evaluate_batch(lstm_model *m, const lstm_batch *bt, double *loss, double *accuracy) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    if (!loss) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "loss is NULL");
+    lstm_status st = load_batch(m, bt, 1);
+    if (st != LSTM_OK) return st;
+    const int B = bt->batch, T = bt->steps;
+    load_initial_state(m, B, NULL);
+    size_t correct = 0;
+    const int softmax = m->cfg.head == LSTM_HEAD_SOFTMAX;
+    *loss = forward(m, B, T, NULL, softmax ? &correct : NULL);
+    if (accuracy) *accuracy = softmax ? (double)correct / (double)valid_rows(m, B, T) : NAN;
+    return LSTM_OK;
+}
+
+lstm_status lstm_predict(lstm_model *m, const lstm_batch *bt, float *out, size_t capacity) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    if (!out) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "out is NULL");
+    lstm_status st = load_batch(m, bt, 0);
+    if (st != LSTM_OK) return st;
+    const int B = bt->batch, T = bt->steps, V = m->cfg.output_size;
+    const size_t need = head_rows(m, B, T) * (size_t)V;
+    if (capacity < need)
+        return lstm_fail(m, LSTM_ERR_BUFFER_TOO_SMALL, "out holds %zu floats, the batch needs %zu",
+                         capacity, need);
+    load_initial_state(m, B, NULL);
+    forward_layers(m, B, T, NULL);
+    const size_t rows = head_forward(m, B, T);
+    for (size_t r = 0; r < rows; r++) {
+        /* time-major row r = t*B + b to the caller's batch-first place */
+        const size_t b = m->cfg.last_step_only ? r : r % (size_t)B;
+        float *dst = out + (m->cfg.last_step_only ? b : b * T + r / (size_t)B) * V;
+        const float *y = m->ws.logits + r * V;
+        if (!row_valid(m, B, r)) {
+            memset(dst, 0, (size_t)V * sizeof(float));
+        } else if (m->cfg.head == LSTM_HEAD_MSE) {
+            memcpy(dst, y, (size_t)V * sizeof(float));
+        } else {
+            const float top = y[argmax(y, V)]; /* subtract the max: exp() overflows above 88 */
+            double sum = 0.0;
+            for (int j = 0; j < V; j++) sum += dst[j] = expf(y[j] - top);
+            for (int j = 0; j < V; j++) dst[j] = (float)(dst[j] / sum);
+        }
+    }
     return LSTM_OK;
 }

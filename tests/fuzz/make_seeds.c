@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
         float inputs[36];
         for (int i = 0; i < 12; i++) { tokens[i] = i % 5; targets[i] = (i + 1) % 5; }
         for (int i = 0; i < 36; i++) inputs[i] = (float)(i % 7) / 7.0f;
-        lstm_batch b = {3, 4, dense ? NULL : tokens, dense ? inputs : NULL, targets};
+        lstm_batch b = {3, 4, dense ? NULL : tokens, dense ? inputs : NULL, targets, NULL, NULL};
         lstm_train_batch(m, &b, NULL);
         char name[64];
         snprintf(name, sizeof name, "model-%d-weights.lstm", kind);

@@ -148,7 +148,7 @@ static void test_gradcheck_tokens(void) {
     CHECK(m, "create");
     int32_t tokens[GB * GT], targets[GB * GT];
     fill_batch(tokens, targets, NULL, GV, 0);
-    lstm_batch b = {GB, GT, tokens, NULL, targets};
+    lstm_batch b = {GB, GT, tokens, NULL, targets, NULL, NULL};
     /* a non-zero carried state, so the gradient path through h0/c0 is exercised too */
     float loss;
     OK(lstm_train_batch(m, &b, &loss));
@@ -190,7 +190,7 @@ static void test_gradcheck_dense_and_inputs(void) {
     int32_t targets[GB * GT];
     float inputs[GB * GT * GX];
     fill_batch(NULL, targets, inputs, 4, GX);
-    lstm_batch b = {GB, GT, NULL, inputs, targets};
+    lstm_batch b = {GB, GT, NULL, inputs, targets, NULL, NULL};
     double l;
     OK(lstm_compute_gradients(m, &b, &l));
     size_t n = lstm_parameter_count(m);
@@ -230,7 +230,7 @@ static void test_dropout_gradients(void) {
     CHECK(m, "create");
     int32_t tokens[GB * GT], targets[GB * GT];
     fill_batch(tokens, targets, NULL, GV, 0);
-    lstm_batch b = {GB, GT, tokens, NULL, targets};
+    lstm_batch b = {GB, GT, tokens, NULL, targets, NULL, NULL};
     double l1, l2, le;
     OK(lstm_compute_gradients(m, &b, &l1));
     size_t n = lstm_parameter_count(m);
@@ -276,7 +276,7 @@ static void test_training_learns(void) {
 static void test_optimizers(void) {
     int32_t tokens[GB * GT], targets[GB * GT];
     fill_batch(tokens, targets, NULL, GV, 0);
-    lstm_batch b = {GB, GT, tokens, NULL, targets};
+    lstm_batch b = {GB, GT, tokens, NULL, targets, NULL, NULL};
     const char *names[3] = {"sgd", "rmsprop", "adam"};
     for (int type = 0; type < 3; type++) {
         lstm_model *m = make_model(GV, 0, 8, 1, GV, 0.0f);
@@ -308,7 +308,7 @@ static void test_non_finite_step_is_skipped(void) {
     CHECK(m, "create");
     int32_t tokens[GB * GT], targets[GB * GT];
     fill_batch(tokens, targets, NULL, GV, 0);
-    lstm_batch b = {GB, GT, tokens, NULL, targets};
+    lstm_batch b = {GB, GT, tokens, NULL, targets, NULL, NULL};
     size_t n = lstm_parameter_count(m);
     float *before = malloc(n * sizeof *before);
     lstm_parameters(m)[0] = NAN; /* poison the weight that token 0 feeds */
@@ -510,7 +510,7 @@ static void test_bad_arguments(void) {
     lstm_message msg;
     OK(lstm_create(&good, &m, &msg));
     int32_t tokens[4] = {0, 1, 2, 10}, targets[4] = {0, 1, 2, 3};
-    lstm_batch b = {2, 2, tokens, NULL, targets};
+    lstm_batch b = {2, 2, tokens, NULL, targets, NULL, NULL};
     CHECK(lstm_train_batch(m, &b, NULL) == LSTM_ERR_TOKEN_RANGE, "token 10 accepted");
     CHECK(strstr(lstm_error_message(m), "tokens[3] = 10") != NULL, "message: %s", lstm_error_message(m));
     tokens[3] = 1;
@@ -543,6 +543,327 @@ static void test_bad_arguments(void) {
     lstm_free(m);
     lstm_free(NULL);
     CHECK(lstm_strerror((lstm_status)999) != NULL, "strerror");
+}
+
+/* ---- task heads (MSE, last step) and masking by sequence lengths ---- */
+
+typedef struct {
+    const char *name;
+    int vocab, head, last, masked;
+} task_case;
+
+enum { TX = 4, TV = 3, TH = 5 };
+
+typedef struct {
+    int32_t tokens[GB * GT], targets[GB * GT], lengths[GB];
+    float inputs[GB * GT * TX], values[GB * GT * TV];
+    lstm_batch b;
+} task_batch;
+
+static lstm_model *make_task_model(const task_case *tc, int L, float dropout) {
+    lstm_config c = {.input_vocab = tc->vocab, .input_size = tc->vocab ? 0 : TX, .hidden_size = TH,
+                     .num_layers = L, .output_size = TV, .seed = 7, .dropout = dropout,
+                     .init_scale = 0.5f, .head = tc->head, .last_step_only = tc->last};
+    lstm_model *m = NULL;
+    lstm_message msg;
+    if (lstm_create(&c, &m, &msg) != LSTM_OK) printf("  create failed: %s\n", msg.text);
+    return m;
+}
+
+static void fill_task_batch(task_batch *d, const task_case *tc) {
+    for (int i = 0; i < GB * GT; i++) {
+        d->tokens[i] = (int32_t)(urand() * (tc->vocab ? tc->vocab : 1));
+        d->targets[i] = (int32_t)(urand() * TV);
+    }
+    for (int i = 0; i < GB * GT * TX; i++) d->inputs[i] = (float)(2 * urand() - 1);
+    for (int i = 0; i < GB * GT * TV; i++) d->values[i] = (float)(2 * urand() - 1);
+    d->lengths[0] = GT; /* one full sequence, two padded ones */
+    d->lengths[1] = 2;
+    d->lengths[2] = 4;
+    d->b = (lstm_batch){GB, GT, tc->vocab ? d->tokens : NULL, tc->vocab ? NULL : d->inputs,
+                        tc->head == LSTM_HEAD_MSE ? NULL : d->targets,
+                        tc->head == LSTM_HEAD_MSE ? d->values : NULL, tc->masked ? d->lengths : NULL};
+}
+
+/* Overwrite every padded step's input and target; nothing the model reports may change. */
+static void scramble_padding(task_batch *d, const task_case *tc) {
+    for (int b = 0; b < GB; b++)
+        for (int t = d->lengths[b]; t < GT; t++) {
+            const int i = b * GT + t;
+            d->tokens[i] = tc->vocab ? (d->tokens[i] + 1) % tc->vocab : 0;
+            for (int x = 0; x < TX; x++) d->inputs[i * TX + x] = 5.0f - d->inputs[i * TX + x];
+            if (!tc->last) {
+                d->targets[i] = -1; /* padding targets are not even read */
+                for (int v = 0; v < TV; v++) d->values[i * TV + v] = NAN;
+            }
+        }
+}
+
+static void test_task_case(const task_case *tc) {
+    lstm_model *m = make_task_model(tc, 2, 0.0f);
+    CHECK(m, "create");
+    static task_batch d;
+    fill_task_batch(&d, tc);
+    double l;
+    OK(lstm_compute_gradients(m, &d.b, &l));
+    size_t n = lstm_parameter_count(m);
+    float *ana = malloc(n * sizeof *ana);
+    memcpy(ana, lstm_gradients(m), n * sizeof *ana);
+    float dx[GB * GT * TX];
+    if (!tc->vocab) memcpy(dx, lstm_input_gradients(m), sizeof dx);
+    gradcheck_result r = gradcheck(m, &d.b, ana, 1);
+    printf("  %s: loss %.4f, max rel err direction %.2e, entry %.2e\n", tc->name, l, r.max_dir_err,
+           r.max_elem_err);
+    CHECK(r.bad == 0, "%d gradient checks beyond tolerance", r.bad);
+    if (!tc->vocab) {
+        double worst = 0;
+        float *x = d.inputs;
+        for (int i = 0; i < GB * GT * TX; i++) {
+            const double eps = 3e-3;
+            float saved = x[i];
+            double lp, lm;
+            x[i] = saved + (float)eps;
+            lstm_compute_loss(m, &d.b, &lp);
+            x[i] = saved - (float)eps;
+            lstm_compute_loss(m, &d.b, &lm);
+            x[i] = saved;
+            double num = (lp - lm) / (2 * eps);
+            double err = fabs(num - dx[i]) / fmax(fmax(fabs(num), fabs(dx[i])), 1e-3);
+            if (err > worst) worst = err;
+        }
+        printf("    input gradients: max rel err %.2e\n", worst);
+        CHECK(worst < ELEM_TOL, "input gradient error %.3g", worst);
+    }
+    if (tc->masked) {
+        /* padded steps: exactly zero input gradient, and no influence on loss or gradients */
+        if (!tc->vocab)
+            for (int b = 0; b < GB; b++)
+                for (int t = d.lengths[b]; t < GT; t++)
+                    for (int x = 0; x < TX; x++)
+                        CHECK(dx[(b * GT + t) * TX + x] == 0.0f, "input gradient at padded step %d of %d", t, b);
+        scramble_padding(&d, tc);
+        double l2;
+        OK(lstm_compute_gradients(m, &d.b, &l2));
+        CHECK(l2 == l, "padding changed the loss: %.17g vs %.17g", l2, l);
+        const float *g2 = lstm_gradients(m);
+        for (size_t i = 0; i < n; i++)
+            CHECK(g2[i] == ana[i], "padding changed gradient %zu: %g vs %g", i, g2[i], ana[i]);
+    }
+    free(ana);
+    lstm_free(m);
+}
+
+static void test_task_gradients(void) {
+    static const task_case cases[] = {
+        {"mse every step, dense", 0, LSTM_HEAD_MSE, 0, 0},
+        {"mse every step, dense, masked", 0, LSTM_HEAD_MSE, 0, 1},
+        {"mse last step, dense", 0, LSTM_HEAD_MSE, 1, 0},
+        {"mse last step, dense, masked", 0, LSTM_HEAD_MSE, 1, 1},
+        {"softmax last step (classification), dense", 0, LSTM_HEAD_SOFTMAX, 1, 0},
+        {"softmax last step, dense, masked", 0, LSTM_HEAD_SOFTMAX, 1, 1},
+        {"softmax last step, tokens, masked", 6, LSTM_HEAD_SOFTMAX, 1, 1},
+        {"softmax every step, tokens, masked", 6, LSTM_HEAD_SOFTMAX, 0, 1},
+        {"softmax every step, dense, masked", 0, LSTM_HEAD_SOFTMAX, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int before = g_failed;
+        test_task_case(&cases[i]);
+        if (g_failed != before) return;
+    }
+}
+
+static void test_masked_state_carry(void) {
+    /* the state carried on after a masked batch is the one after each sequence's last valid
+     * step: scrambling the padding changes nothing about the next batch's loss */
+    const task_case tc = {"carry", 0, LSTM_HEAD_MSE, 0, 1};
+    double loss[2];
+    for (int run_i = 0; run_i < 2; run_i++) {
+        lstm_model *m = make_task_model(&tc, 2, 0.0f);
+        CHECK(m, "create");
+        rng_state = 12345;
+        static task_batch d;
+        fill_task_batch(&d, &tc);
+        if (run_i) scramble_padding(&d, &tc);
+        float l;
+        OK(lstm_train_batch(m, &d.b, &l));
+        d.b.lengths = NULL;
+        for (int i = 0; i < GB * GT * TV; i++) d.values[i] = 0.5f;
+        for (int i = 0; i < GB * GT * TX; i++) d.inputs[i] = 0.25f;
+        OK(lstm_compute_loss(m, &d.b, &loss[run_i]));
+        lstm_free(m);
+    }
+    printf("  next-batch loss %.9f and %.9f\n", loss[0], loss[1]);
+    CHECK(loss[0] == loss[1], "padding leaked into the carried state");
+}
+
+static void test_predict_and_evaluate(void) {
+    /* predictions reproduce evaluate_batch's loss and accuracy; a v2 file round-trips */
+    const task_case cls = {"cls", 0, LSTM_HEAD_SOFTMAX, 1, 1}, reg = {"reg", 0, LSTM_HEAD_MSE, 0, 1};
+    static task_batch d;
+    lstm_model *m = make_task_model(&cls, 2, 0.0f);
+    CHECK(m, "create");
+    fill_task_batch(&d, &cls);
+    double loss, acc;
+    OK(lstm_evaluate_batch(m, &d.b, &loss, &acc));
+    float p[GB * TV];
+    CHECK(lstm_predict(m, &d.b, p, GB * TV - 1) == LSTM_ERR_BUFFER_TOO_SMALL, "small predict buffer accepted");
+    OK(lstm_predict(m, &d.b, p, GB * TV));
+    double nll = 0;
+    int correct = 0;
+    for (int b = 0; b < GB; b++) {
+        int best = 0;
+        for (int v = 1; v < TV; v++) best = p[b * TV + v] > p[b * TV + best] ? v : best;
+        correct += best == d.targets[b];
+        nll -= log(p[b * TV + d.targets[b]]);
+    }
+    printf("  classification: loss %.6f (from predictions %.6f), accuracy %.3f\n", loss, nll / GB, acc);
+    CHECK(fabs(nll / GB - loss) < 1e-5, "predict and evaluate disagree");
+    CHECK(fabs(acc - (double)correct / GB) < 1e-12, "accuracy %g, predictions give %d/%d", acc, correct, GB);
+    lstm_free(m);
+
+    m = make_task_model(&reg, 2, 0.0f);
+    CHECK(m, "create");
+    fill_task_batch(&d, &reg);
+    OK(lstm_evaluate_batch(m, &d.b, &loss, &acc));
+    CHECK(isnan(acc), "accuracy of an mse model should be NaN, got %g", acc);
+    float y[GB * GT * TV];
+    OK(lstm_predict(m, &d.b, y, GB * GT * TV));
+    double se = 0;
+    int count = 0;
+    for (int b = 0; b < GB; b++)
+        for (int t = 0; t < GT; t++)
+            for (int v = 0; v < TV; v++) {
+                int i = (b * GT + t) * TV + v;
+                if (t >= d.lengths[b]) {
+                    CHECK(y[i] == 0.0f, "padded prediction not zero");
+                    continue;
+                }
+                se += ((double)y[i] - d.values[i]) * ((double)y[i] - d.values[i]);
+                count++;
+            }
+    printf("  regression: loss %.6f (from predictions %.6f)\n", loss, se / count);
+    CHECK(fabs(se / count - loss) < 1e-5, "predict and evaluate disagree");
+    /* version 2 file: saved, loaded, same predictions */
+    size_t size, written;
+    OK(lstm_save_size(m, LSTM_SAVE_TRAINING_STATE, &size));
+    uint8_t *buf = malloc(size);
+    OK(lstm_save(m, LSTM_SAVE_TRAINING_STATE, buf, size, &written));
+    uint32_t version;
+    memcpy(&version, buf + 8, 4);
+    CHECK(version == 2, "a model with an mse head saved as version %u", version);
+    lstm_model *back = NULL;
+    lstm_message msg;
+    OK(lstm_load(buf, size, &back, &msg));
+    lstm_config c1, c2;
+    lstm_get_config(m, &c1);
+    lstm_get_config(back, &c2);
+    CHECK(memcmp(&c1, &c2, sizeof c1) == 0, "config changed through save/load");
+    float y2[GB * GT * TV];
+    OK(lstm_predict(back, &d.b, y2, GB * GT * TV));
+    CHECK(memcmp(y, y2, sizeof y) == 0, "predictions changed through save/load");
+    lstm_free(back);
+    free(buf);
+    lstm_free(m);
+    /* the plain model still writes version 1 */
+    m = make_model(5, 0, 4, 1, 5, 0.0f);
+    CHECK(m, "create");
+    OK(lstm_save_size(m, 0, &size));
+    buf = malloc(size);
+    OK(lstm_save(m, 0, buf, size, &written));
+    memcpy(&version, buf + 8, 4);
+    free(buf);
+    lstm_free(m);
+    CHECK(version == 1, "a plain model saved as version %u", version);
+}
+
+static uint32_t test_crc32(const uint8_t *p, size_t n) { /* bitwise, independent of serialize.c */
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+static void test_format_v2_words(void) {
+    /* a version 2 file with one more config word than this build knows: accepted when the
+     * word is zero, UNSUPPORTED_VERSION when it is set; a word count below 9 is CORRUPT */
+    const task_case reg = {"reg", 0, LSTM_HEAD_MSE, 1, 0};
+    lstm_model *m = make_task_model(&reg, 1, 0.0f);
+    CHECK(m, "create");
+    size_t size, written;
+    OK(lstm_save_size(m, 0, &size));
+    uint8_t *buf = malloc(size + 4);
+    OK(lstm_save(m, 0, buf, size, &written));
+    lstm_free(m);
+    uint32_t words;
+    memcpy(&words, buf + 24, 4);
+    CHECK(words == sizeof(lstm_config) / 4, "stored %u config words", words);
+    const size_t at = 28 + (size_t)words * 4;
+    for (int variant = 0; variant < 3; variant++) {
+        uint8_t *f = malloc(size + 4);
+        memcpy(f, buf, at);
+        uint32_t extra = variant == 1 ? 7u : 0u, count = variant == 2 ? 8u : words + 1;
+        memcpy(f + at, &extra, 4);
+        memcpy(f + at + 4, buf + at, size - at - 4);
+        memcpy(f + 24, &count, 4);
+        uint64_t total = size + 4;
+        memcpy(f + 16, &total, 8);
+        uint32_t crc = test_crc32(f, size);
+        memcpy(f + size, &crc, 4);
+        lstm_model *back = NULL;
+        lstm_message msg = {{0}};
+        lstm_status st = lstm_load(f, size + 4, &back, &msg);
+        lstm_status want = variant == 0 ? LSTM_OK : variant == 1 ? LSTM_ERR_UNSUPPORTED_VERSION : LSTM_ERR_CORRUPT;
+        printf("  variant %d: status %d (%s)\n", variant, st, msg.text);
+        lstm_free(back);
+        free(f);
+        CHECK(st == want, "variant %d: status %d, expected %d", variant, st, want);
+    }
+    free(buf);
+}
+
+static void test_task_bad_arguments(void) {
+    lstm_config c = {.input_size = 2, .hidden_size = 4, .num_layers = 1, .output_size = 2, .head = 2};
+    lstm_model *m = NULL;
+    lstm_message msg = {{0}};
+    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "head must be 0 (softmax) or 1 (mse), got 2"),
+          "head 2: %s", msg.text);
+    c.head = 0;
+    c.last_step_only = -1;
+    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "last_step_only must be 0 or 1, got -1"),
+          "last_step_only -1: %s", msg.text);
+    c.last_step_only = 0;
+    c.head = LSTM_HEAD_MSE;
+    OK(lstm_create(&c, &m, &msg));
+    float x[2 * 3 * 2] = {0}, v[2 * 3 * 2] = {0};
+    int32_t lengths[2] = {3, 0};
+    lstm_batch b = {2, 3, NULL, x, NULL, NULL, lengths};
+    CHECK(lstm_train_batch(m, &b, NULL) == LSTM_ERR_INVALID_ARGUMENT && strstr(lstm_error_message(m), "lengths[1] = 0 is outside [1, 3]"),
+          "length 0: %s", lstm_error_message(m));
+    lengths[1] = 2;
+    CHECK(lstm_train_batch(m, &b, NULL) == LSTM_ERR_INVALID_ARGUMENT && strstr(lstm_error_message(m), "target_values is NULL"),
+          "NULL target values: %s", lstm_error_message(m));
+    b.target_values = v;
+    v[4] = NAN; /* batch 0, step 2: a valid step */
+    CHECK(lstm_train_batch(m, &b, NULL) == LSTM_ERR_INVALID_ARGUMENT && strstr(lstm_error_message(m), "target_values[4] is not finite"),
+          "NaN target: %s", lstm_error_message(m));
+    v[4] = 0;
+    v[10] = NAN; /* batch 1, step 2: padding, never read */
+    float loss;
+    OK(lstm_train_batch(m, &b, &loss));
+    CHECK(isfinite(loss), "loss %g", loss);
+    int32_t stream[64] = {0};
+    CHECK(lstm_train_stream(m, stream, 64, 2, 4, 1, NULL) == LSTM_ERR_STATE, "stream on a dense mse model");
+    lstm_sampling s = {1, 0, 1};
+    int32_t tok;
+    OK(lstm_infer_step(m, 0, x, NULL));
+    CHECK(lstm_sample(m, &s, &tok) == LSTM_ERR_STATE && strstr(lstm_error_message(m), "softmax head"),
+          "sampling an mse head: %s", lstm_error_message(m));
+    double l;
+    CHECK(lstm_evaluate_batch(m, &b, NULL, NULL) == LSTM_ERR_INVALID_ARGUMENT, "NULL loss accepted");
+    OK(lstm_evaluate_batch(m, &b, &l, NULL));
+    lstm_free(m);
 }
 
 /* ---- sampling ---- */
@@ -638,6 +959,11 @@ int main(void) {
     run("bad arguments give statuses and messages", test_bad_arguments);
     run("sampling: argmax, top-k, top-p, seeds", test_sampling);
     run("scalar kernels against double precision", test_scalar_kernels);
+    run("gradient check, task heads and masking", test_task_gradients);
+    run("masked batch carries the state of each sequence's last step", test_masked_state_carry);
+    run("predict and evaluate_batch agree; version 2 file", test_predict_and_evaluate);
+    run("version 2 config words: unknown zero accepted, set refused", test_format_v2_words);
+    run("task options and batches: bad values named", test_task_bad_arguments);
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;
 }

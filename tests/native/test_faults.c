@@ -83,7 +83,7 @@ typedef struct { float *params; size_t n; int32_t tokens[12], targets[12]; } tra
 
 static lstm_status op_train(lstm_model **m, void *ctx) {
     train_ctx *c = ctx;
-    lstm_batch b = {3, 4, c->tokens, NULL, c->targets};
+    lstm_batch b = {3, 4, c->tokens, NULL, c->targets, NULL, NULL};
     return lstm_train_batch(*m, &b, NULL);
 }
 
@@ -97,6 +97,25 @@ static lstm_status op_evaluate(lstm_model **m, void *ctx) {
     train_ctx *c = ctx;
     double loss;
     return lstm_evaluate_stream(*m, c->tokens, 12, 2, 5, &loss);
+}
+
+/* a dense mse model with a last-step head, trained and predicted on a masked batch */
+static const lstm_config TASK_CFG = {.input_size = 2, .hidden_size = 5, .num_layers = 2, .output_size = 3,
+                                     .seed = 3, .head = LSTM_HEAD_MSE, .last_step_only = 1};
+
+static lstm_status op_task(lstm_model **m, void *ctx) {
+    (void)ctx;
+    static const float x[3 * 4 * 2] = {0.5f, -1, 1, 0, 0.25f, 0.5f, -0.5f, 1, 1, 1, 0, 0,
+                                       -1, 0.5f, 0.5f, 0.5f, 1, -1, 0, 1, 0.5f, 0, 0, 0};
+    static const float y[3 * 3] = {1, 0, -1, 0.5f, 0.5f, 0, -1, 1, 0};
+    static const int32_t lengths[3] = {4, 2, 3};
+    lstm_batch b = {3, 4, NULL, x, NULL, y, lengths};
+    float out[3 * 3];
+    lstm_message msg;
+    lstm_status st = *m ? LSTM_OK : lstm_create(&TASK_CFG, m, &msg);
+    if (st == LSTM_OK) st = lstm_train_batch(*m, &b, NULL);
+    if (st == LSTM_OK) st = lstm_predict(*m, &b, out, 9);
+    return st;
 }
 
 static lstm_status op_setters(lstm_model **m, void *ctx) {
@@ -126,6 +145,10 @@ int main(void) {
     total += sweep("first training step", op_train, &tc, &m, check_unchanged);
     total += sweep("evaluate", op_evaluate, &tc, &m, NULL);
     total += sweep("vocabulary, metadata, optimizer", op_setters, NULL, &m, NULL);
+
+    lstm_model *task = NULL;
+    total += sweep("task model: create, masked mse step, predict", op_task, NULL, &task, NULL);
+    lstm_free(task);
 
     size_t len;
     lstm_save_size(m, LSTM_SAVE_TRAINING_STATE, &len);
