@@ -18,6 +18,14 @@
  *     c_t = f * c_{t-1} + i * g                       h_t = o * tanh(c_t)
  *   Token inputs have one-hot semantics: the input product is the column W_ih[:, token].
  *
+ * GRU layers (config.cell = LSTM_CELL_GRU), identical to PyTorch nn.GRU: per layer
+ *     weight_ih_l{l}  (3H, X_l)     weight_hh_l{l}  (3H, H)     bias_ih_l{l} (3H)     bias_hh_l{l} (3H)
+ *   then the same head. Gate rows are ordered r, z, n (reset, update, new):
+ *     r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)      z = sigmoid(...z rows...)
+ *     n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   h_t = (1 - z) * n + z * h_{t-1}
+ *   (the reset gate applies after the recurrent product, PyTorch's convention). forget_bias
+ *   is added to the z rows of bias_ih (a larger z keeps more of the state).
+ *
  * Heads (config.head, config.last_step_only): the same out.weight/out.bias produce V values
  * from the top layer's h; they are read as
  *   LSTM_HEAD_SOFTMAX  logits of a softmax over V classes, cross-entropy against ids;
@@ -84,7 +92,13 @@ typedef struct lstm_config {
     int32_t head;           /* lstm_head_type */
     int32_t last_step_only; /* 0: an output and a loss term at every step; 1: only at each
                                sequence's last step (its length, see lstm_batch.lengths) */
+    int32_t cell;           /* lstm_cell_type of every layer */
 } lstm_config;
+
+typedef enum lstm_cell_type {
+    LSTM_CELL_LSTM = 0, /* the LSTM above (gates i, f, g, o) */
+    LSTM_CELL_GRU = 1   /* PyTorch nn.GRU (gates r, z, n) */
+} lstm_cell_type;
 
 typedef enum lstm_head_type {
     LSTM_HEAD_SOFTMAX = 0, /* softmax over output_size classes, cross-entropy loss */

@@ -21,20 +21,29 @@ lstm_status lstm_infer_reset(lstm_model *m) {
 /* Advance the inference state by one input; the caller has validated it. */
 static void infer_step(lstm_model *m, int32_t token, const float *input) {
     const lstm_kernels *k = m->k;
-    const int H = m->cfg.hidden_size, G = 4 * H, L = m->cfg.num_layers;
+    const int gru = m->cfg.cell == LSTM_CELL_GRU;
+    const int H = m->cfg.hidden_size, G = lstm_gate_count(&m->cfg) * H, L = m->cfg.num_layers;
     lstm_infer *s = &m->inf;
     for (int l = 0; l < L; l++) {
         const lstm_layer_tensors *p = &m->p.layer[l];
         float *h = s->h + (size_t)l * H, *c = s->c + (size_t)l * H;
+        /* the GRU keeps b_hh with the recurrent product: the reset gate scales its n rows */
         if (l == 0 && m->cfg.input_vocab) {
             if (m->embed_version != m->param_version) lstm_embed_refresh(m);
             const float *e = m->embed + (size_t)token * G;
-            for (int j = 0; j < G; j++) s->gates[j] = p->b_ih[j] + p->b_hh[j] + e[j];
+            for (int j = 0; j < G; j++) s->gates[j] = p->b_ih[j] + (gru ? 0.0f : p->b_hh[j]) + e[j];
         } else {
-            for (int j = 0; j < G; j++) s->gates[j] = p->b_ih[j] + p->b_hh[j];
+            for (int j = 0; j < G; j++) s->gates[j] = p->b_ih[j] + (gru ? 0.0f : p->b_hh[j]);
             const int X = l == 0 ? m->X0 : H;
             const float *x = l == 0 ? input : s->h + (size_t)(l - 1) * H;
             k->gemm_nt(1, G, X, x, X, p->w_ih, X, s->gates, G);
+        }
+        if (gru) {
+            float *gh = s->gates + G;
+            memcpy(gh, p->b_hh, (size_t)G * sizeof(float));
+            k->gemm_nt(1, G, H, h, H, p->w_hh, H, gh, G);
+            lstm_gru_cell_forward(k, 1, H, s->gates, gh, h, s->tanh_c, h); /* h in place */
+            continue;
         }
         k->gemm_nt(1, G, H, h, H, p->w_hh, H, s->gates, G);
         /* c and h update in place: each element is read before it is written */

@@ -75,6 +75,8 @@ export interface ModelOptions {
   head?: 'softmax' | 'mse';
   /** true (default): an output and loss at every step; false: only at each sequence's last step. */
   returnSequences?: boolean;
+  /** 'lstm' (default) or 'gru' (PyTorch nn.GRU: gates r, z, n; parameters (3H, X), (3H, H)). */
+  cell?: 'lstm' | 'gru';
 }
 
 export interface ModelConfig {
@@ -90,6 +92,7 @@ export interface ModelConfig {
   readonly forgetBias: number;
   readonly head: 'softmax' | 'mse';
   readonly returnSequences: boolean;
+  readonly cell: 'lstm' | 'gru';
 }
 
 export interface OptimizerOptions {

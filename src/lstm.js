@@ -535,10 +535,12 @@ export function slidingWindows(series, options = {}) {
 
 // ---- the model ----
 
-const CONFIG_WORDS = 11;
+const CONFIG_WORDS = 12;
 const MESSAGE_BYTES = 256;
 const HEADS = { softmax: 0, mse: 1 };
 const HEAD_NAMES = ['softmax', 'mse'];
+const CELLS = { lstm: 0, gru: 1 };
+const CELL_NAMES = ['lstm', 'gru'];
 const BATCH_BYTES = 28; // lstm_batch: batch, steps and five pointers
 
 /** A stacked LSTM with a softmax head, living in the wasm heap. Call dispose() when done. */
@@ -558,11 +560,14 @@ export class Model {
    * Options: vocabSize (token inputs and outputs) or inputSize + outputSize (dense inputs),
    * hiddenSize, layers, seed, dropout, initScale, forgetBias, head ('softmax': classes with
    * cross-entropy, or 'mse': linear outputs with mean squared error), returnSequences (true:
-   * an output at every step; false: only at each sequence's last step).
+   * an output at every step; false: only at each sequence's last step), cell ('lstm' or
+   * 'gru', PyTorch nn.GRU).
    */
   static async create(options = {}) {
     checkOptions('Model.create', options, ['vocabSize', 'inputSize', 'outputSize', 'hiddenSize',
-      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences', 'wasm']);
+      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences', 'cell', 'wasm']);
+    const cell = options.cell ?? 'lstm';
+    if (!Object.hasOwn(CELLS, cell)) throw new LstmError(`cell must be 'lstm' or 'gru', got ${String(cell)}`);
     const head = options.head ?? 'softmax';
     if (!Object.hasOwn(HEADS, head)) throw new LstmError(`head must be 'softmax' or 'mse', got ${String(head)}`);
     const returnSequences = options.returnSequences ?? true;
@@ -582,7 +587,7 @@ export class Model {
       checkNumber('dropout', options.dropout ?? 0, 0, 1, { maxOpen: true }),
       checkNumber('initScale', options.initScale ?? 0, 0, 100),
       checkNumber('forgetBias', options.forgetBias ?? 0, -100, 100),
-      HEADS[head], returnSequences ? 0 : 1,
+      HEADS[head], returnSequences ? 0 : 1, CELLS[cell],
     ];
     return wasm.scratch([CONFIG_WORDS * 4, 4, MESSAGE_BYTES], (cfg, out, msg) => {
       const view = new DataView(wasm.buffer);
@@ -642,6 +647,7 @@ export class Model {
         forgetBias: v.getFloat32(32, true),
         head: HEAD_NAMES[v.getInt32(36, true)],
         returnSequences: v.getInt32(40, true) === 0,
+        cell: CELL_NAMES[v.getInt32(44, true)],
       });
     });
   }

@@ -72,10 +72,13 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
         BAD("head must be 0 (softmax) or 1 (mse), got %d", c->head);
     if (c->last_step_only != 0 && c->last_step_only != 1)
         BAD("last_step_only must be 0 or 1, got %d", c->last_step_only);
+    if (c->cell != LSTM_CELL_LSTM && c->cell != LSTM_CELL_GRU)
+        BAD("cell must be 0 (lstm) or 1 (gru), got %d", c->cell);
+    const uint64_t G = (uint64_t)lstm_gate_count(c);
     uint64_t H = (uint64_t)c->hidden_size, X = c->input_vocab ? (uint64_t)c->input_vocab
                                                               : (uint64_t)c->input_size;
-    uint64_t n = 4 * H * (X + H) + 8 * H;                       /* layer 0 */
-    n += (uint64_t)(c->num_layers - 1) * (4 * H * (H + H) + 8 * H); /* layers above */
+    uint64_t n = G * H * (X + H) + 2 * G * H;                       /* layer 0 */
+    n += (uint64_t)(c->num_layers - 1) * (G * H * (H + H) + 2 * G * H); /* layers above */
     n += (uint64_t)c->output_size * (H + 1);                    /* head */
     if (n > LSTM_MAX_PARAMS)
         BAD("model has %llu parameters, more than the limit of %llu", (unsigned long long)n,
@@ -89,7 +92,7 @@ int lstm_moments_for(int32_t type) { return type == LSTM_OPTIMIZER_ADAM ? 2 : 1;
 
 void lstm_embed_refresh(lstm_model *m) {
     if (!m->embed) return;
-    const int G = 4 * m->cfg.hidden_size;
+    const int G = lstm_gate_count(&m->cfg) * m->cfg.hidden_size;
     m->k->transpose(G, m->X0, m->p.layer[0].w_ih, m->X0, m->embed, G);
     m->embed_version = m->param_version;
 }
@@ -101,13 +104,14 @@ void lstm_parameters_changed(lstm_model *m) {
 /* Point a struct of tensors into an arena laid out as the header describes. */
 static void layout_tensors(const lstm_model *m, float *base, lstm_tensors *t) {
     const int H = m->cfg.hidden_size, V = m->cfg.output_size;
+    const size_t G = (size_t)lstm_gate_count(&m->cfg) * H;
     float *p = base;
     for (int l = 0; l < m->cfg.num_layers; l++) {
         int X = l == 0 ? m->X0 : H;
-        t->layer[l].w_ih = p; p += (size_t)4 * H * X;
-        t->layer[l].w_hh = p; p += (size_t)4 * H * H;
-        t->layer[l].b_ih = p; p += (size_t)4 * H;
-        t->layer[l].b_hh = p; p += (size_t)4 * H;
+        t->layer[l].w_ih = p; p += G * X;
+        t->layer[l].w_hh = p; p += G * H;
+        t->layer[l].b_ih = p; p += G;
+        t->layer[l].b_hh = p; p += G;
     }
     t->w_out = p; p += (size_t)V * H;
     t->b_out = p;
@@ -125,7 +129,8 @@ static void build_tensor_table(lstm_model *m) {
         for (int q = 0; q < 4; q++, n++) {
             snprintf(m->tensor_names[n], sizeof m->tensor_names[n], names[q], l);
             m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n],
-                                                   (uint32_t)(ptrs[q] - m->params), 4 * H, cols[q]};
+                                                   (uint32_t)(ptrs[q] - m->params),
+                                                   lstm_gate_count(&m->cfg) * H, cols[q]};
         }
     }
     snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "out.weight");
@@ -151,9 +156,12 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_mess
     /* parameters and gradients: one allocation each */
     m->params = malloc(m->n_params * sizeof(float));
     m->grads = calloc(m->n_params, sizeof(float));
-    size_t inf_floats = (size_t)2 * L * H + 4 * (size_t)H + H + 2 * (size_t)V;
+    const size_t G = (size_t)lstm_gate_count(cfg) * H;
+    /* gates: 4H for the LSTM; the GRU keeps W_i x and W_h h apart, 2 x 3H */
+    const size_t gate_floats = cfg->cell == LSTM_CELL_GRU ? 2 * G : G;
+    size_t inf_floats = (size_t)2 * L * H + gate_floats + H + 2 * (size_t)V;
     m->inf_arena = calloc(inf_floats + 2 * (size_t)V, sizeof(float));
-    if (cfg->input_vocab) m->embed = malloc((size_t)cfg->input_vocab * 4 * H * sizeof(float));
+    if (cfg->input_vocab) m->embed = malloc((size_t)cfg->input_vocab * G * sizeof(float));
     if (!m->params || !m->grads || !m->inf_arena || (cfg->input_vocab && !m->embed)) {
         lstm_free(m);
         lstm_message_set(msg, "cannot allocate %llu parameters", (unsigned long long)n_params);
@@ -162,7 +170,7 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_mess
     float *f = m->inf_arena;
     m->inf.h = f; f += (size_t)L * H;
     m->inf.c = f; f += (size_t)L * H;
-    m->inf.gates = f; f += (size_t)4 * H;
+    m->inf.gates = f; f += gate_floats;
     m->inf.tanh_c = f; f += H;
     m->inf.logits = f; f += V;
     m->inf.probs = f; f += V;

@@ -28,12 +28,15 @@ void *lstm_test_calloc(size_t count, size_t size);
 #define LSTM_MAX_STEPS 65536
 #define LSTM_N_TENSORS(L) (4 * (L) + 2)
 
+/* Gate rows per hidden unit: 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n). */
+static inline int lstm_gate_count(const lstm_config *c) { return c->cell == LSTM_CELL_GRU ? 3 : 4; }
+
 /* Pointers into one arena (parameters or gradients), in the order of the header. */
 typedef struct lstm_layer_tensors {
-    float *w_ih; /* (4H, X_l) */
-    float *w_hh; /* (4H, H) */
-    float *b_ih; /* (4H) */
-    float *b_hh; /* (4H) */
+    float *w_ih; /* (G, X_l), G = 4H (LSTM) or 3H (GRU) */
+    float *w_hh; /* (G, H) */
+    float *b_ih; /* (G) */
+    float *b_hh; /* (G) */
 } lstm_layer_tensors;
 
 typedef struct lstm_tensors {
@@ -46,8 +49,8 @@ typedef struct lstm_tensors {
 typedef struct lstm_layer_acts {
     float *h;      /* (T+1, B, H) h[0] is the initial state */
     float *c;      /* (T+1, B, H) */
-    float *gates;  /* (T, B, 4H) activations i, f, g, o after forward */
-    float *tanh_c; /* (T, B, H) */
+    float *gates;  /* (T, B, G) activations i, f, g, o (GRU: r, z, n) after forward */
+    float *tanh_c; /* (T, B, H) tanh(c); GRU: W_hn h + b_hn, the product the reset gate scales */
     float *mask;   /* (T, B, H) dropout mask 0 or 1/(1-p); NULL without dropout */
     float *out;    /* (T, B, H) what the next layer sees: h[1..T], masked if dropout */
 } lstm_layer_acts;
@@ -77,13 +80,16 @@ typedef struct lstm_workspace {
     float *last;       /* (B, H) last_step_only: top output at each sequence's last step, then
                           its gradient; else NULL */
     const int32_t *lengths; /* (B) the caller's lengths during one call, or NULL (all T) */
+    float *gh;         /* (B, G) GRU: one step's recurrent product W_hh h + b_hh; else NULL */
+    float *dgh;        /* (T, B, G) GRU: d loss / d (W_hh h + b_hh), which differs from dgates
+                          in the n rows; else NULL */
 } lstm_workspace;
 
 /* Single-sequence inference state and scratch. */
 typedef struct lstm_infer {
     float *h;       /* (L, H) */
     float *c;       /* (L, H) */
-    float *gates;   /* (4H) */
+    float *gates;   /* (G); GRU: (2, 3H) the input and the recurrent products */
     float *tanh_c;  /* (H) */
     float *logits;  /* (V) */
     float *probs;   /* (V) sampling scratch */
@@ -157,5 +163,9 @@ int lstm_moments_for(int32_t optimizer_type);
 /* Make m->embed current (token models). */
 void lstm_embed_refresh(lstm_model *m);
 lstm_status lstm_carry_resize(lstm_model *m, int B);
+/* GRU cell for B rows (train.c). gi (B, 3H): in W_i x + b_i, out activations r, z, n;
+ * gh (B, 3H) W_h h + b_h; hn (B, H) receives gh's n rows; h may alias h_prev. */
+void lstm_gru_cell_forward(const lstm_kernels *k, int B, int H, float *gi, const float *gh,
+                           const float *h_prev, float *hn, float *h);
 
 #endif /* LSTM_MODEL_H */

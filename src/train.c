@@ -19,7 +19,8 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     const size_t H = (size_t)c->hidden_size, L = (size_t)c->num_layers, V = (size_t)c->output_size;
     const size_t X0 = (size_t)m->X0, R = (size_t)B * T;
     const int dense = c->input_vocab == 0, drop = c->dropout > 0.0f;
-    const int mse = c->head == LSTM_HEAD_MSE, last = c->last_step_only;
+    const int mse = c->head == LSTM_HEAD_MSE, last = c->last_step_only, gru = c->cell == LSTM_CELL_GRU;
+    const size_t G = (size_t)lstm_gate_count(c) * H;
     size_t off = 0;
     /* 16-byte aligned pieces: SIMD loads are fastest aligned */
 #define TAKE(ptr, type, count)                                                   \
@@ -34,7 +35,7 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
         lstm_layer_acts *a = &w->layer[l];
         TAKE(a->h, float, (R + B) * H);
         TAKE(a->c, float, (R + B) * H);
-        TAKE(a->gates, float, R * 4 * H);
+        TAKE(a->gates, float, R * G);
         TAKE(a->tanh_c, float, R * H);
         if (drop) {
             TAKE(a->mask, float, R * H);
@@ -48,22 +49,25 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     TAKE(w->tokens, int32_t, R);
     TAKE(w->targets, int32_t, R);
     TAKE(w->logits, float, R * V);
-    TAKE(w->dgates, float, R * 4 * H);
+    TAKE(w->dgates, float, R * G);
     TAKE(w->dout, float, R * (X0 > H && dense ? X0 : H));
     TAKE(w->dc, float, (size_t)B * H);
     TAKE(w->dx, float, dense ? R * X0 : 0);
     const size_t XH = X0 > H ? X0 : H;
-    TAKE(w->bias, float, 4 * H);
-    TAKE(w->dgT, float, 4 * H * R);
+    TAKE(w->bias, float, G);
+    TAKE(w->dgT, float, G * R);
     TAKE(w->xT, float, (dense ? XH : H) * R);
-    TAKE(w->whhT, float, H * 4 * H);
-    TAKE(w->wihT, float, XH * 4 * H);
-    TAKE(w->dembed, float, dense ? 0 : X0 * 4 * H);
+    TAKE(w->whhT, float, H * G);
+    TAKE(w->wihT, float, XH * G);
+    TAKE(w->dembed, float, dense ? 0 : X0 * G);
     /* the task heads only: the plain model's workspace is unchanged */
     TAKE(w->values, float, mse ? (last ? (size_t)B : R) * V : 0);
     TAKE(w->last, float, last ? (size_t)B * H : 0);
     if (base && !mse) w->values = NULL;
     if (base && !last) w->last = NULL;
+    TAKE(w->gh, float, gru ? (size_t)B * G : 0);
+    TAKE(w->dgh, float, gru ? R * G : 0);
+    if (base && !gru) w->gh = w->dgh = NULL;
 #undef TAKE
     return off;
 }
@@ -80,7 +84,8 @@ static lstm_status workspace_for(lstm_model *m, int B, int T) {
     /* size in double first: (R * 4H) can overflow a 32-bit size_t */
     const double H = m->cfg.hidden_size, V = m->cfg.output_size, X0 = m->X0, R = (double)B * T;
     double approx = 4.0 * (m->cfg.num_layers * (R + B) * 10.0 * H + R * (V + 12.0 * H + 3.0 * X0 + 2.0) +
-                           (X0 + 2.0 * H) * 4.0 * H + (m->cfg.head == LSTM_HEAD_MSE ? R * V : 0.0));
+                           (X0 + 2.0 * H) * 4.0 * H + (m->cfg.head == LSTM_HEAD_MSE ? R * V : 0.0) +
+                           (m->cfg.cell == LSTM_CELL_GRU ? 3.0 * H * (R + B) : 0.0));
     if (approx > (double)SIZE_MAX / 2)
         return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY,
                          "batch %d x %d needs about %.0f MB of activations, too much for this build",
@@ -103,17 +108,63 @@ static lstm_status workspace_for(lstm_model *m, int B, int T) {
 
 /* ---- forward ---- */
 
+/* ---- the GRU cell (the LSTM cell is a kernel: kernels_scalar.c / kernels_wasmsimd.c) ---- */
+
+void lstm_gru_cell_forward(const lstm_kernels *k, int B, int H, float *gi, const float *gh,
+                           const float *h_prev, float *hn, float *h) {
+    for (int b = 0; b < B; b++) {
+        float *r = gi + (size_t)b * 3 * H, *z = r + H, *n = z + H;
+        const float *q = gh + (size_t)b * 3 * H, *hp = h_prev + (size_t)b * H;
+        float *hnb = hn + (size_t)b * H, *hb = h + (size_t)b * H;
+        for (int j = 0; j < 2 * H; j++) r[j] += q[j]; /* r and z rows are contiguous */
+        k->vec_sigmoid(2 * H, r, r);
+        for (int j = 0; j < H; j++) {
+            hnb[j] = q[2 * H + j];
+            n[j] += r[j] * hnb[j]; /* the reset gate scales the recurrent product, bias included */
+        }
+        k->vec_tanh(H, n, n);
+        for (int j = 0; j < H; j++) hb[j] = n[j] + z[j] * (hp[j] - n[j]); /* (1-z) n + z h */
+    }
+}
+
+/* Backward through the GRU cell for B rows. dh (B, H): gradient at h_t. Writes dgi (B, 3H)
+ * (d loss / d (W_i x + b_i)) and dgh (B, 3H) (d loss / d (W_h h + b_h)); adds the direct
+ * path z * dh into dh_prev unless it is NULL. */
+static void gru_cell_backward(int B, int H, const float *gates, const float *hn, const float *h_prev,
+                              const float *dh, float *dgi, float *dgh, float *dh_prev) {
+    for (int b = 0; b < B; b++) {
+        const size_t o = (size_t)b * 3 * H, ob = (size_t)b * H;
+        const float *r = gates + o, *z = r + H, *n = z + H;
+        for (int j = 0; j < H; j++) {
+            const float d = dh[ob + j];
+            const float dn = d * (1.0f - z[j]), dz = d * (h_prev[ob + j] - n[j]);
+            const float dan = dn * (1.0f - n[j] * n[j]);
+            const float dar = dan * hn[ob + j] * r[j] * (1.0f - r[j]);
+            const float daz = dz * z[j] * (1.0f - z[j]);
+            dgi[o + j] = dar;
+            dgi[o + H + j] = daz;
+            dgi[o + 2 * H + j] = dan;
+            dgh[o + j] = dar;
+            dgh[o + H + j] = daz;
+            dgh[o + 2 * H + j] = dan * r[j];
+            if (dh_prev) dh_prev[ob + j] += d * z[j];
+        }
+    }
+}
+
 /* One layer over T steps. x: (T*B, X) input rows (dense) or NULL with tokens (T*B ids). */
 static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, int X,
                           const int32_t *tokens) {
     const lstm_kernels *k = m->k;
-    const int H = m->cfg.hidden_size, G = 4 * H;
+    const int gru = m->cfg.cell == LSTM_CELL_GRU;
+    const int H = m->cfg.hidden_size, G = lstm_gate_count(&m->cfg) * H;
     const size_t R = (size_t)B * T;
     const lstm_layer_tensors *p = &m->p.layer[l];
     lstm_layer_acts *a = &m->ws.layer[l];
-    /* pre-activations of all steps: b_ih + b_hh + W_ih x_t */
+    /* pre-activations of all steps: b_ih + b_hh + W_ih x_t (GRU: b_ih + W_ih x_t, since
+     * b_hn sits inside the reset gate's product) */
     float *bias = m->ws.bias;
-    for (int j = 0; j < G; j++) bias[j] = p->b_ih[j] + p->b_hh[j];
+    for (int j = 0; j < G; j++) bias[j] = gru ? p->b_ih[j] : p->b_ih[j] + p->b_hh[j];
     if (tokens) {
         /* one-hot input: W_ih x is column `token` of W_ih, a row of the transposed copy */
         lstm_embed_refresh(m);
@@ -125,6 +176,17 @@ static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, in
     } else {
         for (size_t r = 0; r < R; r++) memcpy(a->gates + r * G, bias, (size_t)G * sizeof(float));
         k->gemm_nt((int)R, G, X, x, X, p->w_ih, X, a->gates, G);
+    }
+    if (gru) {
+        float *gh = m->ws.gh;
+        for (int t = 0; t < T; t++) {
+            const size_t s = (size_t)t * B;
+            for (int b = 0; b < B; b++) memcpy(gh + (size_t)b * G, p->b_hh, (size_t)G * sizeof(float));
+            k->gemm_nt(B, G, H, a->h + s * H, H, p->w_hh, H, gh, G);
+            lstm_gru_cell_forward(k, B, H, a->gates + s * G, gh, a->h + s * H, a->tanh_c + s * H,
+                                  a->h + (s + B) * H);
+        }
+        return;
     }
     for (int t = 0; t < T; t++) {
         const size_t s = (size_t)t * B;
@@ -310,7 +372,8 @@ static double forward(lstm_model *m, int B, int T, uint64_t *rng, size_t *correc
 static void backward(lstm_model *m, int B, int T, int want_dx) {
     const lstm_kernels *k = m->k;
     const lstm_config *c = &m->cfg;
-    const int H = c->hidden_size, V = c->output_size, L = c->num_layers, G = 4 * H;
+    const int H = c->hidden_size, V = c->output_size, L = c->num_layers;
+    const int G = lstm_gate_count(c) * H, gru = c->cell == LSTM_CELL_GRU;
     const size_t R = (size_t)B * T;
     lstm_workspace *w = &m->ws;
     memset(m->grads, 0, m->n_params * sizeof(float));
@@ -350,17 +413,33 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
             const size_t s = (size_t)t * B;
             float *dh = w->dout + s * H;
             float *dgates = w->dgates + s * G;
+            float *dh_prev = t > 0 ? dh - (size_t)B * H : NULL;
+            if (gru) {
+                /* dgh differs from dgates in the n rows: r scales the recurrent product */
+                float *dgh = w->dgh + s * G;
+                gru_cell_backward(B, H, a->gates + s * G, a->tanh_c + s * H, a->h + s * H, dh, dgates,
+                                  dgh, dh_prev);
+                if (dh_prev) k->gemm_nt(B, H, G, dgh, G, w->whhT, G, dh_prev, H);
+                continue;
+            }
             k->lstm_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, dh, w->dc,
                                   dgates);
-            if (t > 0) k->gemm_nt(B, H, G, dgates, G, w->whhT, G, dh - (size_t)B * H, H);
+            if (dh_prev) k->gemm_nt(B, H, G, dgates, G, w->whhT, G, dh_prev, H);
         }
         /* weight gradients over all T*B rows at once, as dot products along the rows:
-         * dW_hh = dgates^T . h[0..T-1] (the previous states), dW_ih = dgates^T . x */
-        k->transpose((int)R, G, w->dgates, G, w->dgT, (int)R);
+         * dW_hh = dgates^T . h[0..T-1] (the previous states), dW_ih = dgates^T . x
+         * (GRU: dgh for W_hh and b_hh) */
+        const float *dgh = gru ? w->dgh : w->dgates;
+        k->transpose((int)R, G, dgh, G, w->dgT, (int)R);
         k->transpose((int)R, H, a->h, H, w->xT, (int)R);
         k->gemm_nt(G, H, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hh, H);
-        k->sum_rows((int)R, G, w->dgates, G, g->b_ih);
-        memcpy(g->b_hh, g->b_ih, (size_t)G * sizeof(float));
+        k->sum_rows((int)R, G, dgh, G, g->b_hh);
+        if (gru) {
+            k->sum_rows((int)R, G, w->dgates, G, g->b_ih);
+            k->transpose((int)R, G, w->dgates, G, w->dgT, (int)R);
+        } else {
+            memcpy(g->b_ih, g->b_hh, (size_t)G * sizeof(float));
+        }
         if (l == 0 && c->input_vocab) {
             /* one-hot input: add each row of dgates to its token's row of the transposed
              * gradient, then add that table, transposed back, into dW_ih */
@@ -370,7 +449,7 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
                 const float *dg = w->dgates + r * G;
                 for (int j = 0; j < G; j++) de[j] += dg[j];
             }
-            k->transpose(X, G, w->dembed, G, w->wihT, X); /* wihT as scratch: (4H, X) */
+            k->transpose(X, G, w->dembed, G, w->wihT, X); /* wihT as scratch: (G, X) */
             for (size_t i = 0; i < (size_t)G * X; i++) g->w_ih[i] += w->wihT[i];
         } else {
             const float *x = l == 0 ? w->x : w->layer[l - 1].out;

@@ -1,4 +1,4 @@
-"""Generate PyTorch reference fixtures (tests/fixtures/torch_lstm_*.json) for the lstm-wasm LSTM."""
+"""Generate PyTorch reference fixtures (tests/fixtures/torch_*.json) for lstm-wasm's LSTM and GRU."""
 
 # Usage (needs PyTorch; Debian's python3-torch is visible to /usr/bin/python3):
 #     /usr/bin/python3 tools/make_torch_fixtures.py
@@ -6,6 +6,9 @@
 # Model: torch.nn.LSTM(X, H, num_layers=L, batch_first=True, bias=True, no dropout)
 # with zero initial state, then a Linear(H, V) head at every time step, and
 # loss = mean softmax cross-entropy over all B*T positions.
+# Cases with cell="gru" use torch.nn.GRU instead (gate rows r, z, n); cases with
+# head="mse" use loss = mean squared error (torch's mse_loss, mean over every element)
+# against target_values, at every step or, with last_step_only, at the last step only.
 #
 # Parameters and dense inputs are drawn in float32 (so a float32 implementation
 # can load them exactly), then everything is computed in float64.
@@ -28,39 +31,66 @@ CASES = [
          input_size=5, hidden_size=6, num_layers=2, output_size=4, batch=2, steps=5),
     dict(name="torch_lstm_tokens_1layer.json", mode="tokens", seed=4321,
          input_size=13, hidden_size=9, num_layers=1, output_size=13, batch=2, steps=7),
+    # a dropout-free stacked LSTM with a linear (mse) head, every step
+    dict(name="torch_lstm_dense_mse.json", mode="dense", seed=2468, head="mse",
+         input_size=4, hidden_size=5, num_layers=2, output_size=2, batch=3, steps=5),
+    dict(name="torch_gru_tokens.json", mode="tokens", seed=1357, cell="gru",
+         input_size=9, hidden_size=6, num_layers=2, output_size=9, batch=3, steps=5),
+    dict(name="torch_gru_dense_mse_last.json", mode="dense", seed=9753, cell="gru", head="mse",
+         last_step_only=True, input_size=4, hidden_size=5, num_layers=2, output_size=3, batch=3, steps=5),
 ]
 
 MAX_FILE_BYTES = 100 * 1024
 
 
-def arena_layout(X, H, L, V):
+def arena_layout(X, H, L, V, cell="lstm"):
     """(name, shape) of every tensor in the flat parameter arena, in arena order."""
+    G = (3 if cell == "gru" else 4) * H
     layout = []
     for l in range(L):
         x_l = X if l == 0 else H
         layout += [
-            (f"lstm.weight_ih_l{l}", (4 * H, x_l)),
-            (f"lstm.weight_hh_l{l}", (4 * H, H)),
-            (f"lstm.bias_ih_l{l}", (4 * H,)),
-            (f"lstm.bias_hh_l{l}", (4 * H,)),
+            (f"{cell}.weight_ih_l{l}", (G, x_l)),
+            (f"{cell}.weight_hh_l{l}", (G, H)),
+            (f"{cell}.bias_ih_l{l}", (G,)),
+            (f"{cell}.bias_hh_l{l}", (G,)),
         ]
     layout += [("out.weight", (V, H)), ("out.bias", (V,))]
     return layout
 
 
 class Model(torch.nn.Module):
-    def __init__(self, X, H, L, V):
+    def __init__(self, X, H, L, V, cell="lstm"):
         super().__init__()
-        self.lstm = torch.nn.LSTM(input_size=X, hidden_size=H, num_layers=L,
-                                  bias=True, batch_first=True, dropout=0.0)
+        self.cell = cell
+        if cell == "gru":
+            self.gru = torch.nn.GRU(input_size=X, hidden_size=H, num_layers=L,
+                                    bias=True, batch_first=True, dropout=0.0)
+        else:
+            self.lstm = torch.nn.LSTM(input_size=X, hidden_size=H, num_layers=L,
+                                      bias=True, batch_first=True, dropout=0.0)
         self.out = torch.nn.Linear(H, V)
 
     def forward(self, x):
         B = x.shape[0]
-        L, H = self.lstm.num_layers, self.lstm.hidden_size
+        rnn = self.gru if self.cell == "gru" else self.lstm
+        L, H = rnn.num_layers, rnn.hidden_size
         zeros = torch.zeros(L, B, H, dtype=x.dtype)
-        y, (h_n, c_n) = self.lstm(x, (zeros, zeros.clone()))
+        if self.cell == "gru":
+            y, h_n = rnn(x, zeros)
+            return self.out(y), h_n, None
+        y, (h_n, c_n) = rnn(x, (zeros, zeros.clone()))
         return self.out(y), h_n, c_n
+
+
+def case_loss(fx_or_case, outputs, targets):
+    """The fixture's loss from the (B, T, V) head outputs."""
+    V = outputs.shape[-1]
+    if fx_or_case.get("head", "softmax") == "mse":
+        if fx_or_case.get("last_step_only"):
+            outputs = outputs[:, -1, :]
+        return torch.nn.functional.mse_loss(outputs, targets)
+    return torch.nn.functional.cross_entropy(outputs.reshape(-1, V), targets.reshape(-1))
 
 
 def flat(t):
@@ -71,11 +101,12 @@ def flat(t):
 def make_case(case):
     X, H, L, V = case["input_size"], case["hidden_size"], case["num_layers"], case["output_size"]
     B, T, mode = case["batch"], case["steps"], case["mode"]
+    cell, mse, last = case.get("cell", "lstm"), case.get("head") == "mse", case.get("last_step_only", False)
     torch.manual_seed(case["seed"])
 
-    model = Model(X, H, L, V)
+    model = Model(X, H, L, V, cell)
     params = dict(model.named_parameters())
-    layout = arena_layout(X, H, L, V)
+    layout = arena_layout(X, H, L, V, cell)
     # The arena order must be exactly PyTorch's own parameter order.
     assert [n for n, _ in layout] == list(params.keys()), (list(params.keys()), layout)
 
@@ -92,10 +123,13 @@ def make_case(case):
     else:
         x = torch.randn(B, T, X, dtype=torch.float32).double()
         x.requires_grad_(True)
-    targets = torch.randint(0, V, (B, T))
+    if mse:
+        targets = torch.randn((B, V) if last else (B, T, V), dtype=torch.float32).double()
+    else:
+        targets = torch.randint(0, V, (B, T))
 
     logits, h_n, c_n = model(x)
-    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
+    loss = case_loss(case, logits, targets)
     model.zero_grad()
     loss.backward()
 
@@ -103,7 +137,13 @@ def make_case(case):
     arena = [v for name, _ in layout for v in flat(named[name])]
     grads = [v for name, _ in layout for v in flat(named[name].grad)]
 
-    fixture = {
+    fixture = {}
+    if cell != "lstm":
+        fixture["cell"] = cell
+    if mse:
+        fixture["head"] = "mse"
+        fixture["last_step_only"] = bool(last)
+    fixture.update({
         "mode": mode,
         "input_size": X,
         "hidden_size": H,
@@ -112,19 +152,19 @@ def make_case(case):
         "batch": B,
         "steps": T,
         "params": arena,
-    }
+    })
     if mode == "tokens":
         fixture["tokens"] = [int(v) for v in tokens.reshape(-1).tolist()]
     else:
         fixture["inputs"] = flat(x)
-    fixture.update({
-        "targets": [int(v) for v in targets.reshape(-1).tolist()],
-        "loss": float(loss.item()),
-        "logits": flat(logits),
-        "h_n": flat(h_n),
-        "c_n": flat(c_n),
-        "grads": grads,
-    })
+    if mse:
+        fixture["target_values"] = flat(targets)
+    else:
+        fixture["targets"] = [int(v) for v in targets.reshape(-1).tolist()]
+    fixture.update({"loss": float(loss.item()), "logits": flat(logits), "h_n": flat(h_n)})
+    if c_n is not None:
+        fixture["c_n"] = flat(c_n)
+    fixture["grads"] = grads
     if mode == "dense":
         fixture["input_grads"] = flat(x.grad)
     fixture["torch_version"] = torch.__version__
@@ -138,10 +178,13 @@ def reference_forward(fx):
     """Plain-Python float64 LSTM + head + loss straight from the flat arena.
 
     Independent of torch; confirms the arena layout (and PyTorch's i, f, g, o
-    gate order within each 4H block) is what the fixture claims.
+    gate order within each 4H block, or r, z, n within each 3H block of a GRU)
+    is what the fixture claims.
     """
     X, H, L, V = fx["input_size"], fx["hidden_size"], fx["num_layers"], fx["output_size"]
     B, T = fx["batch"], fx["steps"]
+    gru, mse, last = fx.get("cell") == "gru", fx.get("head") == "mse", fx.get("last_step_only", False)
+    G = (3 if gru else 4) * H
     p, pos = fx["params"], 0
 
     def take(n):
@@ -153,7 +196,7 @@ def reference_forward(fx):
     layers = []
     for l in range(L):
         x_l = X if l == 0 else H
-        layers.append((take(4 * H * x_l), take(4 * H * H), take(4 * H), take(4 * H), x_l))
+        layers.append((take(G * x_l), take(G * H), take(G), take(G), x_l))
     w_out, b_out = take(V * H), take(V)
     assert pos == len(p)
 
@@ -170,6 +213,15 @@ def reference_forward(fx):
             else:
                 inp = fx["inputs"][i_bt * X:(i_bt + 1) * X]
             for l, (w_ih, w_hh, b_ih, b_hh, x_l) in enumerate(layers):
+                if gru:
+                    gi = [b_ih[r] + sum(w_ih[r * x_l + k] * inp[k] for k in range(x_l)) for r in range(G)]
+                    gh = [b_hh[r] + sum(w_hh[r * H + k] * h[l][k] for k in range(H)) for r in range(G)]
+                    for j in range(H):
+                        rg, zg = sig(gi[j] + gh[j]), sig(gi[H + j] + gh[H + j])
+                        ng = math.tanh(gi[2 * H + j] + rg * gh[2 * H + j])
+                        h[l][j] = (1 - zg) * ng + zg * h[l][j]
+                    inp = list(h[l])
+                    continue
                 z = [b_ih[r] + b_hh[r]
                      + sum(w_ih[r * x_l + k] * inp[k] for k in range(x_l))
                      + sum(w_hh[r * H + k] * h[l][k] for k in range(H))
@@ -182,13 +234,19 @@ def reference_forward(fx):
                 inp = list(h[l])
             row = [b_out[v] + sum(w_out[v * H + k] * inp[k] for k in range(H)) for v in range(V)]
             logits += row
+            if mse:
+                if not last or t == T - 1:
+                    at = (b if last else i_bt) * V
+                    loss += sum((row[v] - fx["target_values"][at + v]) ** 2 for v in range(V))
+                continue
             m = max(row)
             lse = m + math.log(sum(math.exp(r - m) for r in row))
             loss += lse - row[fx["targets"][i_bt]]
         for l in range(L):
             h_n[l][b], c_n[l][b] = list(h[l]), list(c[l])
     flat_state = lambda s: [v for layer in s for hb in layer for v in hb]
-    return loss / (B * T), logits, flat_state(h_n), flat_state(c_n)
+    scored = (B if last else B * T) * (V if mse else 1)
+    return loss / scored, logits, flat_state(h_n), None if gru else flat_state(c_n)
 
 
 def max_abs_diff(a, b):
@@ -206,13 +264,20 @@ def verify(path, case):
     B, T = fx["batch"], fx["steps"]
     for key in ("mode", "input_size", "hidden_size", "num_layers", "output_size", "batch", "steps"):
         assert fx[key] == case[key], key
+    cell, mse, last = fx.get("cell", "lstm"), fx.get("head") == "mse", fx.get("last_step_only", False)
+    assert cell == case.get("cell", "lstm") and mse == (case.get("head") == "mse")
+    assert last == case.get("last_step_only", False)
 
-    n_params = sum(math.prod(shape) for _, shape in arena_layout(X, H, L, V))
+    n_params = sum(math.prod(shape) for _, shape in arena_layout(X, H, L, V, cell))
     assert len(fx["params"]) == n_params, (len(fx["params"]), n_params)
     assert len(fx["grads"]) == n_params
-    assert len(fx["targets"]) == B * T and all(0 <= v < V for v in fx["targets"])
+    if mse:
+        assert "targets" not in fx and len(fx["target_values"]) == (B if last else B * T) * V
+    else:
+        assert len(fx["targets"]) == B * T and all(0 <= v < V for v in fx["targets"])
     assert len(fx["logits"]) == B * T * V
-    assert len(fx["h_n"]) == L * B * H and len(fx["c_n"]) == L * B * H
+    assert len(fx["h_n"]) == L * B * H and (cell == "gru") == ("c_n" not in fx)
+    assert cell == "gru" or len(fx["c_n"]) == L * B * H
     if fx["mode"] == "tokens":
         assert "inputs" not in fx and "input_grads" not in fx
         assert len(fx["tokens"]) == B * T and all(0 <= v < X for v in fx["tokens"])
@@ -223,18 +288,20 @@ def verify(path, case):
     # Params must be exactly representable in float32.
     assert all(float(torch.tensor(v, dtype=torch.float32)) == v for v in fx["params"])
     assert all(-0.5 <= v <= 0.5 for v in fx["params"])
-    assert all(math.isfinite(v) for k in ("logits", "h_n", "c_n", "grads") for v in fx[k])
+    assert all(math.isfinite(v) for k in ("logits", "h_n", "c_n", "grads") if k in fx for v in fx[k])
 
     # Independent forward pass from the flat arena.
     loss, logits, h_n, c_n = reference_forward(fx)
     assert abs(loss - fx["loss"]) < 1e-12, (loss, fx["loss"])
     for name, ref in (("logits", logits), ("h_n", h_n), ("c_n", c_n)):
+        if ref is None:
+            continue
         d = max_abs_diff(ref, fx[name])
         assert d < 1e-12, (name, d)
 
     # Spot-check gradients with central finite differences in float64.
-    model = Model(X, H, L, V).double()
-    layout = arena_layout(X, H, L, V)
+    model = Model(X, H, L, V, cell).double()
+    layout = arena_layout(X, H, L, V, cell)
     named = dict(model.named_parameters())
 
     def load(arena):
@@ -245,7 +312,10 @@ def verify(path, case):
                 named[name].copy_(torch.tensor(arena[pos:pos + n], dtype=torch.float64).reshape(shape))
                 pos += n
 
-    targets = torch.tensor(fx["targets"]).reshape(-1)
+    if mse:
+        targets = torch.tensor(fx["target_values"], dtype=torch.float64).reshape((B, V) if last else (B, T, V))
+    else:
+        targets = torch.tensor(fx["targets"]).reshape(B, T)
 
     def loss_at(arena, inputs):
         load(arena)
@@ -254,7 +324,7 @@ def verify(path, case):
         else:
             x = torch.tensor(inputs, dtype=torch.float64).reshape(B, T, X)
         with torch.no_grad():
-            return float(torch.nn.functional.cross_entropy(model(x)[0].reshape(-1, V), targets))
+            return float(case_loss(fx, model(x)[0], targets))
 
     eps = 1e-6
     inputs = fx.get("inputs")

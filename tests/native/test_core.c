@@ -549,7 +549,7 @@ static void test_bad_arguments(void) {
 
 typedef struct {
     const char *name;
-    int vocab, head, last, masked;
+    int vocab, head, last, masked, cell;
 } task_case;
 
 enum { TX = 4, TV = 3, TH = 5 };
@@ -563,7 +563,8 @@ typedef struct {
 static lstm_model *make_task_model(const task_case *tc, int L, float dropout) {
     lstm_config c = {.input_vocab = tc->vocab, .input_size = tc->vocab ? 0 : TX, .hidden_size = TH,
                      .num_layers = L, .output_size = TV, .seed = 7, .dropout = dropout,
-                     .init_scale = 0.5f, .head = tc->head, .last_step_only = tc->last};
+                     .init_scale = 0.5f, .head = tc->head, .last_step_only = tc->last,
+                     .cell = tc->cell};
     lstm_model *m = NULL;
     lstm_message msg;
     if (lstm_create(&c, &m, &msg) != LSTM_OK) printf("  create failed: %s\n", msg.text);
@@ -655,15 +656,19 @@ static void test_task_case(const task_case *tc) {
 
 static void test_task_gradients(void) {
     static const task_case cases[] = {
-        {"mse every step, dense", 0, LSTM_HEAD_MSE, 0, 0},
-        {"mse every step, dense, masked", 0, LSTM_HEAD_MSE, 0, 1},
-        {"mse last step, dense", 0, LSTM_HEAD_MSE, 1, 0},
-        {"mse last step, dense, masked", 0, LSTM_HEAD_MSE, 1, 1},
-        {"softmax last step (classification), dense", 0, LSTM_HEAD_SOFTMAX, 1, 0},
-        {"softmax last step, dense, masked", 0, LSTM_HEAD_SOFTMAX, 1, 1},
-        {"softmax last step, tokens, masked", 6, LSTM_HEAD_SOFTMAX, 1, 1},
-        {"softmax every step, tokens, masked", 6, LSTM_HEAD_SOFTMAX, 0, 1},
-        {"softmax every step, dense, masked", 0, LSTM_HEAD_SOFTMAX, 0, 1},
+        {"mse every step, dense", 0, LSTM_HEAD_MSE, 0, 0, LSTM_CELL_LSTM},
+        {"mse every step, dense, masked", 0, LSTM_HEAD_MSE, 0, 1, LSTM_CELL_LSTM},
+        {"mse last step, dense", 0, LSTM_HEAD_MSE, 1, 0, LSTM_CELL_LSTM},
+        {"mse last step, dense, masked", 0, LSTM_HEAD_MSE, 1, 1, LSTM_CELL_LSTM},
+        {"softmax last step (classification), dense", 0, LSTM_HEAD_SOFTMAX, 1, 0, LSTM_CELL_LSTM},
+        {"softmax last step, dense, masked", 0, LSTM_HEAD_SOFTMAX, 1, 1, LSTM_CELL_LSTM},
+        {"softmax last step, tokens, masked", 6, LSTM_HEAD_SOFTMAX, 1, 1, LSTM_CELL_LSTM},
+        {"softmax every step, tokens, masked", 6, LSTM_HEAD_SOFTMAX, 0, 1, LSTM_CELL_LSTM},
+        {"softmax every step, dense, masked", 0, LSTM_HEAD_SOFTMAX, 0, 1, LSTM_CELL_LSTM},
+        {"gru: softmax every step, tokens", 6, LSTM_HEAD_SOFTMAX, 0, 0, LSTM_CELL_GRU},
+        {"gru: softmax every step, dense", 0, LSTM_HEAD_SOFTMAX, 0, 0, LSTM_CELL_GRU},
+        {"gru: mse last step, dense, masked", 0, LSTM_HEAD_MSE, 1, 1, LSTM_CELL_GRU},
+        {"gru: softmax last step, tokens, masked", 6, LSTM_HEAD_SOFTMAX, 1, 1, LSTM_CELL_GRU},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int before = g_failed;
@@ -672,10 +677,34 @@ static void test_task_gradients(void) {
     }
 }
 
+static void test_cell_inference_matches_training(void) {
+    /* the one-step inference path (infer.c) against the batched training forward, per cell */
+    for (int cell = LSTM_CELL_LSTM; cell <= LSTM_CELL_GRU; cell++) {
+        const task_case tc = {"infer", 0, LSTM_HEAD_MSE, 0, 0, cell};
+        lstm_model *m = make_task_model(&tc, 2, 0.0f);
+        CHECK(m, "create");
+        static task_batch d;
+        fill_task_batch(&d, &tc);
+        float y[GB * GT * TV], step[TV];
+        OK(lstm_predict(m, &d.b, y, GB * GT * TV));
+        double worst = 0;
+        for (int b = 0; b < GB; b++) {
+            OK(lstm_infer_reset(m));
+            for (int t = 0; t < GT; t++) {
+                OK(lstm_infer_step(m, 0, d.inputs + (b * GT + t) * TX, step));
+                for (int v = 0; v < TV; v++) worst = fmax(worst, fabs(step[v] - y[(b * GT + t) * TV + v]));
+            }
+        }
+        printf("  %s: max |step - batch| %.2e\n", cell ? "gru" : "lstm", worst);
+        CHECK(worst < 1e-6, "inference and training disagree by %g", worst);
+        lstm_free(m);
+    }
+}
+
 static void test_masked_state_carry(void) {
     /* the state carried on after a masked batch is the one after each sequence's last valid
      * step: scrambling the padding changes nothing about the next batch's loss */
-    const task_case tc = {"carry", 0, LSTM_HEAD_MSE, 0, 1};
+    const task_case tc = {"carry", 0, LSTM_HEAD_MSE, 0, 1, LSTM_CELL_LSTM};
     double loss[2];
     for (int run_i = 0; run_i < 2; run_i++) {
         lstm_model *m = make_task_model(&tc, 2, 0.0f);
@@ -698,7 +727,7 @@ static void test_masked_state_carry(void) {
 
 static void test_predict_and_evaluate(void) {
     /* predictions reproduce evaluate_batch's loss and accuracy; a v2 file round-trips */
-    const task_case cls = {"cls", 0, LSTM_HEAD_SOFTMAX, 1, 1}, reg = {"reg", 0, LSTM_HEAD_MSE, 0, 1};
+    const task_case cls = {"cls", 0, LSTM_HEAD_SOFTMAX, 1, 1, LSTM_CELL_LSTM}, reg = {"reg", 0, LSTM_HEAD_MSE, 0, 1, LSTM_CELL_LSTM};
     static task_batch d;
     lstm_model *m = make_task_model(&cls, 2, 0.0f);
     CHECK(m, "create");
@@ -788,7 +817,7 @@ static uint32_t test_crc32(const uint8_t *p, size_t n) { /* bitwise, independent
 static void test_format_v2_words(void) {
     /* a version 2 file with one more config word than this build knows: accepted when the
      * word is zero, UNSUPPORTED_VERSION when it is set; a word count below 9 is CORRUPT */
-    const task_case reg = {"reg", 0, LSTM_HEAD_MSE, 1, 0};
+    const task_case reg = {"reg", 0, LSTM_HEAD_MSE, 1, 0, LSTM_CELL_LSTM};
     lstm_model *m = make_task_model(&reg, 1, 0.0f);
     CHECK(m, "create");
     size_t size, written;
@@ -834,6 +863,10 @@ static void test_task_bad_arguments(void) {
     CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "last_step_only must be 0 or 1, got -1"),
           "last_step_only -1: %s", msg.text);
     c.last_step_only = 0;
+    c.cell = 2;
+    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "cell must be 0 (lstm) or 1 (gru), got 2"),
+          "cell 2: %s", msg.text);
+    c.cell = 0;
     c.head = LSTM_HEAD_MSE;
     OK(lstm_create(&c, &m, &msg));
     float x[2 * 3 * 2] = {0}, v[2 * 3 * 2] = {0};
@@ -961,6 +994,7 @@ int main(void) {
     run("scalar kernels against double precision", test_scalar_kernels);
     run("gradient check, task heads and masking", test_task_gradients);
     run("masked batch carries the state of each sequence's last step", test_masked_state_carry);
+    run("inference steps match the training forward, lstm and gru", test_cell_inference_matches_training);
     run("predict and evaluate_batch agree; version 2 file", test_predict_and_evaluate);
     run("version 2 config words: unknown zero accepted, set refused", test_format_v2_words);
     run("task options and batches: bad values named", test_task_bad_arguments);

@@ -1,0 +1,117 @@
+// variants.test.mjs - cell variants and heads against PyTorch (fixtures from
+// tools/make_torch_fixtures.py, float64 from float32 weights): nn.GRU, and a dropout-free
+// stacked nn.LSTM with a linear (mean squared error) head; plus GRU training and files.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Model, LstmError } from '../dist/lstm.js';
+import { builds, compare, rng } from './helpers.mjs';
+
+const FIXTURES = ['torch_gru_tokens.json', 'torch_gru_dense_mse_last.json', 'torch_lstm_dense_mse.json'];
+const load = (name) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
+const all = await builds();
+
+// float32 against a float64 reference, as in torch_parity.test.mjs: measured differences
+// are ~1e-7; a wrong gate order, reset-gate placement or head scaling moves values by 1e-2.
+const ATOL = 1e-6;
+const RTOL = 1e-5;
+
+for (const build of all) {
+  for (const name of FIXTURES) {
+    test(`${build.name}: ${name} matches PyTorch`, async () => {
+      const f = load(name);
+      const dense = f.mode === 'dense';
+      const mse = f.head === 'mse';
+      const model = await Model.create({
+        ...(dense ? { inputSize: f.input_size, outputSize: f.output_size } : { vocabSize: f.input_size, outputSize: f.output_size }),
+        hiddenSize: f.hidden_size, layers: f.num_layers, cell: f.cell ?? 'lstm',
+        head: f.head ?? 'softmax', returnSequences: !f.last_step_only, wasm: build.wasm,
+      });
+      try {
+        assert.equal(model.parameterCount, f.params.length);
+        model.setParameters(Float32Array.from(f.params));
+        const batch = { batch: f.batch, steps: f.steps, ...(dense ? { inputs: f.inputs } : { tokens: f.tokens }),
+          ...(mse ? { targetValues: f.target_values } : { targets: f.targets }) };
+        const { loss, gradients, inputGradients } = model.computeGradients(batch);
+        assert.ok(Math.abs(loss - f.loss) < 1e-5, `loss ${loss} vs torch ${f.loss}`);
+        const g = compare(gradients, f.grads, ATOL, RTOL);
+        assert.equal(g.firstBad, -1, `gradient ${g.firstBad}: ${gradients[g.firstBad]} vs torch ${f.grads[g.firstBad]}`);
+        let extra = '';
+        if (dense) {
+          const gi = compare(inputGradients, f.input_grads, ATOL, RTOL);
+          assert.equal(gi.firstBad, -1, `input gradient ${gi.firstBad}`);
+          extra = `, input grads ${gi.maxAbs.toExponential(1)}`;
+        }
+        // head outputs at every step through the one-step inference path
+        const V = f.output_size; const X = f.input_size;
+        const logits = new Float32Array(f.batch * f.steps * V);
+        for (let b = 0; b < f.batch; b++) {
+          model.resetInference();
+          for (let t = 0; t < f.steps; t++) {
+            const i = b * f.steps + t;
+            logits.set(dense ? model.step(f.inputs.slice(i * X, (i + 1) * X)) : model.step(f.tokens[i]), i * V);
+          }
+        }
+        const lg = compare(logits, f.logits, ATOL, RTOL);
+        assert.equal(lg.firstBad, -1, `output ${lg.firstBad}: ${logits[lg.firstBad]} vs torch ${f.logits[lg.firstBad]}`);
+        console.log(`  ${build.name} ${name}: |loss diff| ${Math.abs(loss - f.loss).toExponential(1)}, grads max abs diff ${g.maxAbs.toExponential(1)}, outputs ${lg.maxAbs.toExponential(1)}${extra}`);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+}
+
+test('gru: learns a periodic sequence, saves as version 2 and loads with its cell', async () => {
+  const pattern = [0, 1, 2, 0, 1, 3];
+  const tokens = Array.from({ length: 8 * 13 }, (_, i) => pattern[i % 6]);
+  const model = await Model.create({ vocabSize: 4, hiddenSize: 16, layers: 2, cell: 'gru', seed: 3, wasm: all[0].wasm });
+  try {
+    assert.equal(model.config.cell, 'gru');
+    assert.deepEqual(model.tensors().slice(0, 4).map((t) => [t.name, t.rows, t.cols]),
+      [['weight_ih_l0', 48, 4], ['weight_hh_l0', 48, 16], ['bias_ih_l0', 48, 1], ['bias_hh_l0', 48, 1]]);
+    const batch = { batch: 8, steps: 12, tokens: [], targets: [] };
+    for (let b = 0; b < 8; b++) {
+      for (let t = 0; t < 12; t++) {
+        batch.tokens.push(tokens[b * 13 + t]);
+        batch.targets.push(tokens[b * 13 + t + 1]);
+      }
+    }
+    model.setOptimizer({ learningRate: 1e-2 });
+    const first = model.computeLoss(batch);
+    let loss = first;
+    for (let i = 0; i < 150; i++) { model.resetState(); loss = model.trainBatch(batch); }
+    // after "0 1" the next symbol alternates between 2 and 3: memoryless best is (ln 2)/3 = 0.23
+    console.log(`  gru loss ${first.toFixed(3)} -> ${loss.toFixed(4)}`);
+    assert.ok(loss < 0.1, `gru did not learn the pattern: loss ${loss} (measured 0.04)`);
+    const bytes = model.save();
+    assert.equal(new DataView(bytes.buffer).getUint32(8, true), 2);
+    const back = await Model.load(bytes, { wasm: all[0].wasm });
+    try {
+      assert.equal(back.config.cell, 'gru');
+      model.resetState();
+      back.resetState();
+      assert.equal(back.computeLoss(batch), model.computeLoss(batch));
+    } finally {
+      back.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+  await assert.rejects(Model.create({ vocabSize: 4, cell: 'rnn', wasm: all[0].wasm }), (e) => e instanceof LstmError && /cell must be 'lstm' or 'gru', got rnn/.test(e.message));
+});
+
+test('gru: a time-series fit through the high-level API', async () => {
+  const r = rng(9);
+  const x = Array.from({ length: 200 }, () => Array.from({ length: 10 }, () => r() * 2 - 1));
+  const y = x.map((s) => s[0] * 0.5 + s[9]); // needs the first and the last step
+  const model = await Model.create({ inputSize: 1, outputSize: 1, hiddenSize: 16, cell: 'gru', head: 'mse', returnSequences: false, seed: 1, wasm: all[0].wasm });
+  try {
+    const fit = model.fit(x, y, { epochs: 40, batchSize: 20, learningRate: 1e-2, validationSplit: 0.2 });
+    const variance = y.slice(160).reduce((a, v) => a + v * v, 0) / 40;
+    console.log(`  gru fit: val mse ${fit.history.valLoss.at(-1).toFixed(4)} (target variance ${variance.toFixed(3)})`);
+    assert.ok(fit.history.valLoss.at(-1) < 0.1 * variance, `val mse ${fit.history.valLoss.at(-1)}`);
+  } finally {
+    model.dispose();
+  }
+});
