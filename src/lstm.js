@@ -79,7 +79,10 @@ async function instantiate(options) {
   if (!bytes) {
     const url = options.wasmUrl
       ? new URL(options.wasmUrl, typeof location !== 'undefined' ? location.href : import.meta.url)
-      : new URL(simd ? './lstm-simd.wasm' : './lstm-scalar.wasm', import.meta.url);
+      // Two literal `new URL('./x.wasm', import.meta.url)` expressions, not one with a
+      // computed name: bundlers (Vite, webpack 5, Parcel) recognise only this exact form,
+      // and then emit the file and rewrite the URL.
+      : simd ? new URL('./lstm-simd.wasm', import.meta.url) : new URL('./lstm-scalar.wasm', import.meta.url);
     bytes = await fetchBytes(url);
   }
   let memoryGrew = () => {};

@@ -1,0 +1,229 @@
+// cli.test.mjs - the command line (bin/lstm-wasm.mjs): train with progress, checkpoints,
+// exact resume and Ctrl-C; sample; info; errors and exit codes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, readdirSync, copyFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Model } from '../dist/lstm.js';
+import { rng } from './helpers.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin/lstm-wasm.mjs');
+const dir = mkdtempSync(path.join(tmpdir(), 'lstm-cli-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+const at = (name) => path.join(dir, name);
+
+// A made-up text of ~24k characters from a small word list (deterministic).
+const words = 'the a of and to in is was that it for on with as his by at from her thou shall king lord my love night day sweet death'.split(' ');
+const random = rng(7);
+let corpus = '';
+while (corpus.length < 24000) {
+  corpus += words[Math.floor(random() * words.length)];
+  corpus += random() < 0.1 ? '.\n' : random() < 0.1 ? ', ' : ' ';
+}
+writeFileSync(at('corpus.txt'), corpus);
+const SMALL = ['--hidden', '32', '--layers', '1', '--seq', '16', '--batch', '8'];
+
+function cli(args, opts = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 30000, ...opts });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const loadModel = (name) => Model.load(readFileSync(at(name)));
+const tempFiles = () => readdirSync(dir).filter((f) => f.endsWith('.tmp'));
+
+test('help, version and usage errors', () => {
+  const help = cli(['--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /train <corpus\.txt> --out model\.lstm/);
+  assert.match(help.stdout, /sample <model\.lstm>/);
+  assert.match(help.stdout, /info <model\.lstm>/);
+  assert.equal(cli([]).status, 2);
+  assert.equal(cli(['--version']).stdout.trim(), JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+  for (const c of ['train', 'sample', 'info']) {
+    const r = cli([c, '--help']);
+    assert.equal(r.status, 0, c);
+    assert.match(r.stdout, new RegExp(`Usage: lstm-wasm ${c}`));
+  }
+});
+
+test('train writes checkpoints on schedule and reports progress; info and sample read the model', async () => {
+  const r = cli(['train', 'corpus.txt', ...SMALL, '--steps', '30', '--checkpoint-every', '10', '--out', 'model.lstm', '--progress', 'lines']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /step \d+\/30 +loss \d\.\d{3} +val (-|\d\.\d{3}) +[\d.]+k? chars\/s +ETA \d+s/);
+  assert.match(r.stderr, /checkpoint at step 10: loss \d\.\d+, val loss \d\.\d+/);
+  assert.match(r.stderr, /checkpoint at step 20:/);
+  assert.match(r.stderr, /saved at step 30:/);
+  assert.match(r.stdout, /trained 30 steps .* chars\/s; loss \d\.\d+, val loss \d\.\d+; saved model\.lstm/);
+  assert.deepEqual(tempFiles(), []);
+
+  const model = await loadModel('model.lstm');
+  assert.equal(model.stepCount, 30);
+  assert.equal(model.config.hiddenSize, 32);
+  assert.equal(model.vocabulary.size, new Set(corpus).size);
+  assert.equal(model.metadata.training.seqLength, 16);
+  assert.equal(model.metadata.history.length, 3);
+  model.dispose();
+
+  const info = cli(['info', 'model.lstm']);
+  assert.equal(info.status, 0, info.stderr);
+  for (const re of [/format version 1/, /with training state/, /hidden size +32/, /layers +1/, /parameters +[\d,]+ /,
+    /vocabulary +\d+ characters: \\n ,\.abd/, /training +30 steps, data position [\d,]+, optimizer adam \(learning rate 0\.002/,
+    /settings +--seq 16 --batch 8/, /corpus +corpus\.txt, 24,\d{3} characters/, /last loss +\d\.\d{4} \(train\), \d\.\d{4} \(validation\) at step 30/]) {
+    assert.match(info.stdout, re);
+  }
+  const json = JSON.parse(cli(['info', 'model.lstm', '--json']).stdout);
+  assert.equal(json.config.hiddenSize, 32);
+  assert.equal(json.parameters, 4 * 32 * (json.vocabulary.length + 32 + 2) + json.vocabulary.length * 33);
+  assert.equal(json.training.steps, 30);
+  assert.deepEqual(json.tensors.map((t) => t.name), ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0', 'out.weight', 'out.bias']);
+
+  const s1 = cli(['sample', 'model.lstm', '--prompt', 'the king', '--length', '120', '--temperature', '0.7', '--seed', '5']);
+  assert.equal(s1.status, 0, s1.stderr);
+  assert.ok(s1.stdout.startsWith('the king'));
+  assert.equal([...s1.stdout].length, 8 + 120, 'prompt echoed, then exactly --length characters (no newline added on a pipe)');
+  assert.equal(cli(['sample', 'model.lstm', '--prompt', 'the king', '--length', '120', '--temperature', '0.7', '--seed', '5']).stdout, s1.stdout);
+  assert.notEqual(cli(['sample', 'model.lstm', '--prompt', 'the king', '--length', '120', '--temperature', '0.7', '--seed', '6']).stdout, s1.stdout);
+  const greedy = cli(['sample', 'model.lstm', '--length', '50', '--temperature', '0', '--top-k', '3', '--top-p', '0.9']);
+  assert.equal(greedy.status, 0, greedy.stderr);
+  assert.equal([...greedy.stdout].length, 50);
+});
+
+test('the progress bar on a terminal: one line redrawn with \\r', () => {
+  const r = cli(['train', 'corpus.txt', ...SMALL, '--steps', '12', '--out', 'bar.lstm', '--progress', 'bar']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /\r *\d+\/12 \[█*░*\] +\d+%  loss \d\.\d{3}  val (-|\d\.\d{3})  [\d.]+k? chars\/s  ETA \d+s\x1b\[K/);
+  assert.match(r.stderr, /12\/12 \[█{24}\] 100%/);
+  const quiet = cli(['train', 'corpus.txt', ...SMALL, '--steps', '4', '--out', 'quiet.lstm', '--quiet']);
+  assert.equal(quiet.status, 0);
+  assert.equal(quiet.stderr, '');
+});
+
+test('--resume continues bit-exactly: 10 + 14 steps equal 24 steps in one run', async () => {
+  const args = ['train', 'corpus.txt', ...SMALL, '--dropout', '0.2', '--seed', '3', '--quiet'];
+  assert.equal(cli([...args, '--steps', '24', '--out', 'straight.lstm']).status, 0);
+  assert.equal(cli([...args, '--steps', '10', '--out', 'split.lstm']).status, 0);
+  const again = cli(['train', 'corpus.txt', '--resume', '--steps', '24', '--out', 'split.lstm', '--quiet']);
+  assert.equal(again.status, 0, again.stderr);
+  const [a, b] = [await loadModel('straight.lstm'), await loadModel('split.lstm')];
+  assert.equal(b.stepCount, 24);
+  assert.deepEqual(b.parameters(), a.parameters());
+  assert.equal(b.streamPosition, a.streamPosition);
+  assert.deepEqual(b.config, a.config);
+  a.dispose();
+  b.dispose();
+  const done = cli(['train', 'corpus.txt', '--resume', '--steps', '24', '--out', 'split.lstm']);
+  assert.equal(done.status, 0);
+  assert.match(done.stdout, /already taken 24 steps .*nothing to do/);
+  const epoch = cli(['train', 'corpus.txt', ...SMALL, '--epochs', '0.5', '--val', '0', '--out', 'epoch.lstm', '--quiet']);
+  assert.equal(epoch.status, 0, epoch.stderr);
+  const m = await loadModel('epoch.lstm');
+  const perEpoch = Math.floor((Math.floor(corpus.length / 8) - 1) / 16);
+  assert.equal(m.metadata.training.stepsPerEpoch, perEpoch);
+  assert.equal(m.stepCount, Math.ceil(perEpoch / 2));
+  m.dispose();
+});
+
+/** Start a training run; resolve when stderr matches `pattern`. */
+function startTraining(out, extra, pattern) {
+  const child = spawn(process.execPath, [BIN, 'train', 'corpus.txt', '--hidden', '48', '--layers', '2', '--seq', '16', '--batch', '8',
+    '--steps', '1000000', '--out', out, '--progress', 'lines', ...extra], { cwd: dir });
+  let stderr = '';
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+  const ready = new Promise((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (pattern.test(stderr)) resolve();
+    });
+    exited.then(() => reject(new Error(`exited before ${pattern}: ${stderr}`)));
+  });
+  return { child, ready, exited };
+}
+
+test('Ctrl-C saves a checkpoint and exits 130; SIGKILL leaves the last checkpoint intact', async () => {
+  const run = startTraining('int.lstm', ['--checkpoint-every', '5'], /checkpoint at step 10:/);
+  await run.ready;
+  run.child.kill('SIGINT');
+  const { code, stderr } = await run.exited;
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /Ctrl-C: stopping after this chunk/);
+  assert.match(stderr, /interrupted at step (\d+); int\.lstm is saved\. Continue with: lstm-wasm train corpus\.txt --out int\.lstm --resume/);
+  const stoppedAt = Number(/interrupted at step (\d+)/.exec(stderr)[1]);
+  const m = await loadModel('int.lstm');
+  assert.equal(m.stepCount, stoppedAt);
+  m.dispose();
+
+  // SIGKILL at an arbitrary moment, with checkpoints written back to back
+  const kill = startTraining('kill.lstm', ['--checkpoint-every', '1'], /checkpoint at step 3:/);
+  await kill.ready;
+  await new Promise((r) => setTimeout(r, 137));
+  kill.child.kill('SIGKILL');
+  await kill.exited;
+  const k = await loadModel('kill.lstm'); // complete and checksummed, whatever was in flight
+  assert.ok(k.stepCount >= 3);
+  k.dispose();
+  for (const f of tempFiles()) rmSync(at(f)); // a killed writer may leave its hidden temporary file
+});
+
+test('errors: clear messages, exit 1 for files and models, 2 for the command line', () => {
+  copyFileSync(at('model.lstm'), at('flipped.lstm'));
+  const bytes = readFileSync(at('model.lstm'));
+  const flipped = Buffer.from(bytes);
+  flipped[200] ^= 1;
+  writeFileSync(at('flipped.lstm'), flipped);
+  writeFileSync(at('short.lstm'), bytes.subarray(0, bytes.length - 100));
+  writeFileSync(at('tiny.txt'), 'hello there');
+  const cases = [
+    [['train', 'missing.txt', '--out', 'x.lstm'], 1, /cannot read corpus missing\.txt: no such file/],
+    [['train', 'corpus.txt', '--out', 'no/such/dir/x.lstm'], 1, /cannot write no\/such\/dir\/x\.lstm: the directory .* does not exist/],
+    [['train', 'tiny.txt', '--out', 'x.lstm'], 1, /has 10 characters; --batch 32 x --seq 64 needs at least 2,080/],
+    [['train', 'corpus.txt', '--out', 'model.lstm'], 2, /model\.lstm exists: pass --resume to continue training it, or --force/],
+    [['train', 'corpus.txt', '--resume', '--out', 'absent.lstm'], 1, /cannot resume: absent\.lstm does not exist/],
+    [['train', 'corpus.txt', '--resume', '--hidden', '64', '--out', 'model.lstm'], 2, /--hidden 64 does not match the model being resumed \(32\)/],
+    [['train', 'corpus.txt', '--hiden', '64', '--out', 'x.lstm'], 2, /unknown option --hiden \(did you mean --hidden\?\)/],
+    [['train', 'corpus.txt', '--hidden', 'lots', '--out', 'x.lstm'], 2, /--hidden must be an integer in \[1, 4096\], got "lots"/],
+    [['train', 'corpus.txt', '--lr', '0', '--out', 'x.lstm'], 2, /--lr must be a number in \(0, 1000\]/],
+    [['train', 'corpus.txt', '--steps', '5', '--epochs', '1', '--out', 'x.lstm'], 2, /--steps or --epochs, not both/],
+    [['train', 'corpus.txt'], 2, /train needs --out FILE/],
+    [['train'], 2, /train needs a corpus file/],
+    [['sample', 'absent.lstm'], 1, /cannot read model absent\.lstm: no such file/],
+    [['sample', 'flipped.lstm'], 1, /flipped\.lstm is not a valid lstm-wasm model \(CHECKSUM\): checksum mismatch/],
+    [['info', 'short.lstm'], 1, /short\.lstm is not a valid lstm-wasm model \(TRUNCATED\)/],
+    [['info', 'corpus.txt'], 1, /corpus\.txt is not a valid lstm-wasm model \(BAD_MAGIC\)/],
+    [['sample', 'model.lstm', '--prompt', 'QUEEN:'], 2, /--prompt has characters the model does not know: "Q" "U" "E" "N" ":"/],
+    [['sample', 'model.lstm', '--temperature', '-1'], 2, /--temperature needs a value/],
+    [['sample', 'model.lstm', '--length', '1.5'], 2, /--length must be an integer/],
+    [['info', 'model.lstm', 'model.lstm'], 2, /info takes one model file, got 2 arguments/],
+    [['trian'], 2, /unknown command "trian" \(did you mean train\?\)/],
+  ];
+  for (const [args, status, message] of cases) {
+    const r = cli(args);
+    assert.equal(r.status, status, `${args.join(' ')}: exit ${r.status}, ${r.stderr}`);
+    assert.match(r.stderr, /^lstm-wasm: /, args.join(' '));
+    assert.match(r.stderr, message, args.join(' '));
+    assert.doesNotMatch(r.stderr, /\n {4}at /, 'no stack trace');
+  }
+  assert.ok(!existsSync(at('x.lstm')));
+});
+
+test('sample into a closed pipe stops quietly; a converted PyTorch model can be inspected and fine-tuned', async () => {
+  const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" sample model.lstm --length 200000 --seed 1 | head -c 10`], { cwd: dir, encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout.length, 10);
+  assert.equal(r.stderr, '');
+
+  copyFileSync(path.join(ROOT, 'tests/fixtures/convert_onehot.lstm'), at('torch.lstm'));
+  const info = cli(['info', 'torch.lstm']);
+  assert.equal(info.status, 0, info.stderr);
+  assert.match(info.stdout, /weights only/);
+  assert.match(info.stdout, /converted +by tools\/torch_convert\.py from convert_onehot\.pt/);
+  writeFileSync(at('abc.txt'), 'abc defgh\nhgf edcba\n'.repeat(20));
+  const tune = cli(['train', 'abc.txt', '--resume', '--steps', '6', '--seq', '8', '--batch', '4', '--out', 'torch.lstm', '--quiet']);
+  assert.equal(tune.status, 0, tune.stderr);
+  const m = await loadModel('torch.lstm');
+  assert.equal(m.stepCount, 6);
+  assert.equal(m.metadata.converter, 'tools/torch_convert.py', 'the converter metadata is kept');
+  m.dispose();
+});

@@ -1,0 +1,173 @@
+// convert.test.mjs - PyTorch weights in and out (tools/torch_convert.py).
+//
+// Always: the committed fixtures (tests/fixtures/convert_*, made by
+// tools/make_convert_fixtures.py with PyTorch) load in both wasm builds and give PyTorch's
+// float32 logits (convert_regression is format version 2: an MSE head, last step only). Where PyTorch is importable (Debian python3-torch, /usr/bin/python3, or
+// $LSTM_TORCH_PYTHON): the fixtures reproduce byte for byte, GRU/RNN/bidirectional/proj_size
+// models are rejected with a clear message, and a model trained here, exported by the
+// converter, gives the same logits in PyTorch and re-imports bit-identically
+// (tools/check_export_torch.py).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Model, Vocabulary, TextDataset } from '../dist/lstm.js';
+import { builds, compare } from './helpers.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const FIXTURES = ['convert_embedding', 'convert_onehot', 'convert_dense', 'convert_regression'];
+const fixture = (name, ext) => readFileSync(path.join(ROOT, 'tests/fixtures', `${name}.${ext}`), ext === 'json' ? 'utf8' : undefined);
+
+// float32 here against float32 in PyTorch, summed in different orders (and the embedding
+// folded in float64): measured differences are <= 1.2e-7 on logits of order 1.
+const ATOL = 2e-5;
+const RTOL = 1e-4;
+
+/** Logits of every sequence of a fixture, each from a zero state, through model.step. */
+function stepLogits(model, f) {
+  const V = f.output_size;
+  const out = new Float32Array(f.batch * f.steps * V);
+  const X = f.inputs ? f.inputs.length / (f.batch * f.steps) : 0;
+  for (let b = 0; b < f.batch; b++) {
+    model.resetInference();
+    for (let t = 0; t < f.steps; t++) {
+      const i = b * f.steps + t;
+      out.set(f.tokens ? model.step(f.tokens[b][t]) : model.step(f.inputs.slice(i * X, (i + 1) * X)), i * V);
+    }
+  }
+  return out;
+}
+
+for (const build of await builds()) {
+  for (const name of FIXTURES) {
+    test(`${build.name}: ${name}.lstm (converted from PyTorch) gives PyTorch's logits`, async (t) => {
+      const f = JSON.parse(fixture(name, 'json'));
+      let model;
+      try {
+        model = await Model.load(fixture(name, 'lstm'), { wasm: build.wasm });
+      } catch (e) {
+        // convert_regression is format version 2 (MSE head, last step only)
+        if (e.code === 'UNSUPPORTED_VERSION' && f.head === 'mse') return t.skip(`this build reads format version 1 only: ${e.message}`);
+        throw e;
+      }
+      try {
+        if ('head' in model.config) assert.equal(model.config.head, f.head);
+        if ('returnSequences' in model.config) assert.equal(model.config.returnSequences, !f.last_step_only);
+        assert.equal(model.config.outputSize, f.output_size);
+        assert.equal(model.config.dense, !f.tokens);
+        if (f.vocab) {
+          assert.deepEqual(model.vocabulary.decode([...Array(model.vocabulary.size).keys()]), f.vocab.join(''));
+          assert.equal(model.config.vocabSize, f.vocab.length);
+        }
+        const logits = stepLogits(model, f);
+        const c = compare(logits, f.logits, ATOL, RTOL);
+        assert.equal(c.firstBad, -1, `logit ${c.firstBad}: ${logits[c.firstBad]} vs torch ${f.logits[c.firstBad]}`);
+        if (f.vocab) {
+          const text = model.generate({ prompt: f.vocab[1], length: 20, seed: 3 });
+          assert.equal([...text].length, 20);
+          assert.ok([...text].every((ch) => f.vocab.includes(ch)));
+        }
+        assert.equal(model.metadata.converter, 'tools/torch_convert.py');
+        console.log(`  ${build.name} ${name}: max |logit diff| vs PyTorch float32 ${c.maxAbs.toExponential(2)} over ${logits.length} logits`);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+}
+
+// ---- with PyTorch ----
+
+const PYTHON = process.env.LSTM_TORCH_PYTHON ?? '/usr/bin/python3';
+const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+const torchMissing = probe.status === 0 ? false
+  : `PyTorch is not importable from ${PYTHON}; run /usr/bin/python3 tools/check_export_torch.py where python3-torch is installed`;
+
+const py = (args, opts = {}) => spawnSync(PYTHON, args, {
+  cwd: ROOT, encoding: 'utf8', timeout: 60000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }, ...opts,
+});
+
+test('the committed fixtures reproduce byte for byte (make_convert_fixtures.py --check)', { skip: torchMissing }, () => {
+  const r = py(['tools/make_convert_fixtures.py', '--check']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /reproduce byte for byte/);
+});
+
+test('the converter rejects GRU, RNN, bidirectional and proj_size models with a clear message', { skip: torchMissing }, () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lstm-convert-'));
+  try {
+    // One Python process (torch loads in ~1 s): make the files, then run the converter's
+    // main() on each as the command line does, collecting exit status and stderr.
+    const r = py(['-c', `
+import contextlib, io, json, sys, torch
+sys.path.insert(0, 'tools')
+import torch_convert
+d = sys.argv[1]
+class Gru(torch.nn.Module):
+    def __init__(s):
+        super().__init__(); s.embedding = torch.nn.Embedding(10, 4); s.gru = torch.nn.GRU(4, 8, 2, batch_first=True); s.out = torch.nn.Linear(8, 10)
+torch.save(Gru().state_dict(), d + '/gru.pt')
+torch.save({'rnn.' + k: v for k, v in torch.nn.RNN(10, 8).state_dict().items()} | {'out.weight': torch.zeros(10, 8), 'out.bias': torch.zeros(10)}, d + '/rnn.pt')
+torch.save({'lstm.' + k: v for k, v in torch.nn.LSTM(10, 8, bidirectional=True).state_dict().items()}, d + '/bi.pt')
+torch.save({'lstm.' + k: v for k, v in torch.nn.LSTM(10, 8, proj_size=4).state_dict().items()}, d + '/proj.pt')
+open(d + '/bad.pt', 'wb').write(b'not a torch file')
+out = {}
+for f in ['gru.pt', 'rnn.pt', 'bi.pt', 'proj.pt', 'bad.pt', 'missing.pt']:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = torch_convert.main(['to-lstm', d + '/' + f, '-o', d + '/x.lstm'])
+    out[f] = [status, err.getvalue()]
+print(json.dumps(out))
+`, dir]);
+    assert.equal(r.status, 0, r.stderr);
+    const results = JSON.parse(r.stdout);
+    const cases = [
+      ['gru.pt', 2, /nn\.GRU, which is not supported: lstm-wasm's core implements the LSTM cell only/],
+      ['rnn.pt', 2, /nn\.RNN, which is not supported/],
+      ['bi.pt', 2, /bidirectional recurrent layers are not supported/],
+      ['proj.pt', 2, /proj_size is not supported/],
+      ['bad.pt', 1, /torch\.load failed/],
+      ['missing.pt', 1, /no such file/],
+    ];
+    for (const [file, status, message] of cases) {
+      const [got, stderr] = results[file];
+      assert.equal(got, status, `${file}: exit ${got}\n${stderr}`);
+      assert.match(stderr, message, file);
+      assert.match(stderr, /^torch_convert\.py: error: /);
+    }
+    assert.throws(() => readFileSync(path.join(dir, 'x.lstm')), /ENOENT/, 'no output is written on failure');
+    console.log(`  ${results['gru.pt'][1].trim()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a model trained here, exported with the converter, gives the same logits in PyTorch', { skip: torchMissing }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lstm-export-'));
+  try {
+    const text = 'A LSTM trained in WebAssembly, checked in PyTorch. Ünïcödé too: ✓\n'.repeat(60);
+    const vocab = Vocabulary.fromText(text);
+    const data = new TextDataset(text, vocab, { validationFraction: 0 });
+    const model = await Model.create({ vocabSize: vocab.size, hiddenSize: 24, layers: 2, seed: 9, dropout: 0.1, forgetBias: 1 });
+    model.trainSteps(data, { steps: 40, seqLength: 24, batchSize: 6, optimizer: { type: 'adam', learningRate: 5e-3 } });
+    const tokens = [Array.from(vocab.encode('WebAssembly, checked')), Array.from(vocab.encode('Ünïcödé too: ✓\nA LST'))];
+    const f = { batch: 2, steps: tokens[0].length, output_size: vocab.size, tokens };
+    f.logits = Array.from(stepLogits(model, f));
+    writeFileSync(path.join(dir, 'model.lstm'), model.save());  // with training state
+    writeFileSync(path.join(dir, 'expected.json'), JSON.stringify(f));
+    model.dispose();
+    data.dispose();
+    const r = py(['tools/check_export_torch.py', path.join(dir, 'model.lstm'), path.join(dir, 'expected.json')]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const result = JSON.parse(r.stdout.match(/^RESULT (.*)$/m)[1]);
+    assert.equal(result.ok, true);
+    assert.match(r.stdout, /re-import \(embedding none\): config, vocabulary and \d+ parameters bit-identical/);
+    assert.match(r.stdout, /re-import \(embedding identity\): config, vocabulary and \d+ parameters bit-identical/);
+    console.log(`  export: max |logit diff| in PyTorch: one-hot ${result.max_abs_diff.none.toExponential(2)}, identity embedding ${result.max_abs_diff.identity.toExponential(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

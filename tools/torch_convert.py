@@ -1,0 +1,664 @@
+#!/usr/bin/env python3
+"""Convert PyTorch LSTM weights to lstm-wasm model files and back.
+
+Needs PyTorch (on Debian: apt-get install python3-torch, then run with /usr/bin/python3).
+The lstm-wasm package itself never needs Python or torch.
+
+    # PyTorch -> lstm-wasm
+    /usr/bin/python3 tools/torch_convert.py to-lstm model.pt -o model.lstm --vocab vocab.json
+    # lstm-wasm -> PyTorch (a checkpoint dict; see LstmWasmModel below)
+    /usr/bin/python3 tools/torch_convert.py from-lstm model.lstm -o model.pt
+    # what a file holds
+    /usr/bin/python3 tools/torch_convert.py show model.pt|model.lstm
+
+Expected module layout (the names of LstmWasmModel; the converter also finds other names,
+see find_layout, or takes them from --lstm/--embedding/--head):
+
+    embedding.weight      (V_in, E)   optional nn.Embedding; without it the input is one-hot
+                                      over V_in tokens (or, with --input dense, a float vector)
+    lstm.weight_ih_l{k}   (4H, X_k)   nn.LSTM, k = 0..L-1, unidirectional, no proj_size,
+    lstm.weight_hh_l{k}   (4H, H)     batch_first either way (it does not change the weights),
+    lstm.bias_ih_l{k}     (4H)        bias=False is allowed (zero biases are written)
+    lstm.bias_hh_l{k}     (4H)
+    out.weight            (V, H)      nn.Linear head applied to the top layer's h at every step
+    out.bias              (V)         (optional)
+
+lstm-wasm has no embedding layer: its token input has one-hot semantics (the input product
+is the column W_ih_l0[:, token]). An nn.Embedding is therefore folded into the first layer:
+W_ih_l0 (4H, V_in) = W_ih_l0 (4H, E) @ embedding.weight^T (E, V_in), computed in float64 and
+rounded once to float32. This is exact for any token (the same logits up to float32
+rounding); only the parameter count changes (4H*V_in instead of V_in*E + 4H*E). An embedding
+with max_norm cannot be folded (its lookup renormalises rows) and is rejected.
+
+from-lstm writes the one-hot form: a checkpoint {"state_dict", "vocab", "config", "metadata",
+"format"} whose state_dict has lstm.* and out.* only, for LstmWasmModel(embedding_dim=None).
+The embedding is not reconstructed (it cannot be: the factorisation is not unique).
+With --embedding identity it adds embedding.weight = I (V_in x V_in), which makes an
+nn.Embedding(V_in, V_in) model with exactly the same outputs.
+
+Format version 2 files (an MSE head, or scoring at the last step only: config words head and
+last_step_only) are read and written too; the PyTorch module is the same (for last_step_only
+models use logits[:, -1], for an MSE head the outputs are values rather than logits), and
+to-lstm sets them with --loss mse and --last-step-only.
+
+nn.GRU and nn.RNN are not supported (lstm-wasm's core implements the LSTM cell only), nor
+bidirectional LSTMs or proj_size; the converter says so and exits with status 2.
+
+Exit status: 0 done, 1 unreadable/damaged input, 2 unsupported model or bad arguments.
+"""
+
+import argparse
+import io
+import json
+import os
+import struct
+import sys
+import zlib
+
+MAGIC = b"LSTMWASM"
+FORMAT_VERSION = 2  # the newest version read; files are written as version 1 when they can be
+CONFIG_FIELDS = ["input_vocab", "input_size", "hidden_size", "num_layers", "output_size",
+                 "seed", "dropout", "init_scale", "forget_bias",  # version 1: these 9 words
+                 "head", "last_step_only", "cell"]                 # version 2 adds these
+HEADS = {0: "softmax", 1: "mse"}
+FLAG_TRAINING_STATE = 1
+LIMITS = dict(hidden=4096, layers=16, vocab=1 << 20, input=65536)
+
+
+class ConvertError(Exception):
+    """A problem with the input; `status` is the exit code (1 damaged input, 2 unsupported)."""
+
+    def __init__(self, message, status=2):
+        super().__init__(message)
+        self.status = status
+
+
+# ---------------------------------------------------------------------------
+# the lstm-wasm file format (README.md "File format", src/serialize.c)
+
+def write_lstm(config, params, vocab=(), metadata=None):
+    """Bytes of a version-1 model file without training state (flags 0).
+
+    config: dict input_vocab, input_size, hidden_size, num_layers, output_size and optional
+    seed, dropout, init_scale, forget_bias, head (0 softmax, 1 mse), last_step_only. Written as
+    format version 1 unless head or last_step_only is set (version 2: a word count, 11 words).
+    params: flat float32 values in arena order.
+    vocab: code points (ints) or one-character strings. metadata: JSON-serialisable or None.
+    """
+    import numpy as np
+
+    params = np.ascontiguousarray(np.asarray(params, dtype="<f4").reshape(-1))
+    if not np.all(np.isfinite(params)):
+        raise ConvertError("a parameter is NaN or infinite; lstm-wasm refuses such models")
+    expected = parameter_count(config)
+    if params.size != expected:
+        raise ConvertError(f"{params.size} parameters given, the config needs {expected}")
+    cps = [c if isinstance(c, int) else ord(c) for c in vocab]
+    meta = b"" if metadata is None else json.dumps(metadata, sort_keys=True).encode("utf-8")
+    v2 = bool(config.get("head", 0) or config.get("last_step_only", 0))
+    body = io.BytesIO()
+    body.write(MAGIC)
+    body.write(struct.pack("<IIQ", 2 if v2 else 1, 0, 0))  # total size patched below
+    if v2:
+        body.write(struct.pack("<I", len(CONFIG_FIELDS)))
+    body.write(struct.pack("<5iIfff",
+                           config["input_vocab"], config.get("input_size", 0) if config["input_vocab"] == 0 else 0,
+                           config["hidden_size"], config["num_layers"], config["output_size"],
+                           config.get("seed", 1) & 0xFFFFFFFF, config.get("dropout", 0.0),
+                           config.get("init_scale", 0.0), config.get("forget_bias", 0.0)))
+    if v2:
+        body.write(struct.pack("<3i", config.get("head", 0), config.get("last_step_only", 0), 0))  # cell 0: LSTM
+    body.write(struct.pack("<I", len(cps)))
+    body.write(struct.pack(f"<{len(cps)}I", *cps))
+    body.write(struct.pack("<I", len(meta)))
+    body.write(meta + b"\0" * ((4 - len(meta) % 4) % 4))
+    body.write(struct.pack("<Q", params.size))
+    body.write(params.tobytes())
+    data = bytearray(body.getvalue())
+    struct.pack_into("<Q", data, 16, len(data) + 4)
+    data += struct.pack("<I", zlib.crc32(bytes(data)) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+def read_lstm(data):
+    """Parse a model file (bytes). Returns dict config, vocab (code points), metadata (parsed
+    JSON or None), params (float32 numpy array), training_state (bool), version, size.
+    The training state, when present, is checked for size and skipped."""
+    import numpy as np
+
+    if len(data) < 8 or data[:8] != MAGIC:
+        raise ConvertError('not an lstm-wasm model: the first 8 bytes are not "LSTMWASM"', 1)
+    if len(data) < 28:
+        raise ConvertError(f"truncated: {len(data)} bytes", 1)
+    version, flags, total = struct.unpack_from("<IIQ", data, 8)
+    if not 1 <= version <= FORMAT_VERSION:
+        raise ConvertError(f"format version {version} is not supported (this converter reads {FORMAT_VERSION})", 1)
+    if total != len(data):
+        raise ConvertError(f"the header says {total} bytes but the file has {len(data)} (truncated or padded)", 1)
+    (stored_crc,) = struct.unpack_from("<I", data, len(data) - 4)
+    if zlib.crc32(data[:-4]) & 0xFFFFFFFF != stored_crc:
+        raise ConvertError("checksum mismatch: the file was changed or damaged", 1)
+    if flags & ~FLAG_TRAINING_STATE:
+        raise ConvertError(f"unknown flags 0x{flags:x}", 1)
+    at = 24
+    end = len(data) - 4
+    n_words = 9
+    if version >= 2:
+        (n_words,) = struct.unpack_from("<I", data, at)
+        at += 4
+        if not 9 <= n_words <= 256:
+            raise ConvertError(f"config word count {n_words} is outside [9, 256]", 1)
+    if at + 4 * n_words > end:
+        raise ConvertError("truncated while reading the config", 1)
+    words = struct.unpack_from("<5iIfff", data, at)
+    extra = struct.unpack_from(f"<{n_words - 9}i", data, at + 36)
+    at += 4 * n_words
+    known = len(CONFIG_FIELDS) - 9
+    if any(extra[known:]):
+        raise ConvertError("the model uses a config field newer than this converter", 1)
+    config = dict(zip(CONFIG_FIELDS, list(words) + list(extra[:known]) + [0] * max(0, known - len(extra))))
+    if config["head"] not in HEADS or config["last_step_only"] not in (0, 1):
+        raise ConvertError(f"unknown head {config['head']} / last_step_only {config['last_step_only']}", 1)
+    if config["cell"] == 1:
+        raise ConvertError("this model has GRU layers (config cell = 1): the converter handles LSTM models only", 2)
+    if config["cell"] != 0:
+        raise ConvertError(f"unknown cell type {config['cell']}", 1)
+
+    def need(n, what):
+        if at + n > end:
+            raise ConvertError(f"truncated while reading {what}", 1)
+
+    need(4, "the vocabulary size")
+    (nv,) = struct.unpack_from("<I", data, at)
+    at += 4
+    need(4 * nv, "the vocabulary")
+    vocab = list(struct.unpack_from(f"<{nv}I", data, at))
+    at += 4 * nv
+    need(4, "the metadata size")
+    (nm,) = struct.unpack_from("<I", data, at)
+    at += 4
+    need(nm, "the metadata")
+    meta_bytes = bytes(data[at:at + nm])
+    at += nm + (4 - nm % 4) % 4
+    need(8, "the parameter count")
+    (npar,) = struct.unpack_from("<Q", data, at)
+    at += 8
+    if npar != parameter_count(config):
+        raise ConvertError(f"parameter count {npar} does not match the config ({parameter_count(config)})", 1)
+    need(4 * npar, "the parameters")
+    params = np.frombuffer(data, dtype="<f4", count=npar, offset=at).astype(np.float32)
+    at += 4 * npar
+    if not (flags & FLAG_TRAINING_STATE) and at != end:
+        raise ConvertError(f"{end - at} unexpected bytes before the checksum", 1)
+    try:
+        metadata = json.loads(meta_bytes.decode("utf-8")) if nm else None
+    except ValueError:
+        metadata = meta_bytes.decode("utf-8", "replace")
+    return dict(config=config, vocab=vocab, metadata=metadata, params=params,
+                training_state=bool(flags & FLAG_TRAINING_STATE), version=version, size=len(data))
+
+
+def arena_layout(config):
+    """(name, shape) of every tensor of the parameter arena, in order (include/lstm.h)."""
+    H, L = config["hidden_size"], config["num_layers"]
+    X = config["input_vocab"] or config["input_size"]
+    out = []
+    for k in range(L):
+        out += [(f"lstm.weight_ih_l{k}", (4 * H, X if k == 0 else H)), (f"lstm.weight_hh_l{k}", (4 * H, H)),
+                (f"lstm.bias_ih_l{k}", (4 * H,)), (f"lstm.bias_hh_l{k}", (4 * H,))]
+    return out + [("out.weight", (config["output_size"], H)), ("out.bias", (config["output_size"],))]
+
+
+def parameter_count(config):
+    n = 0
+    for _, shape in arena_layout(config):
+        size = 1
+        for d in shape:
+            size *= d
+        n += size
+    return n
+
+
+# ---------------------------------------------------------------------------
+# the PyTorch side
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise ConvertError("PyTorch is not importable from this Python (on Debian: apt-get install "
+                           "python3-torch, and run /usr/bin/python3)", 2)
+    return torch
+
+
+def reference_module_class():
+    """LstmWasmModel: the PyTorch module that lstm-wasm models map to, name for name."""
+    torch = _torch()
+    nn = torch.nn
+
+    class LstmWasmModel(nn.Module):
+        """embedding (optional) -> lstm (nn.LSTM, batch_first) -> out (nn.Linear).
+
+        token_input=True: forward takes (B, T) int64 token ids; with embedding_dim None they
+        are one-hot encoded (what lstm-wasm does), else looked up in self.embedding.
+        token_input=False: forward takes (B, T, input_size) floats.
+        Returns (logits (B, T, output_size), (h_n, c_n)).
+        """
+
+        def __init__(self, input_size, hidden_size, num_layers, output_size, token_input=True,
+                     embedding_dim=None, dropout=0.0):
+            super().__init__()
+            self.input_size = input_size
+            self.token_input = token_input
+            self.embedding = nn.Embedding(input_size, embedding_dim) if embedding_dim else None
+            self.lstm = nn.LSTM(embedding_dim or input_size, hidden_size, num_layers,
+                                batch_first=True, dropout=dropout if num_layers > 1 else 0.0)
+            self.out = nn.Linear(hidden_size, output_size)
+
+        def forward(self, x, state=None):
+            if self.token_input:
+                if self.embedding is not None:
+                    x = self.embedding(x)
+                else:
+                    x = torch.nn.functional.one_hot(x, self.input_size).to(self.out.weight.dtype)
+            y, state = self.lstm(x, state)
+            return self.out(y), state
+
+    return LstmWasmModel
+
+
+def load_torch_file(path, allow_pickle=False):
+    """torch.load a state_dict, a checkpoint dict holding one, or (with allow_pickle) a whole
+    module. Returns (state_dict of tensors, extras dict, module or None)."""
+    torch = _torch()
+    if not os.path.exists(path):
+        raise ConvertError(f"{path}: no such file", 1)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=not allow_pickle)
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds
+        hint = ("" if allow_pickle else " (if it is a whole pickled nn.Module, save model.state_dict() "
+                "instead, or pass --allow-pickle for a file you trust)")
+        raise ConvertError(f"{path}: torch.load failed: {str(e).splitlines()[0]}{hint}", 1)
+    module = None
+    extras = {}
+    if isinstance(obj, torch.nn.Module):
+        module = obj
+        obj = obj.state_dict()
+    elif isinstance(obj, dict):
+        for key in ("state_dict", "model_state_dict", "model"):
+            if key in obj and isinstance(obj[key], dict):
+                extras = {k: v for k, v in obj.items() if k != key}
+                obj = obj[key]
+                break
+            if key in obj and isinstance(obj[key], torch.nn.Module):
+                extras = {k: v for k, v in obj.items() if k != key}
+                module = obj[key]
+                obj = module.state_dict()
+                break
+    if not isinstance(obj, dict) or not obj:
+        raise ConvertError(f"{path}: expected a state_dict (a dict of tensors), got {type(obj).__name__}")
+    sd = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if not sd:
+        raise ConvertError(f"{path}: the dict holds no tensors")
+    return sd, extras, module
+
+
+def check_modules(module):
+    """Reject module kinds we cannot run, by type, when the module object is available."""
+    if module is None:
+        return
+    torch = _torch()
+    for name, m in module.named_modules():
+        where = f" ({name})" if name else ""
+        if isinstance(m, torch.nn.GRU):
+            raise ConvertError(f"nn.GRU{where} is not supported: lstm-wasm's core implements the LSTM "
+                               "cell only. Train an nn.LSTM instead.")
+        if isinstance(m, torch.nn.RNN):
+            raise ConvertError(f"nn.RNN{where} is not supported: lstm-wasm's core implements the LSTM cell only.")
+        if isinstance(m, torch.nn.Embedding) and m.max_norm is not None:
+            raise ConvertError(f"nn.Embedding{where} has max_norm={m.max_norm}: its lookup renormalises "
+                               "rows, so it cannot be folded into the LSTM's input weights")
+
+
+def find_layout(sd, lstm=None, embedding=None, head=None):
+    """Find the LSTM prefix, the embedding key and the head prefix in a state_dict.
+
+    lstm: prefix such that f"{prefix}weight_ih_l0" is a key ("lstm." for LstmWasmModel, "" for
+    a bare nn.LSTM). embedding: the embedding's weight key, or "none". head: prefix of the
+    nn.Linear head ("out." -> out.weight, out.bias). Unset ones are found from the shapes.
+    """
+    keys = list(sd)
+    if lstm is None:
+        prefixes = sorted({k[:-len("weight_ih_l0")] for k in keys if k.endswith("weight_ih_l0")})
+        if not prefixes:
+            raise ConvertError("no recurrent layer found: expected keys like lstm.weight_ih_l0 (an nn.LSTM). "
+                               f"Keys present: {', '.join(keys[:12])}{' ...' if len(keys) > 12 else ''}")
+        if len(prefixes) > 1:
+            raise ConvertError(f"several recurrent modules ({', '.join(p or '<root>' for p in prefixes)}): choose one with --lstm")
+        lstm = prefixes[0]
+    elif lstm and not lstm.endswith("."):
+        lstm += "."
+    if f"{lstm}weight_ih_l0" not in sd:
+        raise ConvertError(f"{lstm}weight_ih_l0 is not in the state_dict")
+    w_ih0, w_hh0 = sd[f"{lstm}weight_ih_l0"], sd.get(f"{lstm}weight_hh_l0")
+    if w_hh0 is None or w_ih0.dim() != 2 or w_hh0.dim() != 2:
+        raise ConvertError(f"{lstm}weight_hh_l0 is missing or not a matrix")
+    if any(k.startswith(lstm) and k.endswith("_reverse") for k in keys):
+        raise ConvertError("bidirectional recurrent layers are not supported (lstm-wasm runs one direction)")
+    if f"{lstm}weight_hr_l0" in sd:
+        raise ConvertError("nn.LSTM with proj_size is not supported (lstm-wasm has no projection)")
+    rows, cols = w_hh0.shape
+    if rows == 3 * cols:
+        raise ConvertError(f"{lstm}weight_hh_l0 is ({rows}, {cols}) = (3H, H): this is an nn.GRU, which is not "
+                           "supported: lstm-wasm's core implements the LSTM cell only. Train an nn.LSTM instead.")
+    if rows == cols:
+        raise ConvertError(f"{lstm}weight_hh_l0 is ({rows}, {cols}) = (H, H): this is an nn.RNN, which is not "
+                           "supported: lstm-wasm's core implements the LSTM cell only.")
+    if rows != 4 * cols:
+        raise ConvertError(f"{lstm}weight_hh_l0 is ({rows}, {cols}); an nn.LSTM has (4H, H)")
+    H = cols
+    L = 0
+    while f"{lstm}weight_ih_l{L}" in sd:
+        L += 1
+    for k in range(L):
+        for name, shape in ((f"weight_ih_l{k}", (4 * H, None if k == 0 else H)), (f"weight_hh_l{k}", (4 * H, H)),
+                            (f"bias_ih_l{k}", (4 * H,)), (f"bias_hh_l{k}", (4 * H,))):
+            t = sd.get(lstm + name)
+            if t is None:
+                if name.startswith("bias") and (lstm + f"bias_ih_l0") not in sd:
+                    continue  # bias=False
+                raise ConvertError(f"{lstm}{name} is missing")
+            if len(t.shape) != len(shape) or any(want is not None and got != want for got, want in zip(t.shape, shape)):
+                raise ConvertError(f"{lstm}{name} has shape {tuple(t.shape)}, expected {tuple('X' if s is None else s for s in shape)}")
+    X = w_ih0.shape[1]
+    lstm_keys = {k for k in keys if k.startswith(lstm) and k[len(lstm):].split("_l")[0] in
+                 ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    others = [k for k in keys if k not in lstm_keys]
+
+    if head is None:
+        cands = [k[:-len("weight")] for k in others if k.endswith("weight") and sd[k].dim() == 2 and sd[k].shape[1] == H]
+        if not cands:
+            raise ConvertError(f"no output head found: expected an nn.Linear(H={H}, V) such as out.weight ({'V'}, {H})")
+        if len(cands) > 1:
+            preferred = [c for c in cands if c in ("out.", "head.", "fc.", "decoder.", "linear.", "proj.")]
+            if len(preferred) != 1:
+                raise ConvertError(f"several candidate heads ({', '.join(c + 'weight' for c in cands)}): choose one with --head")
+            cands = preferred
+        head = cands[0]
+    elif head and not head.endswith("."):
+        head += "."
+    if f"{head}weight" not in sd:
+        raise ConvertError(f"{head}weight is not in the state_dict")
+    if sd[f"{head}weight"].dim() != 2 or sd[f"{head}weight"].shape[1] != H:
+        raise ConvertError(f"{head}weight has shape {tuple(sd[f'{head}weight'].shape)}, expected (V, {H})")
+    V = sd[f"{head}weight"].shape[0]
+    if f"{head}bias" in sd and tuple(sd[f"{head}bias"].shape) != (V,):
+        raise ConvertError(f"{head}bias has shape {tuple(sd[f'{head}bias'].shape)}, expected ({V},)")
+
+    if embedding is None:
+        cands = [k for k in others if k.endswith("weight") and not k.startswith(head) and sd[k].dim() == 2
+                 and sd[k].shape[1] == X]
+        if len(cands) > 1:
+            raise ConvertError(f"several candidate embeddings ({', '.join(cands)}): choose one with --embedding")
+        embedding = cands[0] if cands else "none"
+    if embedding != "none":
+        if embedding not in sd:
+            raise ConvertError(f"{embedding} is not in the state_dict")
+        if sd[embedding].dim() != 2 or sd[embedding].shape[1] != X:
+            raise ConvertError(f"{embedding} has shape {tuple(sd[embedding].shape)}; the LSTM's input is {X} wide")
+    used = lstm_keys | {f"{head}weight", f"{head}bias"} | ({embedding} if embedding != "none" else set())
+    ignored = [k for k in keys if k not in used]
+    return dict(lstm=lstm, head=head, embedding=embedding, H=H, L=L, X=X, V=V, ignored=ignored)
+
+
+def read_vocab(path, extras):
+    """Vocabulary from --vocab (a .json list of characters or code points, or a text file
+    whose sorted distinct characters are the vocabulary, as Vocabulary.fromText does), or
+    from the checkpoint's "vocab" entry."""
+    if path:
+        if not os.path.exists(path):
+            raise ConvertError(f"{path}: no such file", 1)
+        with open(path, "r", encoding="utf-8", newline="") as f:
+            text = f.read()
+        if path.endswith(".json"):
+            try:
+                items = json.loads(text)
+            except ValueError as e:
+                raise ConvertError(f"{path}: not JSON: {e}", 1)
+        else:
+            items = sorted(set(text), key=ord)
+    elif extras.get("vocab"):
+        items = list(extras["vocab"])
+    else:
+        return None
+    cps = []
+    for i, c in enumerate(items):
+        if isinstance(c, str) and len(c) == 1:
+            cps.append(ord(c))
+        elif isinstance(c, int) and 0 <= c <= 0x10FFFF and not 0xD800 <= c <= 0xDFFF:
+            cps.append(c)
+        else:
+            raise ConvertError(f"vocabulary entry {i} ({c!r}) is not one character or a Unicode code point")
+    if len(set(cps)) != len(cps):
+        raise ConvertError("the vocabulary has a character twice")
+    return cps
+
+
+def to_lstm(sd, vocab=None, input_kind="auto", lstm=None, embedding=None, head=None, metadata=None,
+            seed=1, dropout=0.0, init_scale=0.0, forget_bias=0.0, head_type=0, last_step_only=0):
+    """A state_dict (name -> tensor) to model-file bytes. Returns (bytes, layout dict)."""
+    import numpy as np
+
+    lay = find_layout(sd, lstm, embedding, head)
+    H, L, X, V, lstm, head, emb = lay["H"], lay["L"], lay["X"], lay["V"], lay["lstm"], lay["head"], lay["embedding"]
+    f64 = lambda t: t.detach().to("cpu").double().numpy()  # noqa: E731
+    if emb != "none":
+        if input_kind == "dense":
+            raise ConvertError("--input dense contradicts the embedding: an embedded model takes tokens")
+        table = f64(sd[emb])  # (V_in, E)
+        w_ih0 = f64(sd[f"{lstm}weight_ih_l0"]) @ table.T  # (4H, E) @ (E, V_in) = (4H, V_in)
+        n_in = table.shape[0]
+        tokens = True
+    else:
+        w_ih0 = f64(sd[f"{lstm}weight_ih_l0"])
+        n_in = X
+        if input_kind == "auto":
+            tokens = vocab is not None or X == V
+        else:
+            tokens = input_kind == "onehot"
+    if H > LIMITS["hidden"] or L > LIMITS["layers"] or V > LIMITS["vocab"] or n_in > (LIMITS["vocab"] if tokens else LIMITS["input"]):
+        raise ConvertError(f"sizes beyond lstm-wasm's limits: H={H} (max 4096), L={L} (max 16), V={V}, input {n_in}")
+    if vocab is not None and tokens and len(vocab) != n_in:
+        raise ConvertError(f"the vocabulary has {len(vocab)} entries but the model's input takes {n_in} tokens")
+    if vocab is not None and not tokens:
+        raise ConvertError("a vocabulary was given for a dense-input model (use --input onehot for token inputs)")
+    config = dict(input_vocab=n_in if tokens else 0, input_size=0 if tokens else n_in, hidden_size=H,
+                  num_layers=L, output_size=V, seed=seed, dropout=dropout, init_scale=init_scale,
+                  forget_bias=forget_bias, head=head_type, last_step_only=last_step_only)
+    parts = []
+    zeros = np.zeros(4 * H)
+    for k in range(L):
+        parts += [w_ih0 if k == 0 else f64(sd[f"{lstm}weight_ih_l{k}"]), f64(sd[f"{lstm}weight_hh_l{k}"]),
+                  f64(sd[f"{lstm}bias_ih_l{k}"]) if f"{lstm}bias_ih_l{k}" in sd else zeros,
+                  f64(sd[f"{lstm}bias_hh_l{k}"]) if f"{lstm}bias_hh_l{k}" in sd else zeros]
+    parts += [f64(sd[f"{head}weight"]), f64(sd[f"{head}bias"]) if f"{head}bias" in sd else np.zeros(V)]
+    params = np.concatenate([p.reshape(-1) for p in parts]).astype(np.float32)
+    meta = dict(metadata or {})
+    meta.setdefault("converter", "tools/torch_convert.py")
+    if emb != "none":
+        meta["embedding"] = {"folded": True, "key": emb, "dim": int(X)}
+    lay["tokens"] = tokens
+    return write_lstm(config, params, vocab or [], meta), lay
+
+
+def from_lstm(model, embedding="none"):
+    """A parsed model file (read_lstm) to (state_dict, checkpoint dict) for LstmWasmModel."""
+    torch = _torch()
+    cfg = model["config"]
+    sd = {}
+    at = 0
+    for name, shape in arena_layout(cfg):
+        n = 1
+        for d in shape:
+            n *= d
+        sd[name] = torch.from_numpy(model["params"][at:at + n].copy()).reshape(shape)
+        at += n
+    tokens = cfg["input_vocab"] > 0
+    n_in = cfg["input_vocab"] or cfg["input_size"]
+    emb_dim = None
+    if embedding == "identity":
+        if not tokens:
+            raise ConvertError("--embedding identity needs a token model; this one has dense inputs")
+        sd = {"embedding.weight": torch.eye(n_in, dtype=torch.float32), **sd}
+        emb_dim = n_in
+    elif embedding != "none":
+        raise ConvertError(f"--embedding must be none or identity, got {embedding}")
+    config = dict(input_size=n_in, hidden_size=cfg["hidden_size"], num_layers=cfg["num_layers"],
+                  output_size=cfg["output_size"], token_input=tokens, embedding_dim=emb_dim)
+    # Only tensors, str, int, bool, None, lists and dicts: torch.load(weights_only=True) of
+    # torch 1.13 cannot read floats, so the metadata and the float config fields are JSON text.
+    ckpt = {"format": "lstm-wasm", "state_dict": sd, "config": config,
+            "vocab": [chr(c) for c in model["vocab"]],
+            "head": HEADS[cfg["head"]], "last_step_only": bool(cfg["last_step_only"]),
+            "metadata_json": json.dumps(model["metadata"], sort_keys=True),
+            "lstm_config_json": json.dumps(cfg, sort_keys=True)}
+    return sd, ckpt
+
+
+def module_from_checkpoint(ckpt):
+    """An LstmWasmModel (eval mode) with the checkpoint's weights loaded (strict)."""
+    cls = reference_module_class()
+    model = cls(**ckpt["config"])
+    model.load_state_dict(ckpt["state_dict"], strict=True)
+    return model.eval()
+
+
+# ---------------------------------------------------------------------------
+# command line
+
+def _show(path, allow_pickle):
+    if path.endswith(".lstm") or _is_lstm_file(path):
+        with open(path, "rb") as f:
+            m = read_lstm(f.read())
+        c = m["config"]
+        kind = f"tokens ({c['input_vocab']})" if c["input_vocab"] else f"dense ({c['input_size']})"
+        print(f"{path}: lstm-wasm model v{m['version']}, {m['size']} bytes, input {kind}, hidden {c['hidden_size']}, "
+              f"layers {c['num_layers']}, output {c['output_size']} ({HEADS[c['head']]} head"
+              f"{', last step only' if c['last_step_only'] else ''}), {m['params'].size} parameters, "
+              f"vocabulary {len(m['vocab'])}, training state {'yes' if m['training_state'] else 'no'}")
+        return
+    sd, extras, module = load_torch_file(path, allow_pickle)
+    check_modules(module)
+    for k, v in sd.items():
+        print(f"  {k:40s} {tuple(v.shape)} {str(v.dtype).replace('torch.', '')}")
+    lay = find_layout(sd)
+    print(f"{path}: LSTM at '{lay['lstm']}' H={lay['H']} L={lay['L']} input {lay['X']}, head '{lay['head']}' V={lay['V']}, "
+          f"embedding {lay['embedding']}" + (f", ignored: {', '.join(lay['ignored'])}" if lay["ignored"] else ""))
+
+
+def _is_lstm_file(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == MAGIC
+    except OSError:
+        return False
+
+
+def _write_atomic(path, data_fn):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        data_fn(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="torch_convert.py", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("to-lstm", help="PyTorch state_dict (.pt) -> lstm-wasm model (.lstm)")
+    a.add_argument("input")
+    a.add_argument("-o", "--out", required=True)
+    a.add_argument("--vocab", help=".json list of characters/code points, or a text file (its sorted distinct characters)")
+    a.add_argument("--input", dest="input_kind", choices=["auto", "onehot", "dense"], default="auto",
+                   help="without an embedding: token (one-hot) or dense float input (auto: tokens when a vocabulary is known or input width == output width)")
+    a.add_argument("--lstm", help="prefix of the nn.LSTM's keys (default: found)")
+    a.add_argument("--embedding", help="key of the nn.Embedding weight, or none (default: found)")
+    a.add_argument("--head", help="prefix of the nn.Linear head's keys (default: found)")
+    a.add_argument("--loss", choices=["cross-entropy", "mse"],
+                   help="what the head's outputs are: softmax logits (cross-entropy, default) or values (mse)")
+    a.add_argument("--last-step-only", action="store_true",
+                   help="the model is scored at each sequence's last step only (sequence classification/regression)")
+    a.add_argument("--seed", type=int, help="seed stored in the model (sampling/dropout); default 1")
+    a.add_argument("--dropout", type=float, help="dropout stored for further training in lstm-wasm; default 0")
+    a.add_argument("--allow-pickle", action="store_true", help="allow loading a whole pickled module (trusted files only)")
+    b = sub.add_parser("from-lstm", help="lstm-wasm model (.lstm) -> PyTorch checkpoint (.pt)")
+    b.add_argument("input")
+    b.add_argument("-o", "--out", required=True)
+    b.add_argument("--embedding", choices=["none", "identity"], default="none",
+                   help="none: one-hot input (default); identity: add embedding.weight = I")
+    b.add_argument("--state-dict-only", action="store_true", help="save the bare state_dict instead of the checkpoint dict")
+    c = sub.add_parser("show", help="describe a .pt or .lstm file")
+    c.add_argument("input")
+    c.add_argument("--allow-pickle", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "show":
+            _show(args.input, args.allow_pickle)
+        elif args.cmd == "to-lstm":
+            torch = _torch()
+            sd, extras, module = load_torch_file(args.input, args.allow_pickle)
+            check_modules(module)
+            vocab = read_vocab(args.vocab, extras)
+            meta = {"source": os.path.basename(args.input), "torch": torch.__version__}
+            stored = {}  # a checkpoint written by from-lstm keeps the original metadata and config
+            try:
+                old_meta = json.loads(extras.get("metadata_json", "null"))
+                stored = json.loads(extras.get("lstm_config_json", "{}"))
+            except (TypeError, ValueError):
+                old_meta = None
+            if isinstance(old_meta, dict):
+                meta = {**old_meta, **meta}
+            input_kind = args.input_kind
+            if input_kind == "auto" and isinstance(extras.get("config"), dict) and "token_input" in extras["config"]:
+                input_kind = "onehot" if extras["config"]["token_input"] else "dense"
+            seed = args.seed if args.seed is not None else int(stored.get("seed", 1))
+            dropout = args.dropout if args.dropout is not None else float(stored.get("dropout", 0.0))
+            data, lay = to_lstm(sd, vocab, input_kind, args.lstm, args.embedding, args.head, meta,
+                                seed, dropout, float(stored.get("init_scale", 0.0)),
+                                float(stored.get("forget_bias", 0.0)),
+                                {"cross-entropy": 0, "mse": 1}[args.loss] if args.loss else int(stored.get("head", 0)),
+                                1 if args.last_step_only else int(stored.get("last_step_only", 0)))
+
+            def write(tmp):
+                with open(tmp, "wb") as f:
+                    f.write(data)
+            _write_atomic(args.out, write)
+            note = f", embedding {lay['embedding']} folded into weight_ih_l0" if lay["embedding"] != "none" else ""
+            ign = f"; ignored keys: {', '.join(lay['ignored'])}" if lay["ignored"] else ""
+            print(f"wrote {args.out}: H={lay['H']} L={lay['L']} V={lay['V']}{note}, "
+                  f"vocabulary {len(vocab) if vocab else 'none'}, {len(data)} bytes{ign}")
+            if vocab is None and lay["tokens"]:
+                print("note: no vocabulary stored (pass --vocab); lstm-wasm can run it but not generate text", file=sys.stderr)
+        else:
+            torch = _torch()
+            if not os.path.exists(args.input):
+                raise ConvertError(f"{args.input}: no such file", 1)
+            with open(args.input, "rb") as f:
+                model = read_lstm(f.read())
+            sd, ckpt = from_lstm(model, args.embedding)
+            _write_atomic(args.out, lambda tmp: torch.save(sd if args.state_dict_only else ckpt, tmp))
+            cfg = ckpt["config"]
+            print(f"wrote {args.out}: LstmWasmModel({cfg['input_size']}, {cfg['hidden_size']}, {cfg['num_layers']}, "
+                  f"{cfg['output_size']}, token_input={cfg['token_input']}, embedding_dim={cfg['embedding_dim']}), "
+                  f"vocabulary {len(ckpt['vocab'])}")
+    except ConvertError as e:
+        print(f"torch_convert.py: error: {e}", file=sys.stderr)
+        return e.status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
