@@ -22,6 +22,9 @@ const VARIANTS = {
   'lstm, mse head at last step': { head: 'mse', returnSequences: false },
   'lstm, masked (lengths 25..50)': { masked: true },
   'gru, mse head at last step': { cell: 'gru', head: 'mse', returnSequences: false },
+  'lstm, dropout 0.25 between layers': { dropout: 0.25 },
+  'lstm, recurrent dropout 0.25': { recurrentDropout: 0.25 },
+  'gru, recurrent dropout 0.25': { cell: 'gru', recurrentDropout: 0.25 },
 };
 
 let seed = 1;

@@ -93,6 +93,11 @@ typedef struct lstm_config {
     int32_t last_step_only; /* 0: an output and a loss term at every step; 1: only at each
                                sequence's last step (its length, see lstm_batch.lengths) */
     int32_t cell;           /* lstm_cell_type of every layer */
+    float recurrent_dropout; /* variational dropout on the recurrent input h_{t-1} of W_hh
+                                (one mask per sequence and layer, the same at every step of a
+                                batch), inverted, training only; 0 <= p < 1 */
+    int32_t orthogonal_init; /* 1: each gate block (H, H) of weight_hh starts as a random
+                                orthogonal matrix; 0: uniform like the other weights */
 } lstm_config;
 
 typedef enum lstm_cell_type {

@@ -77,6 +77,11 @@ export interface ModelOptions {
   returnSequences?: boolean;
   /** 'lstm' (default) or 'gru' (PyTorch nn.GRU: gates r, z, n; parameters (3H, X), (3H, H)). */
   cell?: 'lstm' | 'gru';
+  /** Variational dropout on the recurrent input h_{t-1} of W_hh: one mask per sequence and
+   * layer for all steps of a batch; inverted, training only, from the seed. [0, 1). */
+  recurrentDropout?: number;
+  /** Each (H, H) gate block of weight_hh starts as a random orthogonal matrix. */
+  orthogonalInit?: boolean;
 }
 
 export interface ModelConfig {
@@ -93,6 +98,8 @@ export interface ModelConfig {
   readonly head: 'softmax' | 'mse';
   readonly returnSequences: boolean;
   readonly cell: 'lstm' | 'gru';
+  readonly recurrentDropout: number;
+  readonly orthogonalInit: boolean;
 }
 
 export interface OptimizerOptions {

@@ -538,7 +538,7 @@ export function slidingWindows(series, options = {}) {
 
 // ---- the model ----
 
-const CONFIG_WORDS = 12;
+const CONFIG_WORDS = 14;
 const MESSAGE_BYTES = 256;
 const HEADS = { softmax: 0, mse: 1 };
 const HEAD_NAMES = ['softmax', 'mse'];
@@ -564,11 +564,14 @@ export class Model {
    * hiddenSize, layers, seed, dropout, initScale, forgetBias, head ('softmax': classes with
    * cross-entropy, or 'mse': linear outputs with mean squared error), returnSequences (true:
    * an output at every step; false: only at each sequence's last step), cell ('lstm' or
-   * 'gru', PyTorch nn.GRU).
+   * 'gru', PyTorch nn.GRU), recurrentDropout (variational, on h_{t-1} into W_hh),
+   * orthogonalInit (orthogonal gate blocks of W_hh).
    */
   static async create(options = {}) {
     checkOptions('Model.create', options, ['vocabSize', 'inputSize', 'outputSize', 'hiddenSize',
-      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences', 'cell', 'wasm']);
+      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences', 'cell', 'recurrentDropout', 'orthogonalInit', 'wasm']);
+    const orthogonalInit = options.orthogonalInit ?? false;
+    if (typeof orthogonalInit !== 'boolean') throw new LstmError(`orthogonalInit must be true or false, got ${String(orthogonalInit)}`);
     const cell = options.cell ?? 'lstm';
     if (!Object.hasOwn(CELLS, cell)) throw new LstmError(`cell must be 'lstm' or 'gru', got ${String(cell)}`);
     const head = options.head ?? 'softmax';
@@ -591,13 +594,15 @@ export class Model {
       checkNumber('initScale', options.initScale ?? 0, 0, 100),
       checkNumber('forgetBias', options.forgetBias ?? 0, -100, 100),
       HEADS[head], returnSequences ? 0 : 1, CELLS[cell],
+      checkNumber('recurrentDropout', options.recurrentDropout ?? 0, 0, 1, { maxOpen: true }),
+      orthogonalInit ? 1 : 0,
     ];
     return wasm.scratch([CONFIG_WORDS * 4, 4, MESSAGE_BYTES], (cfg, out, msg) => {
       const view = new DataView(wasm.buffer);
       words.forEach((w, i) => {
         if (i < 5) view.setInt32(cfg + 4 * i, w, true);
         else if (i === 5) view.setUint32(cfg + 4 * i, w, true);
-        else if (i < 9) view.setFloat32(cfg + 4 * i, w, true);
+        else if (i < 9 || i === 12) view.setFloat32(cfg + 4 * i, w, true);
         else view.setInt32(cfg + 4 * i, w, true);
       });
       const status = wasm.x.lstm_create(cfg, out, msg);
@@ -651,6 +656,8 @@ export class Model {
         head: HEAD_NAMES[v.getInt32(36, true)],
         returnSequences: v.getInt32(40, true) === 0,
         cell: CELL_NAMES[v.getInt32(44, true)],
+        recurrentDropout: v.getFloat32(48, true),
+        orthogonalInit: v.getInt32(52, true) === 1,
       });
     });
   }

@@ -74,6 +74,10 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
         BAD("last_step_only must be 0 or 1, got %d", c->last_step_only);
     if (c->cell != LSTM_CELL_LSTM && c->cell != LSTM_CELL_GRU)
         BAD("cell must be 0 (lstm) or 1 (gru), got %d", c->cell);
+    if (!(isfinite(c->recurrent_dropout) && c->recurrent_dropout >= 0.0f && c->recurrent_dropout < 1.0f))
+        BAD("recurrent_dropout must be in [0, 1), got %g", (double)c->recurrent_dropout);
+    if (c->orthogonal_init != 0 && c->orthogonal_init != 1)
+        BAD("orthogonal_init must be 0 or 1, got %d", c->orthogonal_init);
     const uint64_t G = (uint64_t)lstm_gate_count(c);
     uint64_t H = (uint64_t)c->hidden_size, X = c->input_vocab ? (uint64_t)c->input_vocab
                                                               : (uint64_t)c->input_size;
@@ -183,6 +187,35 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_mess
     return LSTM_OK;
 }
 
+/* A random orthogonal (H, H) matrix into w: modified Gram-Schmidt on Gaussian rows, in
+ * double and in place (the rows are orthonormalised one after another, so no scratch). The
+ * Gaussian draws make the result uniformly distributed over orthogonal matrices. */
+static void orthogonal_block(float *w, int H, uint64_t *rng) {
+    for (size_t i = 0; i < (size_t)H * H; i += 2) {
+        /* Box-Muller: two normals from two uniforms; 1 - u keeps log() away from 0 */
+        double u1 = 1.0 - rng_uniform(rng), u2 = rng_uniform(rng);
+        double r = sqrt(-2.0 * log(u1)), a = 6.283185307179586 * u2;
+        w[i] = (float)(r * cos(a));
+        if (i + 1 < (size_t)H * H) w[i + 1] = (float)(r * sin(a));
+    }
+    for (int i = 0; i < H; i++) {
+        float *row = w + (size_t)i * H;
+        for (int pass = 0; pass < 2; pass++) /* twice: one pass loses orthogonality in float */
+            for (int k = 0; k < i; k++) {
+                const float *prev = w + (size_t)k * H;
+                double dot = 0.0;
+                for (int j = 0; j < H; j++) dot += (double)row[j] * prev[j];
+                for (int j = 0; j < H; j++) row[j] -= (float)(dot * prev[j]);
+            }
+        double norm = 0.0;
+        for (int j = 0; j < H; j++) norm += (double)row[j] * row[j];
+        norm = sqrt(norm);
+        /* a Gaussian row inside the span of the previous ones has probability 0; guard anyway */
+        if (norm < 1e-12) { memset(row, 0, (size_t)H * sizeof(float)); row[i] = 1.0f; continue; }
+        for (int j = 0; j < H; j++) row[j] = (float)(row[j] / norm);
+    }
+}
+
 void lstm_init_parameters(lstm_model *m) {
     const lstm_config *c = &m->cfg;
     const int H = c->hidden_size;
@@ -192,6 +225,10 @@ void lstm_init_parameters(lstm_model *m) {
     for (size_t i = 0; i < m->n_params; i++) m->params[i] = (2.0f * rng_uniform(&rng) - 1.0f) * s;
     for (int l = 0; l < c->num_layers; l++)
         for (int j = 0; j < H; j++) m->p.layer[l].b_ih[H + j] += c->forget_bias;
+    if (c->orthogonal_init)
+        for (int l = 0; l < c->num_layers; l++)
+            for (int q = 0; q < lstm_gate_count(c); q++)
+                orthogonal_block(m->p.layer[l].w_hh + (size_t)q * H * H, H, &rng);
 }
 
 lstm_status lstm_create(const lstm_config *cfg, lstm_model **out, lstm_message *msg) {

@@ -52,6 +52,8 @@ typedef struct lstm_layer_acts {
     float *gates;  /* (T, B, G) activations i, f, g, o (GRU: r, z, n) after forward */
     float *tanh_c; /* (T, B, H) tanh(c); GRU: W_hn h + b_hn, the product the reset gate scales */
     float *mask;   /* (T, B, H) dropout mask 0 or 1/(1-p); NULL without dropout */
+    float *rmask;  /* (B, H) recurrent dropout mask, the same at every step; NULL without */
+    int rdrop;     /* rmask is in use for the batch being computed */
     float *out;    /* (T, B, H) what the next layer sees: h[1..T], masked if dropout */
 } lstm_layer_acts;
 
@@ -80,6 +82,7 @@ typedef struct lstm_workspace {
     float *last;       /* (B, H) last_step_only: top output at each sequence's last step, then
                           its gradient; else NULL */
     const int32_t *lengths; /* (B) the caller's lengths during one call, or NULL (all T) */
+    float *hm;         /* (B, H) recurrent dropout: the masked h_{t-1} of one step; else NULL */
     float *gh;         /* (B, G) GRU: one step's recurrent product W_hh h + b_hh; else NULL */
     float *dgh;        /* (T, B, G) GRU: d loss / d (W_hh h + b_hh), which differs from dgates
                           in the n rows; else NULL */

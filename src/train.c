@@ -21,6 +21,7 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     const int dense = c->input_vocab == 0, drop = c->dropout > 0.0f;
     const int mse = c->head == LSTM_HEAD_MSE, last = c->last_step_only, gru = c->cell == LSTM_CELL_GRU;
     const size_t G = (size_t)lstm_gate_count(c) * H;
+    const int rdrop = c->recurrent_dropout > 0.0f;
     size_t off = 0;
     /* 16-byte aligned pieces: SIMD loads are fastest aligned */
 #define TAKE(ptr, type, count)                                                   \
@@ -44,6 +45,8 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
             a->mask = NULL;
             a->out = a->h + (size_t)B * H;
         }
+        TAKE(a->rmask, float, rdrop ? (size_t)B * H : 0);
+        if (base && !rdrop) a->rmask = NULL;
     }
     TAKE(w->x, float, dense ? R * X0 : 0);
     TAKE(w->tokens, int32_t, R);
@@ -65,6 +68,8 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     TAKE(w->last, float, last ? (size_t)B * H : 0);
     if (base && !mse) w->values = NULL;
     if (base && !last) w->last = NULL;
+    TAKE(w->hm, float, rdrop ? (size_t)B * H : 0);
+    if (base && !rdrop) w->hm = NULL;
     TAKE(w->gh, float, gru ? (size_t)B * G : 0);
     TAKE(w->dgh, float, gru ? R * G : 0);
     if (base && !gru) w->gh = w->dgh = NULL;
@@ -152,6 +157,31 @@ static void gru_cell_backward(int B, int H, const float *gates, const float *hn,
     }
 }
 
+/* What W_hh multiplies at the step starting at row s: h_{t-1}, or with recurrent dropout
+ * h_{t-1} * rmask in the workspace's scratch. */
+static const float *recurrent_input(lstm_model *m, const lstm_layer_acts *a, int B, size_t s) {
+    const size_t n = (size_t)B * m->cfg.hidden_size;
+    const float *h = a->h + s * m->cfg.hidden_size;
+    if (!a->rdrop) return h;
+    for (size_t i = 0; i < n; i++) m->ws.hm[i] = h[i] * a->rmask[i];
+    return m->ws.hm;
+}
+
+/* d loss / d h_{t-1} += dgates . W_hh (whhT: W_hh transposed), through the recurrent
+ * dropout mask when there is one. */
+static void recurrent_backward(lstm_model *m, const lstm_layer_acts *a, int B, const float *dgates,
+                               float *dh_prev) {
+    const int H = m->cfg.hidden_size, G = lstm_gate_count(&m->cfg) * H;
+    if (!a->rdrop) {
+        m->k->gemm_nt(B, H, G, dgates, G, m->ws.whhT, G, dh_prev, H);
+        return;
+    }
+    float *d = m->ws.hm;
+    memset(d, 0, (size_t)B * H * sizeof(float));
+    m->k->gemm_nt(B, H, G, dgates, G, m->ws.whhT, G, d, H);
+    for (size_t i = 0; i < (size_t)B * H; i++) dh_prev[i] += d[i] * a->rmask[i];
+}
+
 /* One layer over T steps. x: (T*B, X) input rows (dense) or NULL with tokens (T*B ids). */
 static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, int X,
                           const int32_t *tokens) {
@@ -182,7 +212,7 @@ static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, in
         for (int t = 0; t < T; t++) {
             const size_t s = (size_t)t * B;
             for (int b = 0; b < B; b++) memcpy(gh + (size_t)b * G, p->b_hh, (size_t)G * sizeof(float));
-            k->gemm_nt(B, G, H, a->h + s * H, H, p->w_hh, H, gh, G);
+            k->gemm_nt(B, G, H, recurrent_input(m, a, B, s), H, p->w_hh, H, gh, G);
             lstm_gru_cell_forward(k, B, H, a->gates + s * G, gh, a->h + s * H, a->tanh_c + s * H,
                                   a->h + (s + B) * H);
         }
@@ -191,7 +221,7 @@ static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, in
     for (int t = 0; t < T; t++) {
         const size_t s = (size_t)t * B;
         float *gates = a->gates + s * G;
-        k->gemm_nt(B, G, H, a->h + s * H, H, p->w_hh, H, gates, G);
+        k->gemm_nt(B, G, H, recurrent_input(m, a, B, s), H, p->w_hh, H, gates, G);
         k->lstm_cell_forward(B, H, gates, a->c + s * H, a->c + (s + B) * H, a->tanh_c + s * H,
                              a->h + (s + B) * H);
     }
@@ -268,6 +298,13 @@ static void forward_layers(lstm_model *m, int B, int T, uint64_t *rng) {
     lstm_workspace *w = &m->ws;
     const int drop = rng && c->dropout > 0.0f;
     for (int l = 0; l < L; l++) {
+        lstm_layer_acts *ra = &w->layer[l];
+        ra->rdrop = rng && c->recurrent_dropout > 0.0f;
+        if (ra->rdrop) {
+            /* variational: one mask per sequence for all T steps of the batch */
+            const float p = c->recurrent_dropout, keep = 1.0f / (1.0f - p);
+            for (size_t i = 0; i < (size_t)B * H; i++) ra->rmask[i] = rng_uniform(rng) < p ? 0.0f : keep;
+        }
         if (l == 0) {
             layer_forward(m, 0, B, T, c->input_vocab ? NULL : w->x, m->X0,
                           c->input_vocab ? w->tokens : NULL);
@@ -419,12 +456,12 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
                 float *dgh = w->dgh + s * G;
                 gru_cell_backward(B, H, a->gates + s * G, a->tanh_c + s * H, a->h + s * H, dh, dgates,
                                   dgh, dh_prev);
-                if (dh_prev) k->gemm_nt(B, H, G, dgh, G, w->whhT, G, dh_prev, H);
+                if (dh_prev) recurrent_backward(m, a, B, dgh, dh_prev);
                 continue;
             }
             k->lstm_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, dh, w->dc,
                                   dgates);
-            if (dh_prev) k->gemm_nt(B, H, G, dgates, G, w->whhT, G, dh_prev, H);
+            if (dh_prev) recurrent_backward(m, a, B, dgates, dh_prev);
         }
         /* weight gradients over all T*B rows at once, as dot products along the rows:
          * dW_hh = dgates^T . h[0..T-1] (the previous states), dW_ih = dgates^T . x
@@ -432,6 +469,9 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
         const float *dgh = gru ? w->dgh : w->dgates;
         k->transpose((int)R, G, dgh, G, w->dgT, (int)R);
         k->transpose((int)R, H, a->h, H, w->xT, (int)R);
+        if (a->rdrop) /* W_hh saw h * rmask: mask the transposed rows (xT[j][r], r = t*B + b) */
+            for (int j = 0; j < H; j++)
+                for (size_t r = 0; r < R; r++) w->xT[(size_t)j * R + r] *= a->rmask[(r % (size_t)B) * H + j];
         k->gemm_nt(G, H, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hh, H);
         k->sum_rows((int)R, G, dgh, G, g->b_hh);
         if (gru) {

@@ -115,3 +115,45 @@ test('gru: a time-series fit through the high-level API', async () => {
     model.dispose();
   }
 });
+
+test('recurrent dropout and orthogonal init: options, effect, files, bad values', async () => {
+  const wasm = all[0].wasm;
+  const model = await Model.create({ inputSize: 2, outputSize: 1, hiddenSize: 8, layers: 2, head: 'mse', recurrentDropout: 0.5, orthogonalInit: true, seed: 7, wasm });
+  try {
+    assert.equal(model.config.recurrentDropout, 0.5);
+    assert.equal(model.config.orthogonalInit, true);
+    const r = rng(2);
+    const batch = { batch: 3, steps: 6, inputs: Float32Array.from({ length: 36 }, () => r() * 2 - 1), targetValues: Float32Array.from({ length: 18 }, () => r()) };
+    // training sees the masks (the same ones on every call until a step), evaluation does not
+    const a = model.computeGradients(batch);
+    const b = model.computeGradients(batch);
+    assert.equal(a.loss, b.loss);
+    assert.notEqual(a.loss, model.evaluateBatch(batch).loss);
+    // weight_hh_l0 gate blocks are orthogonal: rows of unit length, pairwise orthogonal
+    const t = model.tensors().find((x) => x.name === 'weight_hh_l0');
+    const p = model.parameters().subarray(t.offset, t.offset + t.size);
+    let worst = 0;
+    for (let q = 0; q < 4; q++) {
+      for (let i = 0; i < 8; i++) {
+        for (let j = 0; j < 8; j++) {
+          let dot = 0;
+          for (let k = 0; k < 8; k++) dot += p[(q * 8 + i) * 8 + k] * p[(q * 8 + j) * 8 + k];
+          worst = Math.max(worst, Math.abs(dot - (i === j ? 1 : 0)));
+        }
+      }
+    }
+    assert.ok(worst < 1e-5, `W W^T - I: ${worst}`);
+    const back = await Model.load(model.save(), { wasm });
+    try {
+      assert.equal(back.config.recurrentDropout, 0.5);
+      assert.equal(back.config.orthogonalInit, true);
+      assert.equal(back.computeGradients(batch).loss, a.loss); // same masks: the RNG state is saved
+    } finally {
+      back.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+  await assert.rejects(Model.create({ vocabSize: 4, recurrentDropout: 1, wasm }), /recurrentDropout must be a number in \[0, 1\), got 1/);
+  await assert.rejects(Model.create({ vocabSize: 4, orthogonalInit: 1, wasm }), /orthogonalInit must be true or false, got 1/);
+});

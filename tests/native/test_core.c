@@ -63,6 +63,11 @@ typedef struct {
 #define DIR_TOL 1e-2  /* float32 losses: central differences agree to ~1e-4; wrong maths is off by >10% */
 #define ELEM_TOL 3e-2 /* single entries carry more float32 noise than whole directions */
 
+/* The loss the finite differences take: lstm_compute_loss (no dropout), or with dropout
+ * the loss lstm_compute_gradients reports, whose masks are the same on every call. */
+static lstm_status (*g_loss)(lstm_model *, const lstm_batch *, double *) = lstm_compute_loss;
+#define lstm_compute_loss(m, b, l) g_loss(m, b, l)
+
 /* Central differences of the loss against the analytic gradient `ana` (n_params), in 3
  * random directions per tensor and for the 4 largest entries of each tensor. */
 static gradcheck_result gradcheck(lstm_model *m, const lstm_batch *b, const float *ana, int verbose) {
@@ -677,6 +682,81 @@ static void test_task_gradients(void) {
     }
 }
 
+static void test_dropout_gradcheck(void) {
+    /* with dropout between layers and variational recurrent dropout, the gradient is that of
+     * the loss under the batch's masks: finite differences of that same masked loss agree */
+    for (int cell = LSTM_CELL_LSTM; cell <= LSTM_CELL_GRU; cell++) {
+        lstm_config c = {.input_vocab = 0, .input_size = TX, .hidden_size = TH, .num_layers = 2,
+                         .output_size = TV, .seed = 11, .dropout = 0.25f, .init_scale = 0.5f,
+                         .head = LSTM_HEAD_MSE, .cell = cell, .recurrent_dropout = 0.4f};
+        lstm_model *m = NULL;
+        lstm_message msg;
+        OK(lstm_create(&c, &m, &msg));
+        const task_case tc = {"dropout", 0, LSTM_HEAD_MSE, 0, 1, cell};
+        static task_batch d;
+        fill_task_batch(&d, &tc);
+        double l1, l2, le;
+        OK(lstm_compute_gradients(m, &d.b, &l1));
+        size_t n = lstm_parameter_count(m);
+        float *ana = malloc(n * sizeof *ana);
+        memcpy(ana, lstm_gradients(m), n * sizeof *ana);
+        OK(lstm_compute_gradients(m, &d.b, &l2));
+        OK(lstm_compute_loss(m, &d.b, &le));
+        CHECK(l1 == l2 && memcmp(ana, lstm_gradients(m), n * sizeof *ana) == 0, "masks not repeatable");
+        CHECK(le != l1, "dropout had no effect");
+        g_loss = lstm_compute_gradients;
+        gradcheck_result r = gradcheck(m, &d.b, ana, 1);
+        g_loss = lstm_compute_loss;
+        printf("  %s, dropout 0.25 + recurrent dropout 0.4: masked loss %.4f (no dropout %.4f), max rel err direction %.2e, entry %.2e\n",
+               cell ? "gru" : "lstm", l1, le, r.max_dir_err, r.max_elem_err);
+        free(ana);
+        CHECK(r.bad == 0, "%d gradient checks beyond tolerance", r.bad);
+        /* a training step draws new masks: the next masked loss differs */
+        float lt;
+        OK(lstm_train_batch(m, &d.b, &lt));
+        CHECK(fabs(lt - l1) < 1e-5, "train_batch loss %g vs compute_gradients %g", lt, l1);
+        lstm_free(m);
+    }
+}
+
+static void test_orthogonal_init(void) {
+    lstm_config c = {.input_vocab = 5, .hidden_size = 24, .num_layers = 2, .output_size = 5, .seed = 4};
+    for (int cell = LSTM_CELL_LSTM; cell <= LSTM_CELL_GRU; cell++) {
+        c.cell = cell;
+        c.orthogonal_init = 0;
+        lstm_model *plain = NULL, *orth = NULL;
+        lstm_message msg;
+        OK(lstm_create(&c, &plain, &msg));
+        c.orthogonal_init = 1;
+        OK(lstm_create(&c, &orth, &msg));
+        const int H = 24, G = (cell ? 3 : 4) * H;
+        double worst = 0;
+        for (int ti = 0; ti < lstm_tensor_count(orth); ti++) {
+            lstm_tensor_info t;
+            lstm_tensor(orth, ti, &t);
+            const float *w = lstm_parameters(orth) + t.offset, *u = lstm_parameters(plain) + t.offset;
+            if (strncmp(t.name, "weight_hh", 9) != 0) {
+                /* everything else is the uniform initialisation of the same seed */
+                CHECK(memcmp(w, u, (size_t)t.rows * t.cols * sizeof(float)) == 0, "%s changed", t.name);
+                continue;
+            }
+            CHECK(t.rows == G && t.cols == H, "%s is %dx%d", t.name, t.rows, t.cols);
+            for (int q = 0; q < G / H; q++) /* each (H, H) gate block: W W^T = I */
+                for (int i = 0; i < H; i++)
+                    for (int j = 0; j < H; j++) {
+                        double dot = 0;
+                        for (int k = 0; k < H; k++) dot += (double)w[(q * H + i) * H + k] * w[(q * H + j) * H + k];
+                        worst = fmax(worst, fabs(dot - (i == j)));
+                    }
+        }
+        printf("  %s: max |W W^T - I| over every gate block %.2e\n", cell ? "gru" : "lstm", worst);
+        lstm_free(plain);
+        lstm_free(orth);
+        /* float32 rounding of unit vectors: ~1e-7 per entry, summed over 24 */
+        CHECK(worst < 1e-5, "gate blocks not orthogonal: %g", worst);
+    }
+}
+
 static void test_cell_inference_matches_training(void) {
     /* the one-step inference path (infer.c) against the batched training forward, per cell */
     for (int cell = LSTM_CELL_LSTM; cell <= LSTM_CELL_GRU; cell++) {
@@ -867,6 +947,16 @@ static void test_task_bad_arguments(void) {
     CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "cell must be 0 (lstm) or 1 (gru), got 2"),
           "cell 2: %s", msg.text);
     c.cell = 0;
+    c.recurrent_dropout = 1.0f;
+    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "recurrent_dropout must be in [0, 1), got 1"),
+          "recurrent_dropout 1: %s", msg.text);
+    c.recurrent_dropout = NAN;
+    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "recurrent_dropout"), "NaN: %s", msg.text);
+    c.recurrent_dropout = 0;
+    c.orthogonal_init = 2;
+    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "orthogonal_init must be 0 or 1, got 2"),
+          "orthogonal_init 2: %s", msg.text);
+    c.orthogonal_init = 0;
     c.head = LSTM_HEAD_MSE;
     OK(lstm_create(&c, &m, &msg));
     float x[2 * 3 * 2] = {0}, v[2 * 3 * 2] = {0};
@@ -995,6 +1085,8 @@ int main(void) {
     run("gradient check, task heads and masking", test_task_gradients);
     run("masked batch carries the state of each sequence's last step", test_masked_state_carry);
     run("inference steps match the training forward, lstm and gru", test_cell_inference_matches_training);
+    run("gradient check under dropout and variational recurrent dropout", test_dropout_gradcheck);
+    run("orthogonal initialisation of the recurrent weights", test_orthogonal_init);
     run("predict and evaluate_batch agree; version 2 file", test_predict_and_evaluate);
     run("version 2 config words: unknown zero accepted, set refused", test_format_v2_words);
     run("task options and batches: bad values named", test_task_bad_arguments);
