@@ -25,6 +25,10 @@ const VARIANTS = {
   'lstm, dropout 0.25 between layers': { dropout: 0.25 },
   'lstm, recurrent dropout 0.25': { recurrentDropout: 0.25 },
   'gru, recurrent dropout 0.25': { cell: 'gru', recurrentDropout: 0.25 },
+  'lstm, peephole': { peephole: true },
+  'lstm, cifg': { cifg: true },
+  'lstm, relu activation': { activation: 'relu' },
+  'gru, relu activation': { cell: 'gru', activation: 'relu' },
 };
 
 let seed = 1;

@@ -34,6 +34,15 @@
  * With last_step_only 0 every step is scored (Keras return_sequences=True); with 1 only each
  * sequence's last step (return_sequences=False): sequence classification or regression.
  *
+ * LSTM variants (config.peephole, config.cifg, config.activation; LSTM cell only):
+ *   cifg (coupled input and forget gate): f = 1 - i, so the f rows are absent: every
+ *     weight_ih/weight_hh/bias has 3H rows ordered i, g, o.
+ *   peephole: after bias_hh_l{l} each layer has
+ *     peephole_l{l}   (P, H)   diagonal peephole weights, rows i, f, o (P = 3; with cifg i, o, P = 2)
+ *     i = sigmoid(... + w_i * c_{t-1})   f = sigmoid(... + w_f * c_{t-1})   o = sigmoid(... + w_o * c_t)
+ *   activation: the candidate g and the output squashing h = o * act(c) use tanh (default) or
+ *     relu, as Keras' activation= (for the GRU, the candidate n).
+ *
  * Sequences are passed batch-first: element (b, t) of a (B, T) array is at index b*T + t.
  */
 #ifndef LSTM_H
@@ -98,7 +107,15 @@ typedef struct lstm_config {
                                 batch), inverted, training only; 0 <= p < 1 */
     int32_t orthogonal_init; /* 1: each gate block (H, H) of weight_hh starts as a random
                                 orthogonal matrix; 0: uniform like the other weights */
+    int32_t peephole;        /* 1: diagonal peephole weights (LSTM cell), see above */
+    int32_t cifg;            /* 1: coupled input and forget gate, f = 1 - i (LSTM cell) */
+    int32_t activation;      /* lstm_activation of the candidate and of the cell output */
 } lstm_config;
+
+typedef enum lstm_activation {
+    LSTM_ACTIVATION_TANH = 0,
+    LSTM_ACTIVATION_RELU = 1
+} lstm_activation;
 
 typedef enum lstm_cell_type {
     LSTM_CELL_LSTM = 0, /* the LSTM above (gates i, f, g, o) */

@@ -42,12 +42,14 @@ static void infer_step(lstm_model *m, int32_t token, const float *input) {
             float *gh = s->gates + G;
             memcpy(gh, p->b_hh, (size_t)G * sizeof(float));
             k->gemm_nt(1, G, H, h, H, p->w_hh, H, gh, G);
-            lstm_gru_cell_forward(k, 1, H, s->gates, gh, h, s->tanh_c, h); /* h in place */
+            lstm_gru_cell_forward(k, 1, H, s->gates, gh, h, s->tanh_c, h,
+                                  m->cfg.activation == LSTM_ACTIVATION_RELU); /* h in place */
             continue;
         }
         k->gemm_nt(1, G, H, h, H, p->w_hh, H, s->gates, G);
         /* c and h update in place: each element is read before it is written */
-        k->lstm_cell_forward(1, H, s->gates, c, c, s->tanh_c, h);
+        if (lstm_variant_cell(&m->cfg)) lstm_variant_cell_forward(&m->cfg, 1, H, s->gates, c, c, s->tanh_c, h, p->peep);
+        else k->lstm_cell_forward(1, H, s->gates, c, c, s->tanh_c, h);
     }
     memcpy(s->logits, m->p.b_out, (size_t)m->cfg.output_size * sizeof(float));
     k->gemm_nt(1, m->cfg.output_size, H, s->h + (size_t)(L - 1) * H, H, m->p.w_out, H, s->logits,

@@ -82,6 +82,12 @@ export interface ModelOptions {
   recurrentDropout?: number;
   /** Each (H, H) gate block of weight_hh starts as a random orthogonal matrix. */
   orthogonalInit?: boolean;
+  /** LSTM: diagonal peephole weights (i and f see c_{t-1}, o sees c_t); tensor peephole_l{l} (3, H). */
+  peephole?: boolean;
+  /** LSTM: coupled input and forget gate, f = 1 - i; gate rows i, g, o (3H). */
+  cifg?: boolean;
+  /** Candidate and cell-output activation: 'tanh' (default) or 'relu'. */
+  activation?: 'tanh' | 'relu';
 }
 
 export interface ModelConfig {
@@ -100,6 +106,9 @@ export interface ModelConfig {
   readonly cell: 'lstm' | 'gru';
   readonly recurrentDropout: number;
   readonly orthogonalInit: boolean;
+  readonly peephole: boolean;
+  readonly cifg: boolean;
+  readonly activation: 'tanh' | 'relu';
 }
 
 export interface OptimizerOptions {

@@ -538,12 +538,14 @@ export function slidingWindows(series, options = {}) {
 
 // ---- the model ----
 
-const CONFIG_WORDS = 14;
+const CONFIG_WORDS = 17;
 const MESSAGE_BYTES = 256;
 const HEADS = { softmax: 0, mse: 1 };
 const HEAD_NAMES = ['softmax', 'mse'];
 const CELLS = { lstm: 0, gru: 1 };
 const CELL_NAMES = ['lstm', 'gru'];
+const ACTIVATIONS = { tanh: 0, relu: 1 };
+const ACTIVATION_NAMES = ['tanh', 'relu'];
 const BATCH_BYTES = 28; // lstm_batch: batch, steps and five pointers
 
 /** A stacked LSTM with a softmax head, living in the wasm heap. Call dispose() when done. */
@@ -565,15 +567,24 @@ export class Model {
    * cross-entropy, or 'mse': linear outputs with mean squared error), returnSequences (true:
    * an output at every step; false: only at each sequence's last step), cell ('lstm' or
    * 'gru', PyTorch nn.GRU), recurrentDropout (variational, on h_{t-1} into W_hh),
-   * orthogonalInit (orthogonal gate blocks of W_hh).
+   * orthogonalInit (orthogonal gate blocks of W_hh), peephole and cifg (LSTM variants),
+   * activation ('tanh' or 'relu': the candidate and the cell output).
    */
   static async create(options = {}) {
     checkOptions('Model.create', options, ['vocabSize', 'inputSize', 'outputSize', 'hiddenSize',
-      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences', 'cell', 'recurrentDropout', 'orthogonalInit', 'wasm']);
+      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences', 'cell', 'recurrentDropout', 'orthogonalInit', 'peephole', 'cifg', 'activation', 'wasm']);
+    const flag = (name) => {
+      const v = options[name] ?? false;
+      if (typeof v !== 'boolean') throw new LstmError(`${name} must be true or false, got ${String(v)}`);
+      return v ? 1 : 0;
+    };
+    const activation = options.activation ?? 'tanh';
+    if (!Object.hasOwn(ACTIVATIONS, activation)) throw new LstmError(`activation must be 'tanh' or 'relu', got ${String(activation)}`);
     const orthogonalInit = options.orthogonalInit ?? false;
     if (typeof orthogonalInit !== 'boolean') throw new LstmError(`orthogonalInit must be true or false, got ${String(orthogonalInit)}`);
     const cell = options.cell ?? 'lstm';
     if (!Object.hasOwn(CELLS, cell)) throw new LstmError(`cell must be 'lstm' or 'gru', got ${String(cell)}`);
+    if (cell === 'gru' && (options.peephole || options.cifg)) throw new LstmError('peephole and cifg are LSTM variants: the GRU has neither');
     const head = options.head ?? 'softmax';
     if (!Object.hasOwn(HEADS, head)) throw new LstmError(`head must be 'softmax' or 'mse', got ${String(head)}`);
     const returnSequences = options.returnSequences ?? true;
@@ -596,6 +607,7 @@ export class Model {
       HEADS[head], returnSequences ? 0 : 1, CELLS[cell],
       checkNumber('recurrentDropout', options.recurrentDropout ?? 0, 0, 1, { maxOpen: true }),
       orthogonalInit ? 1 : 0,
+      flag('peephole'), flag('cifg'), ACTIVATIONS[activation],
     ];
     return wasm.scratch([CONFIG_WORDS * 4, 4, MESSAGE_BYTES], (cfg, out, msg) => {
       const view = new DataView(wasm.buffer);
@@ -658,6 +670,9 @@ export class Model {
         cell: CELL_NAMES[v.getInt32(44, true)],
         recurrentDropout: v.getFloat32(48, true),
         orthogonalInit: v.getInt32(52, true) === 1,
+        peephole: v.getInt32(56, true) === 1,
+        cifg: v.getInt32(60, true) === 1,
+        activation: ACTIVATION_NAMES[v.getInt32(64, true)],
       });
     });
   }

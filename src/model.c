@@ -78,11 +78,19 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
         BAD("recurrent_dropout must be in [0, 1), got %g", (double)c->recurrent_dropout);
     if (c->orthogonal_init != 0 && c->orthogonal_init != 1)
         BAD("orthogonal_init must be 0 or 1, got %d", c->orthogonal_init);
+    if (c->peephole != 0 && c->peephole != 1) BAD("peephole must be 0 or 1, got %d", c->peephole);
+    if (c->cifg != 0 && c->cifg != 1) BAD("cifg must be 0 or 1, got %d", c->cifg);
+    if (c->activation != LSTM_ACTIVATION_TANH && c->activation != LSTM_ACTIVATION_RELU)
+        BAD("activation must be 0 (tanh) or 1 (relu), got %d", c->activation);
+    if (c->cell == LSTM_CELL_GRU && (c->peephole || c->cifg))
+        BAD("peephole and cifg are LSTM variants; the GRU has neither (got peephole %d, cifg %d)",
+            c->peephole, c->cifg);
     const uint64_t G = (uint64_t)lstm_gate_count(c);
     uint64_t H = (uint64_t)c->hidden_size, X = c->input_vocab ? (uint64_t)c->input_vocab
                                                               : (uint64_t)c->input_size;
-    uint64_t n = G * H * (X + H) + 2 * G * H;                       /* layer 0 */
-    n += (uint64_t)(c->num_layers - 1) * (G * H * (H + H) + 2 * G * H); /* layers above */
+    const uint64_t P = (uint64_t)lstm_peephole_rows(c) * H;
+    uint64_t n = G * H * (X + H) + 2 * G * H + P;                       /* layer 0 */
+    n += (uint64_t)(c->num_layers - 1) * (G * H * (H + H) + 2 * G * H + P); /* layers above */
     n += (uint64_t)c->output_size * (H + 1);                    /* head */
     if (n > LSTM_MAX_PARAMS)
         BAD("model has %llu parameters, more than the limit of %llu", (unsigned long long)n,
@@ -116,6 +124,9 @@ static void layout_tensors(const lstm_model *m, float *base, lstm_tensors *t) {
         t->layer[l].w_hh = p; p += G * H;
         t->layer[l].b_ih = p; p += G;
         t->layer[l].b_hh = p; p += G;
+        const size_t P = (size_t)lstm_peephole_rows(&m->cfg) * H;
+        t->layer[l].peep = P ? p : NULL;
+        p += P;
     }
     t->w_out = p; p += (size_t)V * H;
     t->b_out = p;
@@ -135,6 +146,12 @@ static void build_tensor_table(lstm_model *m) {
             m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n],
                                                    (uint32_t)(ptrs[q] - m->params),
                                                    lstm_gate_count(&m->cfg) * H, cols[q]};
+        }
+        if (lt->peep) {
+            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "peephole_l%d", l);
+            m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(lt->peep - m->params),
+                                                   lstm_peephole_rows(&m->cfg), H};
+            n++;
         }
     }
     snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "out.weight");
@@ -223,8 +240,12 @@ void lstm_init_parameters(lstm_model *m) {
     float s = c->init_scale > 0.0f ? c->init_scale : 1.0f / sqrtf((float)H);
     uint64_t rng = rng_seed(c->seed, 0);
     for (size_t i = 0; i < m->n_params; i++) m->params[i] = (2.0f * rng_uniform(&rng) - 1.0f) * s;
+    /* rows H..2H are f (LSTM) or z (GRU); with CIFG f = 1 - i, so the bias goes against i */
     for (int l = 0; l < c->num_layers; l++)
-        for (int j = 0; j < H; j++) m->p.layer[l].b_ih[H + j] += c->forget_bias;
+        for (int j = 0; j < H; j++) {
+            if (c->cifg) m->p.layer[l].b_ih[j] -= c->forget_bias;
+            else m->p.layer[l].b_ih[H + j] += c->forget_bias;
+        }
     if (c->orthogonal_init)
         for (int l = 0; l < c->num_layers; l++)
             for (int q = 0; q < lstm_gate_count(c); q++)
@@ -268,7 +289,9 @@ lstm_status lstm_get_config(const lstm_model *m, lstm_config *out) {
 size_t lstm_parameter_count(const lstm_model *m) { return m ? m->n_params : 0; }
 float *lstm_parameters(lstm_model *m) { return m ? m->params : NULL; }
 float *lstm_gradients(lstm_model *m) { return m ? m->grads : NULL; }
-int32_t lstm_tensor_count(const lstm_model *m) { return m ? LSTM_N_TENSORS(m->cfg.num_layers) : 0; }
+int32_t lstm_tensor_count(const lstm_model *m) {
+    return m ? (m->cfg.peephole ? 5 : 4) * m->cfg.num_layers + 2 : 0;
+}
 
 lstm_status lstm_tensor(const lstm_model *m, int32_t index, lstm_tensor_info *out) {
     if (!m || !out) return LSTM_ERR_INVALID_ARGUMENT;

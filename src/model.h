@@ -26,10 +26,18 @@ void *lstm_test_calloc(size_t count, size_t size);
 #define LSTM_MAX_PARAMS ((uint64_t)1 << 28) /* 1 GiB per float arena: more cannot fit wasm32 */
 #define LSTM_MAX_BATCH 65536
 #define LSTM_MAX_STEPS 65536
-#define LSTM_N_TENSORS(L) (4 * (L) + 2)
+#define LSTM_N_TENSORS(L) (5 * (L) + 2) /* the most: 4 per layer, 5 with peepholes, 2 head */
 
-/* Gate rows per hidden unit: 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n). */
-static inline int lstm_gate_count(const lstm_config *c) { return c->cell == LSTM_CELL_GRU ? 3 : 4; }
+/* Gate rows per hidden unit: 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n; CIFG: i, g, o). */
+static inline int lstm_gate_count(const lstm_config *c) {
+    return c->cell == LSTM_CELL_GRU || c->cifg ? 3 : 4;
+}
+/* Peephole rows per layer: 3 (i, f, o), 2 with CIFG (i, o), 0 without peepholes. */
+static inline int lstm_peephole_rows(const lstm_config *c) { return c->peephole ? (c->cifg ? 2 : 3) : 0; }
+/* Does the LSTM need the general cell (train.c) rather than the kernel table's? */
+static inline int lstm_variant_cell(const lstm_config *c) {
+    return c->cell == LSTM_CELL_LSTM && (c->peephole || c->cifg || c->activation != LSTM_ACTIVATION_TANH);
+}
 
 /* Pointers into one arena (parameters or gradients), in the order of the header. */
 typedef struct lstm_layer_tensors {
@@ -37,6 +45,7 @@ typedef struct lstm_layer_tensors {
     float *w_hh; /* (G, H) */
     float *b_ih; /* (G) */
     float *b_hh; /* (G) */
+    float *peep; /* (P, H) peephole weights, rows i, f, o (CIFG: i, o); NULL without */
 } lstm_layer_tensors;
 
 typedef struct lstm_tensors {
@@ -112,7 +121,7 @@ struct lstm_model {
     int n_moments;
     lstm_tensors p, g;
     lstm_tensor_info tensor_info[LSTM_N_TENSORS(LSTM_MAX_LAYERS)];
-    char tensor_names[LSTM_N_TENSORS(LSTM_MAX_LAYERS)][20];
+    char tensor_names[LSTM_N_TENSORS(LSTM_MAX_LAYERS)][24];
 
     lstm_optimizer opt;
     int has_opt;
@@ -169,6 +178,11 @@ lstm_status lstm_carry_resize(lstm_model *m, int B);
 /* GRU cell for B rows (train.c). gi (B, 3H): in W_i x + b_i, out activations r, z, n;
  * gh (B, 3H) W_h h + b_h; hn (B, H) receives gh's n rows; h may alias h_prev. */
 void lstm_gru_cell_forward(const lstm_kernels *k, int B, int H, float *gi, const float *gh,
-                           const float *h_prev, float *hn, float *h);
+                           const float *h_prev, float *hn, float *h, int relu);
+/* The general LSTM cell (peepholes, CIFG, relu) for B rows, in the layout of the kernel's
+ * lstm_cell_forward (gates: pre-activations in, activations out; c may alias c_prev). */
+void lstm_variant_cell_forward(const lstm_config *cfg, int B, int H, float *gates,
+                               const float *c_prev, float *c, float *act_c, float *h,
+                               const float *peep);
 
 #endif /* LSTM_MODEL_H */

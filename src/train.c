@@ -116,7 +116,7 @@ static lstm_status workspace_for(lstm_model *m, int B, int T) {
 /* ---- the GRU cell (the LSTM cell is a kernel: kernels_scalar.c / kernels_wasmsimd.c) ---- */
 
 void lstm_gru_cell_forward(const lstm_kernels *k, int B, int H, float *gi, const float *gh,
-                           const float *h_prev, float *hn, float *h) {
+                           const float *h_prev, float *hn, float *h, int relu) {
     for (int b = 0; b < B; b++) {
         float *r = gi + (size_t)b * 3 * H, *z = r + H, *n = z + H;
         const float *q = gh + (size_t)b * 3 * H, *hp = h_prev + (size_t)b * H;
@@ -127,7 +127,8 @@ void lstm_gru_cell_forward(const lstm_kernels *k, int B, int H, float *gi, const
             hnb[j] = q[2 * H + j];
             n[j] += r[j] * hnb[j]; /* the reset gate scales the recurrent product, bias included */
         }
-        k->vec_tanh(H, n, n);
+        if (relu) for (int j = 0; j < H; j++) n[j] = n[j] > 0.0f ? n[j] : 0.0f;
+        else k->vec_tanh(H, n, n);
         for (int j = 0; j < H; j++) hb[j] = n[j] + z[j] * (hp[j] - n[j]); /* (1-z) n + z h */
     }
 }
@@ -136,14 +137,14 @@ void lstm_gru_cell_forward(const lstm_kernels *k, int B, int H, float *gi, const
  * (d loss / d (W_i x + b_i)) and dgh (B, 3H) (d loss / d (W_h h + b_h)); adds the direct
  * path z * dh into dh_prev unless it is NULL. */
 static void gru_cell_backward(int B, int H, const float *gates, const float *hn, const float *h_prev,
-                              const float *dh, float *dgi, float *dgh, float *dh_prev) {
+                              const float *dh, float *dgi, float *dgh, float *dh_prev, int relu) {
     for (int b = 0; b < B; b++) {
         const size_t o = (size_t)b * 3 * H, ob = (size_t)b * H;
         const float *r = gates + o, *z = r + H, *n = z + H;
         for (int j = 0; j < H; j++) {
             const float d = dh[ob + j];
             const float dn = d * (1.0f - z[j]), dz = d * (h_prev[ob + j] - n[j]);
-            const float dan = dn * (1.0f - n[j] * n[j]);
+            const float dan = relu ? (n[j] > 0.0f ? dn : 0.0f) : dn * (1.0f - n[j] * n[j]);
             const float dar = dan * hn[ob + j] * r[j] * (1.0f - r[j]);
             const float daz = dz * z[j] * (1.0f - z[j]);
             dgi[o + j] = dar;
@@ -182,11 +183,87 @@ static void recurrent_backward(lstm_model *m, const lstm_layer_acts *a, int B, c
     for (size_t i = 0; i < (size_t)B * H; i++) dh_prev[i] += d[i] * a->rmask[i];
 }
 
+/* ---- the general LSTM cell: peepholes, coupled input/forget gate, relu ----
+ * Scalar loops: these variants are options, the plain LSTM keeps its SIMD kernel. Gate
+ * offsets within a row of G: i 0, f H, g 2H, o 3H; with CIFG (no f rows) i 0, g H, o 2H. */
+
+static inline float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float act_(float x, int relu) { return relu ? (x > 0.0f ? x : 0.0f) : tanhf(x); }
+/* derivative of the activation, from its output y = act(x) */
+static inline float dact_(float y, int relu) { return relu ? (y > 0.0f ? 1.0f : 0.0f) : 1.0f - y * y; }
+
+void lstm_variant_cell_forward(const lstm_config *cfg, int B, int H, float *gates,
+                               const float *c_prev, float *c, float *act_c, float *h,
+                               const float *peep) {
+    const int cifg = cfg->cifg, relu = cfg->activation == LSTM_ACTIVATION_RELU;
+    const int G = lstm_gate_count(cfg) * H, og = cifg ? H : 2 * H, oo = cifg ? 2 * H : 3 * H;
+    const float *pi = peep, *pf = peep && !cifg ? peep + H : NULL, *po = peep ? peep + (cifg ? H : 2 * H) : NULL;
+    for (int b = 0; b < B; b++) {
+        float *a = gates + (size_t)b * G;
+        const size_t r = (size_t)b * H;
+        for (int j = 0; j < H; j++) {
+            const float cp = c_prev[r + j];
+            const float i = sigmoidf_(a[j] + (pi ? pi[j] * cp : 0.0f));
+            const float f = cifg ? 1.0f - i : sigmoidf_(a[H + j] + (pf ? pf[j] * cp : 0.0f));
+            const float g = act_(a[og + j], relu);
+            const float cn = f * cp + i * g;
+            const float o = sigmoidf_(a[oo + j] + (po ? po[j] * cn : 0.0f)); /* o sees c_t */
+            const float ac = act_(cn, relu);
+            a[j] = i;
+            if (!cifg) a[H + j] = f;
+            a[og + j] = g;
+            a[oo + j] = o;
+            c[r + j] = cn;
+            act_c[r + j] = ac;
+            h[r + j] = o * ac;
+        }
+    }
+}
+
+/* Backward through the general cell. dc: in the gradient from step t+1, out the one to t-1;
+ * the peephole gradients are added into dpeep. */
+static void variant_cell_backward(const lstm_config *cfg, int B, int H, const float *gates,
+                                  const float *c_prev, const float *c, const float *act_c,
+                                  const float *dh, float *dc, float *dgates, const float *peep,
+                                  float *dpeep) {
+    const int cifg = cfg->cifg, relu = cfg->activation == LSTM_ACTIVATION_RELU;
+    const int G = lstm_gate_count(cfg) * H, og = cifg ? H : 2 * H, oo = cifg ? 2 * H : 3 * H;
+    const int pof = cifg ? H : 2 * H; /* offset of the o peephole row */
+    for (int b = 0; b < B; b++) {
+        const float *a = gates + (size_t)b * G;
+        float *d = dgates + (size_t)b * G;
+        const size_t r = (size_t)b * H;
+        for (int j = 0; j < H; j++) {
+            const float i = a[j], f = cifg ? 1.0f - i : a[H + j], g = a[og + j], o = a[oo + j];
+            const float cp = c_prev[r + j], cn = c[r + j], ac = act_c[r + j];
+            const float dao = dh[r + j] * ac * o * (1.0f - o);
+            float dct = dc[r + j] + dh[r + j] * o * dact_(ac, relu);
+            if (peep) dct += dao * peep[pof + j];
+            const float df = dct * cp;
+            const float di = dct * g - (cifg ? df : 0.0f); /* CIFG: f = 1 - i */
+            const float dai = di * i * (1.0f - i);
+            const float daf = cifg ? 0.0f : df * f * (1.0f - f);
+            d[j] = dai;
+            if (!cifg) d[H + j] = daf;
+            d[og + j] = dct * i * dact_(g, relu);
+            d[oo + j] = dao;
+            float dcp = dct * f;
+            if (peep) {
+                dcp += dai * peep[j] + (cifg ? 0.0f : daf * peep[H + j]);
+                dpeep[j] += dai * cp;
+                if (!cifg) dpeep[H + j] += daf * cp;
+                dpeep[pof + j] += dao * cn;
+            }
+            dc[r + j] = dcp;
+        }
+    }
+}
+
 /* One layer over T steps. x: (T*B, X) input rows (dense) or NULL with tokens (T*B ids). */
 static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, int X,
                           const int32_t *tokens) {
     const lstm_kernels *k = m->k;
-    const int gru = m->cfg.cell == LSTM_CELL_GRU;
+    const int gru = m->cfg.cell == LSTM_CELL_GRU, variant = lstm_variant_cell(&m->cfg);
     const int H = m->cfg.hidden_size, G = lstm_gate_count(&m->cfg) * H;
     const size_t R = (size_t)B * T;
     const lstm_layer_tensors *p = &m->p.layer[l];
@@ -214,7 +291,7 @@ static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, in
             for (int b = 0; b < B; b++) memcpy(gh + (size_t)b * G, p->b_hh, (size_t)G * sizeof(float));
             k->gemm_nt(B, G, H, recurrent_input(m, a, B, s), H, p->w_hh, H, gh, G);
             lstm_gru_cell_forward(k, B, H, a->gates + s * G, gh, a->h + s * H, a->tanh_c + s * H,
-                                  a->h + (s + B) * H);
+                                  a->h + (s + B) * H, m->cfg.activation == LSTM_ACTIVATION_RELU);
         }
         return;
     }
@@ -222,8 +299,12 @@ static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, in
         const size_t s = (size_t)t * B;
         float *gates = a->gates + s * G;
         k->gemm_nt(B, G, H, recurrent_input(m, a, B, s), H, p->w_hh, H, gates, G);
-        k->lstm_cell_forward(B, H, gates, a->c + s * H, a->c + (s + B) * H, a->tanh_c + s * H,
-                             a->h + (s + B) * H);
+        if (variant)
+            lstm_variant_cell_forward(&m->cfg, B, H, gates, a->c + s * H, a->c + (s + B) * H,
+                                      a->tanh_c + s * H, a->h + (s + B) * H, p->peep);
+        else
+            k->lstm_cell_forward(B, H, gates, a->c + s * H, a->c + (s + B) * H, a->tanh_c + s * H,
+                                 a->h + (s + B) * H);
     }
 }
 
@@ -411,6 +492,7 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
     const lstm_config *c = &m->cfg;
     const int H = c->hidden_size, V = c->output_size, L = c->num_layers;
     const int G = lstm_gate_count(c) * H, gru = c->cell == LSTM_CELL_GRU;
+    const int variant = lstm_variant_cell(c);
     const size_t R = (size_t)B * T;
     lstm_workspace *w = &m->ws;
     memset(m->grads, 0, m->n_params * sizeof(float));
@@ -455,12 +537,16 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
                 /* dgh differs from dgates in the n rows: r scales the recurrent product */
                 float *dgh = w->dgh + s * G;
                 gru_cell_backward(B, H, a->gates + s * G, a->tanh_c + s * H, a->h + s * H, dh, dgates,
-                                  dgh, dh_prev);
+                                  dgh, dh_prev, c->activation == LSTM_ACTIVATION_RELU);
                 if (dh_prev) recurrent_backward(m, a, B, dgh, dh_prev);
                 continue;
             }
-            k->lstm_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, dh, w->dc,
-                                  dgates);
+            if (variant)
+                variant_cell_backward(c, B, H, a->gates + s * G, a->c + s * H, a->c + s * H + (size_t)B * H,
+                                      a->tanh_c + s * H, dh, w->dc, dgates, p->peep, g->peep);
+            else
+                k->lstm_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, dh,
+                                      w->dc, dgates);
             if (dh_prev) recurrent_backward(m, a, B, dgates, dh_prev);
         }
         /* weight gradients over all T*B rows at once, as dot products along the rows:
