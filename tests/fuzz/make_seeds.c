@@ -24,15 +24,21 @@ int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: make_seeds DIR\n"); return 2; }
     const char *dir = argv[1];
     int bad = 0;
-    for (int kind = 0; kind < 6; kind++) {
-        int dense = kind == 3 || kind == 4;
+    for (int kind = 0; kind < 9; kind++) {
+        /* kinds 6..8: format version 2 (GRU; mse head at the last step with peepholes and
+         * CIFG; relu with recurrent dropout and orthogonal init) */
+        int dense = kind == 3 || kind == 4 || kind == 7;
         lstm_config c = {.input_vocab = dense ? 0 : 5 + kind, .input_size = 3, .hidden_size = 2 + kind,
                          .num_layers = 1 + kind % 3, .output_size = 5 + kind, .seed = (uint32_t)kind,
-                         .dropout = kind == 2 ? 0.3f : 0.0f};
+                         .dropout = kind == 2 ? 0.3f : 0.0f, .cell = kind == 6 ? 1 : 0,
+                         .head = kind == 7 ? 1 : 0, .last_step_only = kind == 7, .peephole = kind == 7,
+                         .cifg = kind == 7, .activation = kind == 8, .recurrent_dropout = kind == 8 ? 0.2f : 0.0f,
+                         .orthogonal_init = kind == 8};
         lstm_model *m = NULL;
         if (lstm_create(&c, &m, NULL) != LSTM_OK) return 1;
         if (!dense) {
             uint32_t vocab[16];
+            if (c.input_vocab > 16) return 1;
             for (int i = 0; i < c.input_vocab; i++) vocab[i] = kind == 5 ? 0x4E00 + i : 'a' + i;
             lstm_set_vocabulary(m, vocab, c.input_vocab);
             lstm_set_metadata(m, (const uint8_t *)"{\"seed\":true}", 13);
@@ -45,7 +51,10 @@ int main(int argc, char **argv) {
         float inputs[36];
         for (int i = 0; i < 12; i++) { tokens[i] = i % 5; targets[i] = (i + 1) % 5; }
         for (int i = 0; i < 36; i++) inputs[i] = (float)(i % 7) / 7.0f;
-        lstm_batch b = {3, 4, dense ? NULL : tokens, dense ? inputs : NULL, targets, NULL, NULL};
+        float values[12 * 16] = {0};
+        const int32_t lengths[3] = {4, 2, 3};
+        lstm_batch b = {3, 4, dense ? NULL : tokens, dense ? inputs : NULL, c.head ? NULL : targets,
+                        c.head ? values : NULL, kind >= 6 ? lengths : NULL};
         lstm_train_batch(m, &b, NULL);
         char name[64];
         snprintf(name, sizeof name, "model-%d-weights.lstm", kind);
