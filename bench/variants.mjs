@@ -4,7 +4,8 @@
 // every round measures each variant briefly, one after the other, and the reported ratio is
 // the median over rounds of (variant / plain LSTM of the same round).
 //
-//   node bench/variants.mjs [--seconds S] [--rounds N] [--only W1|W2]
+//   node bench/variants.mjs [--seconds S] [--rounds N] [--only W1|W2] [--match TEXT]
+// (--match: only the variants whose name contains TEXT, beside the plain LSTM)
 import { Model } from '../dist/lstm.js';
 
 const args = process.argv.slice(2);
@@ -12,9 +13,10 @@ const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name
 const SECONDS = Number(option('--seconds', 0.5));
 const ROUNDS = Number(option('--rounds', 9));
 const ONLY = option('--only', null);
+const MATCH = option('--match', null);
 const V = 65;
 const SHAPES = { W1: { H: 128, L: 2, T: 50, B: 50 }, W2: { H: 512, L: 2, T: 64, B: 32 } };
-const VARIANTS = {
+const ALL_VARIANTS = {
   'lstm (plain)': {},
   gru: { cell: 'gru' },
   'lstm, softmax at last step': { returnSequences: false },
@@ -29,13 +31,18 @@ const VARIANTS = {
   'lstm, cifg': { cifg: true },
   'lstm, relu activation': { activation: 'relu' },
   'gru, relu activation': { cell: 'gru', activation: 'relu' },
+  'lstm, projection to H/4': { proj: 4 },
 };
+
+const VARIANTS = Object.fromEntries(Object.entries(ALL_VARIANTS)
+  .filter(([name]) => !MATCH || name === 'lstm (plain)' || name.includes(MATCH)));
 
 let seed = 1;
 const rand = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
 
 async function setup(shape, variant) {
-  const { masked, ...options } = variant;
+  const { masked, proj, ...options } = variant;
+  if (proj) options.projSize = shape.H / proj;
   const model = await Model.create({ vocabSize: V, hiddenSize: shape.H, layers: shape.L, seed: 1, ...options });
   const { B, T } = shape;
   const batch = { batch: B, steps: T, tokens: Int32Array.from({ length: B * T }, () => Math.floor(rand() * V)) };

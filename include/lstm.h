@@ -43,6 +43,12 @@
  *   activation: the candidate g and the output squashing h = o * act(c) use tanh (default) or
  *     relu, as Keras' activation= (for the GRU, the candidate n).
  *
+ * Projection (config.proj_size = P > 0, LSTM cell only), identical to PyTorch nn.LSTM(proj_size=P):
+ *   h_t = W_hr (o * tanh(c_t)), so the state and every layer's output have P values (c keeps H):
+ *     weight_ih_l{l}  (4H, X_l)   X_l = P for l > 0        weight_hh_l{l}  (4H, P)
+ *     bias_ih_l{l}    (4H)        bias_hh_l{l}    (4H)     [peephole_l{l}]   weight_hr_l{l}  (P, H)
+ *   and the head reads P values: out.weight (V, P).
+ *
  * Sequences are passed batch-first: element (b, t) of a (B, T) array is at index b*T + t.
  */
 #ifndef LSTM_H
@@ -110,6 +116,7 @@ typedef struct lstm_config {
     int32_t peephole;        /* 1: diagonal peephole weights (LSTM cell), see above */
     int32_t cifg;            /* 1: coupled input and forget gate, f = 1 - i (LSTM cell) */
     int32_t activation;      /* lstm_activation of the candidate and of the cell output */
+    int32_t proj_size;       /* P: 0 = none, else 1..hidden_size-1 (LSTM cell), see above */
 } lstm_config;
 
 typedef enum lstm_activation {

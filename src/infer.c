@@ -23,6 +23,7 @@ static void infer_step(lstm_model *m, int32_t token, const float *input) {
     const lstm_kernels *k = m->k;
     const int gru = m->cfg.cell == LSTM_CELL_GRU;
     const int H = m->cfg.hidden_size, G = lstm_gate_count(&m->cfg) * H, L = m->cfg.num_layers;
+    const int S = lstm_state_size(&m->cfg); /* h is S wide, in blocks of H */
     lstm_infer *s = &m->inf;
     for (int l = 0; l < L; l++) {
         const lstm_layer_tensors *p = &m->p.layer[l];
@@ -34,7 +35,7 @@ static void infer_step(lstm_model *m, int32_t token, const float *input) {
             for (int j = 0; j < G; j++) s->gates[j] = p->b_ih[j] + (gru ? 0.0f : p->b_hh[j]) + e[j];
         } else {
             for (int j = 0; j < G; j++) s->gates[j] = p->b_ih[j] + (gru ? 0.0f : p->b_hh[j]);
-            const int X = l == 0 ? m->X0 : H;
+            const int X = l == 0 ? m->X0 : S;
             const float *x = l == 0 ? input : s->h + (size_t)(l - 1) * H;
             k->gemm_nt(1, G, X, x, X, p->w_ih, X, s->gates, G);
         }
@@ -46,13 +47,19 @@ static void infer_step(lstm_model *m, int32_t token, const float *input) {
                                   m->cfg.activation == LSTM_ACTIVATION_RELU); /* h in place */
             continue;
         }
-        k->gemm_nt(1, G, H, h, H, p->w_hh, H, s->gates, G);
-        /* c and h update in place: each element is read before it is written */
-        if (lstm_variant_cell(&m->cfg)) lstm_variant_cell_forward(&m->cfg, 1, H, s->gates, c, c, s->tanh_c, h, p->peep);
-        else k->lstm_cell_forward(1, H, s->gates, c, c, s->tanh_c, h);
+        k->gemm_nt(1, G, S, h, S, p->w_hh, S, s->gates, G);
+        /* c and h update in place: each element is read before it is written; with a
+         * projection the cell writes o * tanh(c) to mh and h = W_hr mh */
+        float *cell_h = p->w_hr ? s->mh : h;
+        if (lstm_variant_cell(&m->cfg)) lstm_variant_cell_forward(&m->cfg, 1, H, s->gates, c, c, s->tanh_c, cell_h, p->peep);
+        else k->lstm_cell_forward(1, H, s->gates, c, c, s->tanh_c, cell_h);
+        if (p->w_hr) {
+            memset(h, 0, (size_t)S * sizeof(float));
+            k->gemm_nt(1, S, H, s->mh, H, p->w_hr, H, h, S);
+        }
     }
     memcpy(s->logits, m->p.b_out, (size_t)m->cfg.output_size * sizeof(float));
-    k->gemm_nt(1, m->cfg.output_size, H, s->h + (size_t)(L - 1) * H, H, m->p.w_out, H, s->logits,
+    k->gemm_nt(1, m->cfg.output_size, S, s->h + (size_t)(L - 1) * H, S, m->p.w_out, S, s->logits,
                m->cfg.output_size);
     s->has_logits = 1;
 }

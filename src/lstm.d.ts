@@ -88,6 +88,9 @@ export interface ModelOptions {
   cifg?: boolean;
   /** Candidate and cell-output activation: 'tanh' (default) or 'relu'. */
   activation?: 'tanh' | 'relu';
+  /** PyTorch's proj_size (LSTM): h = W_hr (o * tanh(c)) has projSize < hiddenSize values;
+   * tensors weight_hr_l{l} (P, H), weight_hh (4H, P), out.weight (V, P). 0 = none. */
+  projSize?: number;
 }
 
 export interface ModelConfig {
@@ -109,6 +112,7 @@ export interface ModelConfig {
   readonly peephole: boolean;
   readonly cifg: boolean;
   readonly activation: 'tanh' | 'relu';
+  readonly projSize: number;
 }
 
 export interface OptimizerOptions {

@@ -82,16 +82,23 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
     if (c->cifg != 0 && c->cifg != 1) BAD("cifg must be 0 or 1, got %d", c->cifg);
     if (c->activation != LSTM_ACTIVATION_TANH && c->activation != LSTM_ACTIVATION_RELU)
         BAD("activation must be 0 (tanh) or 1 (relu), got %d", c->activation);
+    if (c->proj_size < 0 || (c->proj_size > 0 && c->proj_size >= c->hidden_size))
+        BAD("proj_size must be 0 or in [1, hidden_size - 1] = [1, %d], got %d", c->hidden_size - 1, c->proj_size);
+    if (c->proj_size > 0 && c->cell == LSTM_CELL_GRU)
+        BAD("proj_size is for the LSTM cell (PyTorch's GRU has none), got proj_size %d with the GRU", c->proj_size);
+    if (c->proj_size > 0 && c->orthogonal_init)
+        BAD("orthogonal_init needs square (H, H) gate blocks; with proj_size %d they are (H, P)", c->proj_size);
     if (c->cell == LSTM_CELL_GRU && (c->peephole || c->cifg))
         BAD("peephole and cifg are LSTM variants; the GRU has neither (got peephole %d, cifg %d)",
             c->peephole, c->cifg);
     const uint64_t G = (uint64_t)lstm_gate_count(c);
     uint64_t H = (uint64_t)c->hidden_size, X = c->input_vocab ? (uint64_t)c->input_vocab
                                                               : (uint64_t)c->input_size;
-    const uint64_t P = (uint64_t)lstm_peephole_rows(c) * H;
-    uint64_t n = G * H * (X + H) + 2 * G * H + P;                       /* layer 0 */
-    n += (uint64_t)(c->num_layers - 1) * (G * H * (H + H) + 2 * G * H + P); /* layers above */
-    n += (uint64_t)c->output_size * (H + 1);                    /* head */
+    const uint64_t P = (uint64_t)lstm_peephole_rows(c) * H, S = (uint64_t)lstm_state_size(c);
+    const uint64_t R = c->proj_size > 0 ? (uint64_t)c->proj_size * H : 0; /* W_hr */
+    uint64_t n = G * H * (X + S) + 2 * G * H + P + R;                       /* layer 0 */
+    n += (uint64_t)(c->num_layers - 1) * (G * H * (S + S) + 2 * G * H + P + R); /* layers above */
+    n += (uint64_t)c->output_size * (S + 1);                    /* head */
     if (n > LSTM_MAX_PARAMS)
         BAD("model has %llu parameters, more than the limit of %llu", (unsigned long long)n,
             (unsigned long long)LSTM_MAX_PARAMS);
@@ -115,32 +122,35 @@ void lstm_parameters_changed(lstm_model *m) {
 
 /* Point a struct of tensors into an arena laid out as the header describes. */
 static void layout_tensors(const lstm_model *m, float *base, lstm_tensors *t) {
-    const int H = m->cfg.hidden_size, V = m->cfg.output_size;
+    const int H = m->cfg.hidden_size, V = m->cfg.output_size, S = lstm_state_size(&m->cfg);
     const size_t G = (size_t)lstm_gate_count(&m->cfg) * H;
     float *p = base;
     for (int l = 0; l < m->cfg.num_layers; l++) {
-        int X = l == 0 ? m->X0 : H;
+        int X = l == 0 ? m->X0 : S;
         t->layer[l].w_ih = p; p += G * X;
-        t->layer[l].w_hh = p; p += G * H;
+        t->layer[l].w_hh = p; p += G * S;
         t->layer[l].b_ih = p; p += G;
         t->layer[l].b_hh = p; p += G;
         const size_t P = (size_t)lstm_peephole_rows(&m->cfg) * H;
         t->layer[l].peep = P ? p : NULL;
         p += P;
+        const size_t Pr = (size_t)m->cfg.proj_size * H;
+        t->layer[l].w_hr = Pr ? p : NULL;
+        p += Pr;
     }
-    t->w_out = p; p += (size_t)V * H;
+    t->w_out = p; p += (size_t)V * S;
     t->b_out = p;
 }
 
 static void build_tensor_table(lstm_model *m) {
-    const int H = m->cfg.hidden_size, L = m->cfg.num_layers;
+    const int H = m->cfg.hidden_size, L = m->cfg.num_layers, S = lstm_state_size(&m->cfg);
     int n = 0;
     for (int l = 0; l < L; l++) {
         const lstm_layer_tensors *lt = &m->p.layer[l];
-        int X = l == 0 ? m->X0 : H;
+        int X = l == 0 ? m->X0 : S;
         const char *names[4] = {"weight_ih_l%d", "weight_hh_l%d", "bias_ih_l%d", "bias_hh_l%d"};
         float *ptrs[4] = {lt->w_ih, lt->w_hh, lt->b_ih, lt->b_hh};
-        int cols[4] = {X, H, 1, 1};
+        int cols[4] = {X, S, 1, 1};
         for (int q = 0; q < 4; q++, n++) {
             snprintf(m->tensor_names[n], sizeof m->tensor_names[n], names[q], l);
             m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n],
@@ -153,10 +163,16 @@ static void build_tensor_table(lstm_model *m) {
                                                    lstm_peephole_rows(&m->cfg), H};
             n++;
         }
+        if (lt->w_hr) {
+            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "weight_hr_l%d", l);
+            m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(lt->w_hr - m->params),
+                                                   m->cfg.proj_size, H};
+            n++;
+        }
     }
     snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "out.weight");
     m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(m->p.w_out - m->params),
-                                           m->cfg.output_size, H};
+                                           m->cfg.output_size, S};
     n++;
     snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "out.bias");
     m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(m->p.b_out - m->params),
@@ -180,7 +196,7 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_mess
     const size_t G = (size_t)lstm_gate_count(cfg) * H;
     /* gates: 4H for the LSTM; the GRU keeps W_i x and W_h h apart, 2 x 3H */
     const size_t gate_floats = cfg->cell == LSTM_CELL_GRU ? 2 * G : G;
-    size_t inf_floats = (size_t)2 * L * H + gate_floats + H + 2 * (size_t)V;
+    size_t inf_floats = (size_t)2 * L * H + gate_floats + 2 * (size_t)H + 2 * (size_t)V;
     m->inf_arena = calloc(inf_floats + 2 * (size_t)V, sizeof(float));
     if (cfg->input_vocab) m->embed = malloc((size_t)cfg->input_vocab * G * sizeof(float));
     if (!m->params || !m->grads || !m->inf_arena || (cfg->input_vocab && !m->embed)) {
@@ -193,6 +209,7 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_mess
     m->inf.c = f; f += (size_t)L * H;
     m->inf.gates = f; f += gate_floats;
     m->inf.tanh_c = f; f += H;
+    m->inf.mh = f; f += H;
     m->inf.logits = f; f += V;
     m->inf.probs = f; f += V;
     m->inf.pairs = f;
@@ -290,7 +307,7 @@ size_t lstm_parameter_count(const lstm_model *m) { return m ? m->n_params : 0; }
 float *lstm_parameters(lstm_model *m) { return m ? m->params : NULL; }
 float *lstm_gradients(lstm_model *m) { return m ? m->grads : NULL; }
 int32_t lstm_tensor_count(const lstm_model *m) {
-    return m ? (m->cfg.peephole ? 5 : 4) * m->cfg.num_layers + 2 : 0;
+    return m ? (4 + m->cfg.peephole + (m->cfg.proj_size > 0)) * m->cfg.num_layers + 2 : 0;
 }
 
 lstm_status lstm_tensor(const lstm_model *m, int32_t index, lstm_tensor_info *out) {

@@ -26,7 +26,7 @@ void *lstm_test_calloc(size_t count, size_t size);
 #define LSTM_MAX_PARAMS ((uint64_t)1 << 28) /* 1 GiB per float arena: more cannot fit wasm32 */
 #define LSTM_MAX_BATCH 65536
 #define LSTM_MAX_STEPS 65536
-#define LSTM_N_TENSORS(L) (5 * (L) + 2) /* the most: 4 per layer, 5 with peepholes, 2 head */
+#define LSTM_N_TENSORS(L) (6 * (L) + 2) /* the most: 4 per layer, + peephole, + projection, 2 head */
 
 /* Gate rows per hidden unit: 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n; CIFG: i, g, o). */
 static inline int lstm_gate_count(const lstm_config *c) {
@@ -34,6 +34,8 @@ static inline int lstm_gate_count(const lstm_config *c) {
 }
 /* Peephole rows per layer: 3 (i, f, o), 2 with CIFG (i, o), 0 without peepholes. */
 static inline int lstm_peephole_rows(const lstm_config *c) { return c->peephole ? (c->cifg ? 2 : 3) : 0; }
+/* Width of the state h and of every layer's output: proj_size, or H without projection. */
+static inline int lstm_state_size(const lstm_config *c) { return c->proj_size > 0 ? c->proj_size : c->hidden_size; }
 /* Does the LSTM need the general cell (train.c) rather than the kernel table's? */
 static inline int lstm_variant_cell(const lstm_config *c) {
     return c->cell == LSTM_CELL_LSTM && (c->peephole || c->cifg || c->activation != LSTM_ACTIVATION_TANH);
@@ -46,6 +48,7 @@ typedef struct lstm_layer_tensors {
     float *b_ih; /* (G) */
     float *b_hh; /* (G) */
     float *peep; /* (P, H) peephole weights, rows i, f, o (CIFG: i, o); NULL without */
+    float *w_hr; /* (proj_size, H) projection; NULL without */
 } lstm_layer_tensors;
 
 typedef struct lstm_tensors {
@@ -56,14 +59,15 @@ typedef struct lstm_tensors {
 
 /* Activations of one layer for one (B, T) batch, time-major: row r = t*B + b. */
 typedef struct lstm_layer_acts {
-    float *h;      /* (T+1, B, H) h[0] is the initial state */
+    float *h;      /* (T+1, B, S) h[0] is the initial state; S = proj_size or H */
     float *c;      /* (T+1, B, H) */
     float *gates;  /* (T, B, G) activations i, f, g, o (GRU: r, z, n) after forward */
     float *tanh_c; /* (T, B, H) tanh(c); GRU: W_hn h + b_hn, the product the reset gate scales */
     float *mask;   /* (T, B, H) dropout mask 0 or 1/(1-p); NULL without dropout */
     float *rmask;  /* (B, H) recurrent dropout mask, the same at every step; NULL without */
     int rdrop;     /* rmask is in use for the batch being computed */
-    float *out;    /* (T, B, H) what the next layer sees: h[1..T], masked if dropout */
+    float *out;    /* (T, B, S) what the next layer sees: h[1..T], masked if dropout */
+    float *mh;     /* (T, B, H) projection: o * tanh(c) before W_hr; NULL without */
 } lstm_layer_acts;
 
 /* The training workspace, one allocation sized for the largest (B, T) seen so far. */
@@ -79,6 +83,7 @@ typedef struct lstm_workspace {
     float *dgates;     /* (T, B, 4H) */
     float *dout;       /* (T, B, max(H, X0)) gradient at a layer's output / input */
     float *dc;         /* (B, H) */
+    float *dm;         /* (B, H) projection: d loss / d (o * tanh(c)) of one step; NULL without */
     float *dx;         /* (B, T, X0) input gradients, batch-first for the caller */
     float *bias;       /* (4H) b_ih + b_hh of the layer being computed */
     float *dgT;        /* (4H, T*B) dgates transposed, for weight gradients as gemm_nt */
@@ -99,7 +104,8 @@ typedef struct lstm_workspace {
 
 /* Single-sequence inference state and scratch. */
 typedef struct lstm_infer {
-    float *h;       /* (L, H) */
+    float *h;       /* (L, H) the first S of each H are the state */
+    float *mh;      /* (H) projection: o * tanh(c) before W_hr */
     float *c;       /* (L, H) */
     float *gates;   /* (G); GRU: (2, 3H) the input and the recurrent products */
     float *tanh_c;  /* (H) */

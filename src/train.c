@@ -21,7 +21,8 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     const int dense = c->input_vocab == 0, drop = c->dropout > 0.0f;
     const int mse = c->head == LSTM_HEAD_MSE, last = c->last_step_only, gru = c->cell == LSTM_CELL_GRU;
     const size_t G = (size_t)lstm_gate_count(c) * H;
-    const int rdrop = c->recurrent_dropout > 0.0f;
+    const int rdrop = c->recurrent_dropout > 0.0f, proj = c->proj_size > 0;
+    const size_t S = (size_t)lstm_state_size(c); /* the width of h: S <= H, so H bounds it */
     size_t off = 0;
     /* 16-byte aligned pieces: SIMD loads are fastest aligned */
 #define TAKE(ptr, type, count)                                                   \
@@ -43,10 +44,12 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
             TAKE(a->out, float, R * H);
         } else if (base) {
             a->mask = NULL;
-            a->out = a->h + (size_t)B * H;
+            a->out = a->h + (size_t)B * S;
         }
         TAKE(a->rmask, float, rdrop ? (size_t)B * H : 0);
         if (base && !rdrop) a->rmask = NULL;
+        TAKE(a->mh, float, proj ? R * H : 0);
+        if (base && !proj) a->mh = NULL;
     }
     TAKE(w->x, float, dense ? R * X0 : 0);
     TAKE(w->tokens, int32_t, R);
@@ -73,6 +76,8 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     TAKE(w->gh, float, gru ? (size_t)B * G : 0);
     TAKE(w->dgh, float, gru ? R * G : 0);
     if (base && !gru) w->gh = w->dgh = NULL;
+    TAKE(w->dm, float, proj ? (size_t)B * H : 0);
+    if (base && !proj) w->dm = NULL;
 #undef TAKE
     return off;
 }
@@ -161,8 +166,8 @@ static void gru_cell_backward(int B, int H, const float *gates, const float *hn,
 /* What W_hh multiplies at the step starting at row s: h_{t-1}, or with recurrent dropout
  * h_{t-1} * rmask in the workspace's scratch. */
 static const float *recurrent_input(lstm_model *m, const lstm_layer_acts *a, int B, size_t s) {
-    const size_t n = (size_t)B * m->cfg.hidden_size;
-    const float *h = a->h + s * m->cfg.hidden_size;
+    const size_t S = (size_t)lstm_state_size(&m->cfg), n = (size_t)B * S;
+    const float *h = a->h + s * S;
     if (!a->rdrop) return h;
     for (size_t i = 0; i < n; i++) m->ws.hm[i] = h[i] * a->rmask[i];
     return m->ws.hm;
@@ -172,15 +177,15 @@ static const float *recurrent_input(lstm_model *m, const lstm_layer_acts *a, int
  * dropout mask when there is one. */
 static void recurrent_backward(lstm_model *m, const lstm_layer_acts *a, int B, const float *dgates,
                                float *dh_prev) {
-    const int H = m->cfg.hidden_size, G = lstm_gate_count(&m->cfg) * H;
+    const int H = m->cfg.hidden_size, G = lstm_gate_count(&m->cfg) * H, S = lstm_state_size(&m->cfg);
     if (!a->rdrop) {
-        m->k->gemm_nt(B, H, G, dgates, G, m->ws.whhT, G, dh_prev, H);
+        m->k->gemm_nt(B, S, G, dgates, G, m->ws.whhT, G, dh_prev, S);
         return;
     }
     float *d = m->ws.hm;
-    memset(d, 0, (size_t)B * H * sizeof(float));
-    m->k->gemm_nt(B, H, G, dgates, G, m->ws.whhT, G, d, H);
-    for (size_t i = 0; i < (size_t)B * H; i++) dh_prev[i] += d[i] * a->rmask[i];
+    memset(d, 0, (size_t)B * S * sizeof(float));
+    m->k->gemm_nt(B, S, G, dgates, G, m->ws.whhT, G, d, S);
+    for (size_t i = 0; i < (size_t)B * S; i++) dh_prev[i] += d[i] * a->rmask[i];
 }
 
 /* ---- the general LSTM cell: peepholes, coupled input/forget gate, relu ----
@@ -264,7 +269,7 @@ static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, in
                           const int32_t *tokens) {
     const lstm_kernels *k = m->k;
     const int gru = m->cfg.cell == LSTM_CELL_GRU, variant = lstm_variant_cell(&m->cfg);
-    const int H = m->cfg.hidden_size, G = lstm_gate_count(&m->cfg) * H;
+    const int H = m->cfg.hidden_size, G = lstm_gate_count(&m->cfg) * H, S = lstm_state_size(&m->cfg);
     const size_t R = (size_t)B * T;
     const lstm_layer_tensors *p = &m->p.layer[l];
     lstm_layer_acts *a = &m->ws.layer[l];
@@ -298,22 +303,29 @@ static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, in
     for (int t = 0; t < T; t++) {
         const size_t s = (size_t)t * B;
         float *gates = a->gates + s * G;
-        k->gemm_nt(B, G, H, recurrent_input(m, a, B, s), H, p->w_hh, H, gates, G);
+        k->gemm_nt(B, G, S, recurrent_input(m, a, B, s), S, p->w_hh, S, gates, G);
+        /* with a projection the cell's o * tanh(c) goes to mh, and h = mh . W_hr^T */
+        float *cell_h = p->w_hr ? a->mh + s * H : a->h + (s + B) * H;
         if (variant)
             lstm_variant_cell_forward(&m->cfg, B, H, gates, a->c + s * H, a->c + (s + B) * H,
-                                      a->tanh_c + s * H, a->h + (s + B) * H, p->peep);
+                                      a->tanh_c + s * H, cell_h, p->peep);
         else
             k->lstm_cell_forward(B, H, gates, a->c + s * H, a->c + (s + B) * H, a->tanh_c + s * H,
-                                 a->h + (s + B) * H);
+                                 cell_h);
+        if (p->w_hr) {
+            float *h = a->h + (s + B) * S;
+            memset(h, 0, (size_t)B * S * sizeof(float));
+            k->gemm_nt(B, S, H, cell_h, H, p->w_hr, H, h, S);
+        }
     }
 }
 
 /* Inverted dropout on a layer's output: out = h * mask, mask in {0, 1/(1-p)}. */
 static void layer_dropout(lstm_model *m, int l, int B, int T, uint64_t *rng) {
     lstm_layer_acts *a = &m->ws.layer[l];
-    const size_t n = (size_t)B * T * m->cfg.hidden_size;
+    const size_t S = (size_t)lstm_state_size(&m->cfg), n = (size_t)B * T * S;
     const float p = m->cfg.dropout, keep = 1.0f / (1.0f - p);
-    const float *h = a->h + (size_t)B * m->cfg.hidden_size;
+    const float *h = a->h + (size_t)B * S;
     for (size_t i = 0; i < n; i++) {
         a->mask[i] = rng_uniform(rng) < p ? 0.0f : keep;
         a->out[i] = h[i] * a->mask[i];
@@ -323,14 +335,15 @@ static void layer_dropout(lstm_model *m, int l, int B, int T, uint64_t *rng) {
 /* Load each layer's initial h and c from state (2, L, B, H), or zeros if state is NULL. */
 static void load_initial_state(lstm_model *m, int B, const float *state) {
     const int L = m->cfg.num_layers;
-    const size_t BH = (size_t)B * m->cfg.hidden_size;
+    /* state (2, L, B, H): with a projection h uses the first B*S floats of its block */
+    const size_t BH = (size_t)B * m->cfg.hidden_size, BS = (size_t)B * lstm_state_size(&m->cfg);
     for (int l = 0; l < L; l++) {
         lstm_layer_acts *a = &m->ws.layer[l];
         if (state) {
-            memcpy(a->h, state + (size_t)l * BH, BH * sizeof(float));
+            memcpy(a->h, state + (size_t)l * BH, BS * sizeof(float));
             memcpy(a->c, state + ((size_t)L + l) * BH, BH * sizeof(float));
         } else {
-            memset(a->h, 0, BH * sizeof(float));
+            memset(a->h, 0, BS * sizeof(float));
             memset(a->c, 0, BH * sizeof(float));
         }
     }
@@ -338,21 +351,21 @@ static void load_initial_state(lstm_model *m, int B, const float *state) {
 
 /* Each layer's state after the last valid step of every sequence into state (2, L, B, H). */
 static void store_final_state(lstm_model *m, int B, int T, float *state) {
-    const int L = m->cfg.num_layers, H = m->cfg.hidden_size;
-    const size_t BH = (size_t)B * H;
+    const int L = m->cfg.num_layers, H = m->cfg.hidden_size, S = lstm_state_size(&m->cfg);
+    const size_t BH = (size_t)B * H, BS = (size_t)B * S;
     const int32_t *lengths = m->ws.lengths;
     for (int l = 0; l < L; l++) {
         const lstm_layer_acts *a = &m->ws.layer[l];
         float *h = state + (size_t)l * BH, *c = state + ((size_t)L + l) * BH;
         if (!lengths) {
-            memcpy(h, a->h + (size_t)T * BH, BH * sizeof(float));
+            memcpy(h, a->h + (size_t)T * BS, BS * sizeof(float));
             memcpy(c, a->c + (size_t)T * BH, BH * sizeof(float));
             continue;
         }
         for (int b = 0; b < B; b++) {
-            const size_t at = ((size_t)lengths[b] * B + b) * H; /* row t holds the state after t steps */
-            memcpy(h + (size_t)b * H, a->h + at, (size_t)H * sizeof(float));
-            memcpy(c + (size_t)b * H, a->c + at, (size_t)H * sizeof(float));
+            const size_t row = (size_t)lengths[b] * B + b; /* row t holds the state after t steps */
+            memcpy(h + (size_t)b * S, a->h + row * S, (size_t)S * sizeof(float));
+            memcpy(c + (size_t)b * H, a->c + row * H, (size_t)H * sizeof(float));
         }
     }
 }
@@ -374,7 +387,7 @@ static int row_valid(const lstm_model *m, int B, size_t r) {
  * the initial state. rng NULL means evaluation (no dropout). */
 static void forward_layers(lstm_model *m, int B, int T, uint64_t *rng) {
     const lstm_config *c = &m->cfg;
-    const int H = c->hidden_size, L = c->num_layers;
+    const int S = lstm_state_size(c), L = c->num_layers;
     const size_t R = (size_t)B * T;
     lstm_workspace *w = &m->ws;
     const int drop = rng && c->dropout > 0.0f;
@@ -384,19 +397,19 @@ static void forward_layers(lstm_model *m, int B, int T, uint64_t *rng) {
         if (ra->rdrop) {
             /* variational: one mask per sequence for all T steps of the batch */
             const float p = c->recurrent_dropout, keep = 1.0f / (1.0f - p);
-            for (size_t i = 0; i < (size_t)B * H; i++) ra->rmask[i] = rng_uniform(rng) < p ? 0.0f : keep;
+            for (size_t i = 0; i < (size_t)B * S; i++) ra->rmask[i] = rng_uniform(rng) < p ? 0.0f : keep;
         }
         if (l == 0) {
             layer_forward(m, 0, B, T, c->input_vocab ? NULL : w->x, m->X0,
                           c->input_vocab ? w->tokens : NULL);
         } else {
-            layer_forward(m, l, B, T, w->layer[l - 1].out, H, NULL);
+            layer_forward(m, l, B, T, w->layer[l - 1].out, S, NULL);
         }
         lstm_layer_acts *a = &w->layer[l];
         if (drop) {
             layer_dropout(m, l, B, T, rng);
         } else if (a->mask) {
-            memcpy(a->out, a->h + (size_t)B * H, R * H * sizeof(float));
+            memcpy(a->out, a->h + (size_t)B * S, R * S * sizeof(float));
         }
     }
 }
@@ -405,18 +418,18 @@ static void forward_layers(lstm_model *m, int B, int T, uint64_t *rng) {
  * last_step_only first gathers each sequence's top output at its last valid step. */
 static size_t head_forward(lstm_model *m, int B, int T) {
     const lstm_config *c = &m->cfg;
-    const int H = c->hidden_size, V = c->output_size;
+    const int S = lstm_state_size(c), V = c->output_size;
     lstm_workspace *w = &m->ws;
     const float *top = w->layer[c->num_layers - 1].out;
     const size_t rows = head_rows(m, B, T);
     if (c->last_step_only) {
         for (int b = 0; b < B; b++)
-            memcpy(w->last + (size_t)b * H, top + ((size_t)(seq_len(w, b, T) - 1) * B + b) * H,
-                   (size_t)H * sizeof(float));
+            memcpy(w->last + (size_t)b * S, top + ((size_t)(seq_len(w, b, T) - 1) * B + b) * S,
+                   (size_t)S * sizeof(float));
         top = w->last;
     }
     for (size_t r = 0; r < rows; r++) memcpy(w->logits + r * V, m->p.b_out, (size_t)V * sizeof(float));
-    m->k->gemm_nt((int)rows, V, H, top, H, m->p.w_out, H, w->logits, V);
+    m->k->gemm_nt((int)rows, V, S, top, S, m->p.w_out, S, w->logits, V);
     return rows;
 }
 
@@ -490,7 +503,7 @@ static double forward(lstm_model *m, int B, int T, uint64_t *rng, size_t *correc
 static void backward(lstm_model *m, int B, int T, int want_dx) {
     const lstm_kernels *k = m->k;
     const lstm_config *c = &m->cfg;
-    const int H = c->hidden_size, V = c->output_size, L = c->num_layers;
+    const int H = c->hidden_size, V = c->output_size, L = c->num_layers, S = lstm_state_size(c);
     const int G = lstm_gate_count(c) * H, gru = c->cell == LSTM_CELL_GRU;
     const int variant = lstm_variant_cell(c);
     const size_t R = (size_t)B * T;
@@ -500,39 +513,39 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
     /* head: logits = top . W_out^T + b_out */
     if (c->last_step_only) {
         /* B scored rows, one per sequence: their gradient goes to that step's output only */
-        k->gemm_tn(V, H, B, w->logits, V, w->last, H, m->g.w_out, H);
+        k->gemm_tn(V, S, B, w->logits, V, w->last, S, m->g.w_out, S);
         k->sum_rows(B, V, w->logits, V, m->g.b_out);
-        memset(w->last, 0, (size_t)B * H * sizeof(float));
-        k->gemm_nn(B, H, V, w->logits, V, m->p.w_out, H, w->last, H);
-        memset(w->dout, 0, R * H * sizeof(float));
+        memset(w->last, 0, (size_t)B * S * sizeof(float));
+        k->gemm_nn(B, S, V, w->logits, V, m->p.w_out, S, w->last, S);
+        memset(w->dout, 0, R * S * sizeof(float));
         for (int b = 0; b < B; b++)
-            memcpy(w->dout + ((size_t)(seq_len(w, b, T) - 1) * B + b) * H, w->last + (size_t)b * H,
-                   (size_t)H * sizeof(float));
+            memcpy(w->dout + ((size_t)(seq_len(w, b, T) - 1) * B + b) * S, w->last + (size_t)b * S,
+                   (size_t)S * sizeof(float));
     } else {
         const float *top = w->layer[L - 1].out;
-        k->gemm_tn(V, H, (int)R, w->logits, V, top, H, m->g.w_out, H);
+        k->gemm_tn(V, S, (int)R, w->logits, V, top, S, m->g.w_out, S);
         k->sum_rows((int)R, V, w->logits, V, m->g.b_out);
-        memset(w->dout, 0, R * H * sizeof(float));
-        k->gemm_nn((int)R, H, V, w->logits, V, m->p.w_out, H, w->dout, H);
+        memset(w->dout, 0, R * S * sizeof(float));
+        k->gemm_nn((int)R, S, V, w->logits, V, m->p.w_out, S, w->dout, S);
     }
 
     for (int l = L - 1; l >= 0; l--) {
         const lstm_layer_tensors *p = &m->p.layer[l];
         lstm_layer_tensors *g = &m->g.layer[l];
         lstm_layer_acts *a = &w->layer[l];
-        const int X = l == 0 ? m->X0 : H;
+        const int X = l == 0 ? m->X0 : S;
         /* dout holds d loss / d out; through the dropout mask to d loss / d h */
         if (a->mask)
-            for (size_t i = 0; i < R * H; i++) w->dout[i] *= a->mask[i];
+            for (size_t i = 0; i < R * S; i++) w->dout[i] *= a->mask[i];
         /* backward in time; the gradient from beyond the batch is cut (truncated BPTT).
          * dh_{t-1} += dgates_t . W_hh, with W_hh transposed once for all T steps */
-        k->transpose(G, H, p->w_hh, H, w->whhT, G);
+        k->transpose(G, S, p->w_hh, S, w->whhT, G);
         memset(w->dc, 0, (size_t)B * H * sizeof(float));
         for (int t = T - 1; t >= 0; t--) {
             const size_t s = (size_t)t * B;
-            float *dh = w->dout + s * H;
+            float *dh = w->dout + s * S;
             float *dgates = w->dgates + s * G;
-            float *dh_prev = t > 0 ? dh - (size_t)B * H : NULL;
+            float *dh_prev = t > 0 ? dh - (size_t)B * S : NULL;
             if (gru) {
                 /* dgh differs from dgates in the n rows: r scales the recurrent product */
                 float *dgh = w->dgh + s * G;
@@ -541,24 +554,37 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
                 if (dh_prev) recurrent_backward(m, a, B, dgh, dh_prev);
                 continue;
             }
+            const float *dcell = dh; /* d loss / d (o * tanh(c)) */
+            if (p->w_hr) {
+                /* through the projection h = mh . W_hr^T: dmh = dh . W_hr */
+                memset(w->dm, 0, (size_t)B * H * sizeof(float));
+                k->gemm_nn(B, H, S, dh, S, p->w_hr, H, w->dm, H);
+                dcell = w->dm;
+            }
             if (variant)
                 variant_cell_backward(c, B, H, a->gates + s * G, a->c + s * H, a->c + s * H + (size_t)B * H,
-                                      a->tanh_c + s * H, dh, w->dc, dgates, p->peep, g->peep);
+                                      a->tanh_c + s * H, dcell, w->dc, dgates, p->peep, g->peep);
             else
-                k->lstm_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, dh,
+                k->lstm_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, dcell,
                                       w->dc, dgates);
             if (dh_prev) recurrent_backward(m, a, B, dgates, dh_prev);
         }
         /* weight gradients over all T*B rows at once, as dot products along the rows:
          * dW_hh = dgates^T . h[0..T-1] (the previous states), dW_ih = dgates^T . x
          * (GRU: dgh for W_hh and b_hh) */
+        if (p->w_hr) {
+            /* dW_hr = dh^T . mh over all rows: dout now holds every step's complete dh */
+            k->transpose((int)R, S, w->dout, S, w->dgT, (int)R);
+            k->transpose((int)R, H, a->mh, H, w->xT, (int)R);
+            k->gemm_nt(S, H, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hr, H);
+        }
         const float *dgh = gru ? w->dgh : w->dgates;
         k->transpose((int)R, G, dgh, G, w->dgT, (int)R);
-        k->transpose((int)R, H, a->h, H, w->xT, (int)R);
+        k->transpose((int)R, S, a->h, S, w->xT, (int)R);
         if (a->rdrop) /* W_hh saw h * rmask: mask the transposed rows (xT[j][r], r = t*B + b) */
-            for (int j = 0; j < H; j++)
-                for (size_t r = 0; r < R; r++) w->xT[(size_t)j * R + r] *= a->rmask[(r % (size_t)B) * H + j];
-        k->gemm_nt(G, H, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hh, H);
+            for (int j = 0; j < S; j++)
+                for (size_t r = 0; r < R; r++) w->xT[(size_t)j * R + r] *= a->rmask[(r % (size_t)B) * S + j];
+        k->gemm_nt(G, S, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hh, S);
         k->sum_rows((int)R, G, dgh, G, g->b_hh);
         if (gru) {
             k->sum_rows((int)R, G, w->dgates, G, g->b_ih);

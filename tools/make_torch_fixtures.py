@@ -9,6 +9,7 @@
 # Cases with cell="gru" use torch.nn.GRU instead (gate rows r, z, n); cases with
 # head="mse" use loss = mean squared error (torch's mse_loss, mean over every element)
 # against target_values, at every step or, with last_step_only, at the last step only.
+# Cases with proj_size use nn.LSTM(proj_size=P): h = W_hr (o * tanh(c)), h_n is (L, B, P).
 #
 # Parameters and dense inputs are drawn in float32 (so a float32 implementation
 # can load them exactly), then everything is computed in float64.
@@ -38,38 +39,46 @@ CASES = [
          input_size=9, hidden_size=6, num_layers=2, output_size=9, batch=3, steps=5),
     dict(name="torch_gru_dense_mse_last.json", mode="dense", seed=9753, cell="gru", head="mse",
          last_step_only=True, input_size=4, hidden_size=5, num_layers=2, output_size=3, batch=3, steps=5),
+    dict(name="torch_lstm_proj.json", mode="dense", seed=8642, proj_size=3,
+         input_size=4, hidden_size=6, num_layers=2, output_size=4, batch=3, steps=5),
 ]
 
 MAX_FILE_BYTES = 100 * 1024
 
 
-def arena_layout(X, H, L, V, cell="lstm"):
+def arena_layout(X, H, L, V, cell="lstm", P=0):
     """(name, shape) of every tensor in the flat parameter arena, in arena order."""
     G = (3 if cell == "gru" else 4) * H
+    S = P or H  # the width of h
     layout = []
     for l in range(L):
-        x_l = X if l == 0 else H
+        x_l = X if l == 0 else S
         layout += [
             (f"{cell}.weight_ih_l{l}", (G, x_l)),
-            (f"{cell}.weight_hh_l{l}", (G, H)),
+            (f"{cell}.weight_hh_l{l}", (G, S)),
             (f"{cell}.bias_ih_l{l}", (G,)),
             (f"{cell}.bias_hh_l{l}", (G,)),
         ]
-    layout += [("out.weight", (V, H)), ("out.bias", (V,))]
+        if P:
+            layout.append((f"{cell}.weight_hr_l{l}", (P, H)))
+    layout += [("out.weight", (V, S)), ("out.bias", (V,))]
     return layout
 
 
 class Model(torch.nn.Module):
-    def __init__(self, X, H, L, V, cell="lstm"):
+    def __init__(self, X, H, L, V, cell="lstm", P=0):
         super().__init__()
         self.cell = cell
         if cell == "gru":
             self.gru = torch.nn.GRU(input_size=X, hidden_size=H, num_layers=L,
                                     bias=True, batch_first=True, dropout=0.0)
+        elif P:
+            self.lstm = torch.nn.LSTM(input_size=X, hidden_size=H, num_layers=L, bias=True,
+                                      batch_first=True, dropout=0.0, proj_size=P)
         else:
             self.lstm = torch.nn.LSTM(input_size=X, hidden_size=H, num_layers=L,
                                       bias=True, batch_first=True, dropout=0.0)
-        self.out = torch.nn.Linear(H, V)
+        self.out = torch.nn.Linear(P or H, V)
 
     def forward(self, x):
         B = x.shape[0]
@@ -79,7 +88,9 @@ class Model(torch.nn.Module):
         if self.cell == "gru":
             y, h_n = rnn(x, zeros)
             return self.out(y), h_n, None
-        y, (h_n, c_n) = rnn(x, (zeros, zeros.clone()))
+        S = rnn.proj_size or H
+        h0 = torch.zeros(L, B, S, dtype=x.dtype)
+        y, (h_n, c_n) = rnn(x, (h0, zeros.clone()))
         return self.out(y), h_n, c_n
 
 
@@ -102,11 +113,12 @@ def make_case(case):
     X, H, L, V = case["input_size"], case["hidden_size"], case["num_layers"], case["output_size"]
     B, T, mode = case["batch"], case["steps"], case["mode"]
     cell, mse, last = case.get("cell", "lstm"), case.get("head") == "mse", case.get("last_step_only", False)
+    P = case.get("proj_size", 0)
     torch.manual_seed(case["seed"])
 
-    model = Model(X, H, L, V, cell)
+    model = Model(X, H, L, V, cell, P)
     params = dict(model.named_parameters())
-    layout = arena_layout(X, H, L, V, cell)
+    layout = arena_layout(X, H, L, V, cell, P)
     # The arena order must be exactly PyTorch's own parameter order.
     assert [n for n, _ in layout] == list(params.keys()), (list(params.keys()), layout)
 
@@ -140,6 +152,8 @@ def make_case(case):
     fixture = {}
     if cell != "lstm":
         fixture["cell"] = cell
+    if P:
+        fixture["proj_size"] = P
     if mse:
         fixture["head"] = "mse"
         fixture["last_step_only"] = bool(last)
@@ -184,6 +198,8 @@ def reference_forward(fx):
     X, H, L, V = fx["input_size"], fx["hidden_size"], fx["num_layers"], fx["output_size"]
     B, T = fx["batch"], fx["steps"]
     gru, mse, last = fx.get("cell") == "gru", fx.get("head") == "mse", fx.get("last_step_only", False)
+    P = fx.get("proj_size", 0)
+    S = P or H
     G = (3 if gru else 4) * H
     p, pos = fx["params"], 0
 
@@ -193,17 +209,18 @@ def reference_forward(fx):
         pos += n
         return chunk
 
-    layers = []
+    layers, w_hr = [], []
     for l in range(L):
-        x_l = X if l == 0 else H
-        layers.append((take(G * x_l), take(G * H), take(G), take(G), x_l))
-    w_out, b_out = take(V * H), take(V)
+        x_l = X if l == 0 else S
+        layers.append((take(G * x_l), take(G * S), take(G), take(G), x_l))
+        w_hr.append(take(P * H) if P else None)
+    w_out, b_out = take(V * S), take(V)
     assert pos == len(p)
 
     sig = lambda z: 1.0 / (1.0 + math.exp(-z))
     logits, h_n, c_n, loss = [], [[None] * B for _ in range(L)], [[None] * B for _ in range(L)], 0.0
     for b in range(B):
-        h = [[0.0] * H for _ in range(L)]
+        h = [[0.0] * S for _ in range(L)]
         c = [[0.0] * H for _ in range(L)]
         for t in range(T):
             i_bt = b * T + t
@@ -224,15 +241,20 @@ def reference_forward(fx):
                     continue
                 z = [b_ih[r] + b_hh[r]
                      + sum(w_ih[r * x_l + k] * inp[k] for k in range(x_l))
-                     + sum(w_hh[r * H + k] * h[l][k] for k in range(H))
+                     + sum(w_hh[r * S + k] * h[l][k] for k in range(S))
                      for r in range(4 * H)]
+                m = [0.0] * H
                 for j in range(H):
                     ig, fg = sig(z[j]), sig(z[H + j])
                     gg, og = math.tanh(z[2 * H + j]), sig(z[3 * H + j])
                     c[l][j] = fg * c[l][j] + ig * gg
-                    h[l][j] = og * math.tanh(c[l][j])
+                    m[j] = og * math.tanh(c[l][j])
+                if P:  # h = W_hr m
+                    h[l] = [sum(w_hr[l][q * H + k] * m[k] for k in range(H)) for q in range(P)]
+                else:
+                    h[l] = m
                 inp = list(h[l])
-            row = [b_out[v] + sum(w_out[v * H + k] * inp[k] for k in range(H)) for v in range(V)]
+            row = [b_out[v] + sum(w_out[v * S + k] * inp[k] for k in range(S)) for v in range(V)]
             logits += row
             if mse:
                 if not last or t == T - 1:
@@ -268,7 +290,9 @@ def verify(path, case):
     assert cell == case.get("cell", "lstm") and mse == (case.get("head") == "mse")
     assert last == case.get("last_step_only", False)
 
-    n_params = sum(math.prod(shape) for _, shape in arena_layout(X, H, L, V, cell))
+    P = fx.get("proj_size", 0)
+    assert P == case.get("proj_size", 0)
+    n_params = sum(math.prod(shape) for _, shape in arena_layout(X, H, L, V, cell, P))
     assert len(fx["params"]) == n_params, (len(fx["params"]), n_params)
     assert len(fx["grads"]) == n_params
     if mse:
@@ -276,7 +300,7 @@ def verify(path, case):
     else:
         assert len(fx["targets"]) == B * T and all(0 <= v < V for v in fx["targets"])
     assert len(fx["logits"]) == B * T * V
-    assert len(fx["h_n"]) == L * B * H and (cell == "gru") == ("c_n" not in fx)
+    assert len(fx["h_n"]) == L * B * (P or H) and (cell == "gru") == ("c_n" not in fx)
     assert cell == "gru" or len(fx["c_n"]) == L * B * H
     if fx["mode"] == "tokens":
         assert "inputs" not in fx and "input_grads" not in fx
@@ -300,8 +324,8 @@ def verify(path, case):
         assert d < 1e-12, (name, d)
 
     # Spot-check gradients with central finite differences in float64.
-    model = Model(X, H, L, V, cell).double()
-    layout = arena_layout(X, H, L, V, cell)
+    model = Model(X, H, L, V, cell, P).double()
+    layout = arena_layout(X, H, L, V, cell, P)
     named = dict(model.named_parameters())
 
     def load(arena):
