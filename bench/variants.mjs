@@ -32,6 +32,7 @@ const ALL_VARIANTS = {
   'lstm, relu activation': { activation: 'relu' },
   'gru, relu activation': { cell: 'gru', activation: 'relu' },
   'lstm, projection to H/4': { proj: 4 },
+  'lstm, layer norm': { layerNorm: true },
 };
 
 const VARIANTS = Object.fromEntries(Object.entries(ALL_VARIANTS)

@@ -49,6 +49,15 @@
  *     bias_ih_l{l}    (4H)        bias_hh_l{l}    (4H)     [peephole_l{l}]   weight_hr_l{l}  (P, H)
  *   and the head reads P values: out.weight (V, P).
  *
+ * Layer normalisation (config.layer_norm, LSTM cell without peephole/cifg/relu/projection),
+ *   after the biases of each layer:
+ *     layer_norm_gates_l{l}  (2, 4H)   gain then bias, per gate unit
+ *     layer_norm_cell_l{l}   (2, H)    gain then bias
+ *   each gate block k of a = b_ih + b_hh + W_ih x + W_hh h is normalised over its H units:
+ *   y_k = gain_k * (a_k - mean(a_k)) / sqrt(var(a_k) + 1e-5) + bias_k, then i, f, g, o from y;
+ *   c_t = LN_cell(f * c_{t-1} + i * g) (the normalised cell is the state) and h = o * tanh(c_t).
+ *   Gains start at 1 and biases at 0.
+ *
  * Sequences are passed batch-first: element (b, t) of a (B, T) array is at index b*T + t.
  */
 #ifndef LSTM_H
@@ -117,6 +126,7 @@ typedef struct lstm_config {
     int32_t cifg;            /* 1: coupled input and forget gate, f = 1 - i (LSTM cell) */
     int32_t activation;      /* lstm_activation of the candidate and of the cell output */
     int32_t proj_size;       /* P: 0 = none, else 1..hidden_size-1 (LSTM cell), see above */
+    int32_t layer_norm;      /* 1: layer-normalised LSTM, see above */
 } lstm_config;
 
 typedef enum lstm_activation {

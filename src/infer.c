@@ -51,7 +51,8 @@ static void infer_step(lstm_model *m, int32_t token, const float *input) {
         /* c and h update in place: each element is read before it is written; with a
          * projection the cell writes o * tanh(c) to mh and h = W_hr mh */
         float *cell_h = p->w_hr ? s->mh : h;
-        if (lstm_variant_cell(&m->cfg)) lstm_variant_cell_forward(&m->cfg, 1, H, s->gates, c, c, s->tanh_c, cell_h, p->peep);
+        if (p->ln_g) lstm_ln_cell_forward(1, H, s->gates, c, c, s->tanh_c, cell_h, p->ln_g, p->ln_c, NULL, NULL, NULL, NULL);
+        else if (lstm_variant_cell(&m->cfg)) lstm_variant_cell_forward(&m->cfg, 1, H, s->gates, c, c, s->tanh_c, cell_h, p->peep);
         else k->lstm_cell_forward(1, H, s->gates, c, c, s->tanh_c, cell_h);
         if (p->w_hr) {
             memset(h, 0, (size_t)S * sizeof(float));

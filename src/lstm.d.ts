@@ -91,6 +91,10 @@ export interface ModelOptions {
   /** PyTorch's proj_size (LSTM): h = W_hr (o * tanh(c)) has projSize < hiddenSize values;
    * tensors weight_hr_l{l} (P, H), weight_hh (4H, P), out.weight (V, P). 0 = none. */
   projSize?: number;
+  /** Layer-normalised LSTM: each gate block of the pre-activations and the cell are
+   * normalised over their H units with learned gain and bias (tensors layer_norm_gates_l{l}
+   * (2, 4H), layer_norm_cell_l{l} (2, H)); plain LSTM cell only. */
+  layerNorm?: boolean;
 }
 
 export interface ModelConfig {
@@ -113,6 +117,7 @@ export interface ModelConfig {
   readonly cifg: boolean;
   readonly activation: 'tanh' | 'relu';
   readonly projSize: number;
+  readonly layerNorm: boolean;
 }
 
 export interface OptimizerOptions {

@@ -538,7 +538,7 @@ export function slidingWindows(series, options = {}) {
 
 // ---- the model ----
 
-const CONFIG_WORDS = 18;
+const CONFIG_WORDS = 19;
 const MESSAGE_BYTES = 256;
 const HEADS = { softmax: 0, mse: 1 };
 const HEAD_NAMES = ['softmax', 'mse'];
@@ -569,11 +569,12 @@ export class Model {
    * 'gru', PyTorch nn.GRU), recurrentDropout (variational, on h_{t-1} into W_hh),
    * orthogonalInit (orthogonal gate blocks of W_hh), peephole and cifg (LSTM variants),
    * activation ('tanh' or 'relu': the candidate and the cell output), projSize (PyTorch's
-   * proj_size: h = W_hr (o * tanh(c)) has projSize values; 0 = none).
+   * proj_size: h = W_hr (o * tanh(c)) has projSize values; 0 = none), layerNorm
+   * (layer-normalised gate pre-activations and cell, with learned gains and biases).
    */
   static async create(options = {}) {
     checkOptions('Model.create', options, ['vocabSize', 'inputSize', 'outputSize', 'hiddenSize',
-      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences', 'cell', 'recurrentDropout', 'orthogonalInit', 'peephole', 'cifg', 'activation', 'projSize', 'wasm']);
+      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences', 'cell', 'recurrentDropout', 'orthogonalInit', 'peephole', 'cifg', 'activation', 'projSize', 'layerNorm', 'wasm']);
     const flag = (name) => {
       const v = options[name] ?? false;
       if (typeof v !== 'boolean') throw new LstmError(`${name} must be true or false, got ${String(v)}`);
@@ -610,6 +611,7 @@ export class Model {
       orthogonalInit ? 1 : 0,
       flag('peephole'), flag('cifg'), ACTIVATIONS[activation],
       checkInt('projSize', options.projSize ?? 0, 0, 4095),
+      flag('layerNorm'),
     ];
     return wasm.scratch([CONFIG_WORDS * 4, 4, MESSAGE_BYTES], (cfg, out, msg) => {
       const view = new DataView(wasm.buffer);
@@ -676,6 +678,7 @@ export class Model {
         cifg: v.getInt32(60, true) === 1,
         activation: ACTIVATION_NAMES[v.getInt32(64, true)],
         projSize: v.getInt32(68, true),
+        layerNorm: v.getInt32(72, true) === 1,
       });
     });
   }

@@ -88,6 +88,12 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
         BAD("proj_size is for the LSTM cell (PyTorch's GRU has none), got proj_size %d with the GRU", c->proj_size);
     if (c->proj_size > 0 && c->orthogonal_init)
         BAD("orthogonal_init needs square (H, H) gate blocks; with proj_size %d they are (H, P)", c->proj_size);
+    if (c->layer_norm != 0 && c->layer_norm != 1) BAD("layer_norm must be 0 or 1, got %d", c->layer_norm);
+    if (c->layer_norm && (c->cell != LSTM_CELL_LSTM || c->peephole || c->cifg || c->proj_size ||
+                          c->activation != LSTM_ACTIVATION_TANH))
+        BAD("layer_norm is for the plain LSTM cell (no gru, peephole, cifg, relu or proj_size), "
+            "got cell %d, peephole %d, cifg %d, activation %d, proj_size %d",
+            c->cell, c->peephole, c->cifg, c->activation, c->proj_size);
     if (c->cell == LSTM_CELL_GRU && (c->peephole || c->cifg))
         BAD("peephole and cifg are LSTM variants; the GRU has neither (got peephole %d, cifg %d)",
             c->peephole, c->cifg);
@@ -95,7 +101,8 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
     uint64_t H = (uint64_t)c->hidden_size, X = c->input_vocab ? (uint64_t)c->input_vocab
                                                               : (uint64_t)c->input_size;
     const uint64_t P = (uint64_t)lstm_peephole_rows(c) * H, S = (uint64_t)lstm_state_size(c);
-    const uint64_t R = c->proj_size > 0 ? (uint64_t)c->proj_size * H : 0; /* W_hr */
+    const uint64_t R = (c->proj_size > 0 ? (uint64_t)c->proj_size * H : 0) + /* W_hr */
+                       (c->layer_norm ? 2 * G * H + 2 * H : 0);               /* layer norm */
     uint64_t n = G * H * (X + S) + 2 * G * H + P + R;                       /* layer 0 */
     n += (uint64_t)(c->num_layers - 1) * (G * H * (S + S) + 2 * G * H + P + R); /* layers above */
     n += (uint64_t)c->output_size * (S + 1);                    /* head */
@@ -137,6 +144,11 @@ static void layout_tensors(const lstm_model *m, float *base, lstm_tensors *t) {
         const size_t Pr = (size_t)m->cfg.proj_size * H;
         t->layer[l].w_hr = Pr ? p : NULL;
         p += Pr;
+        const int ln = m->cfg.layer_norm;
+        t->layer[l].ln_g = ln ? p : NULL;
+        p += ln ? 2 * G : 0;
+        t->layer[l].ln_c = ln ? p : NULL;
+        p += ln ? 2 * (size_t)H : 0;
     }
     t->w_out = p; p += (size_t)V * S;
     t->b_out = p;
@@ -167,6 +179,15 @@ static void build_tensor_table(lstm_model *m) {
             snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "weight_hr_l%d", l);
             m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(lt->w_hr - m->params),
                                                    m->cfg.proj_size, H};
+            n++;
+        }
+        if (lt->ln_g) {
+            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "layer_norm_gates_l%d", l);
+            m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(lt->ln_g - m->params),
+                                                   2, lstm_gate_count(&m->cfg) * H};
+            n++;
+            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "layer_norm_cell_l%d", l);
+            m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(lt->ln_c - m->params), 2, H};
             n++;
         }
     }
@@ -263,6 +284,12 @@ void lstm_init_parameters(lstm_model *m) {
             if (c->cifg) m->p.layer[l].b_ih[j] -= c->forget_bias;
             else m->p.layer[l].b_ih[H + j] += c->forget_bias;
         }
+    if (c->layer_norm) /* gains 1, biases 0: the normalisation starts as the identity map */
+        for (int l = 0; l < c->num_layers; l++) {
+            const int G = lstm_gate_count(c) * H;
+            for (int j = 0; j < G; j++) m->p.layer[l].ln_g[j] = 1.0f, m->p.layer[l].ln_g[G + j] = 0.0f;
+            for (int j = 0; j < H; j++) m->p.layer[l].ln_c[j] = 1.0f, m->p.layer[l].ln_c[H + j] = 0.0f;
+        }
     if (c->orthogonal_init)
         for (int l = 0; l < c->num_layers; l++)
             for (int q = 0; q < lstm_gate_count(c); q++)
@@ -307,7 +334,7 @@ size_t lstm_parameter_count(const lstm_model *m) { return m ? m->n_params : 0; }
 float *lstm_parameters(lstm_model *m) { return m ? m->params : NULL; }
 float *lstm_gradients(lstm_model *m) { return m ? m->grads : NULL; }
 int32_t lstm_tensor_count(const lstm_model *m) {
-    return m ? (4 + m->cfg.peephole + (m->cfg.proj_size > 0)) * m->cfg.num_layers + 2 : 0;
+    return m ? (4 + m->cfg.peephole + (m->cfg.proj_size > 0) + 2 * m->cfg.layer_norm) * m->cfg.num_layers + 2 : 0;
 }
 
 lstm_status lstm_tensor(const lstm_model *m, int32_t index, lstm_tensor_info *out) {

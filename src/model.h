@@ -26,7 +26,7 @@ void *lstm_test_calloc(size_t count, size_t size);
 #define LSTM_MAX_PARAMS ((uint64_t)1 << 28) /* 1 GiB per float arena: more cannot fit wasm32 */
 #define LSTM_MAX_BATCH 65536
 #define LSTM_MAX_STEPS 65536
-#define LSTM_N_TENSORS(L) (6 * (L) + 2) /* the most: 4 per layer, + peephole, + projection, 2 head */
+#define LSTM_N_TENSORS(L) (8 * (L) + 2) /* a bound: 4 per layer, + peephole, projection, 2 layer norm; 2 head */
 
 /* Gate rows per hidden unit: 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n; CIFG: i, g, o). */
 static inline int lstm_gate_count(const lstm_config *c) {
@@ -49,6 +49,8 @@ typedef struct lstm_layer_tensors {
     float *b_hh; /* (G) */
     float *peep; /* (P, H) peephole weights, rows i, f, o (CIFG: i, o); NULL without */
     float *w_hr; /* (proj_size, H) projection; NULL without */
+    float *ln_g; /* (2, G) layer norm gain and bias of the gate pre-activations; NULL without */
+    float *ln_c; /* (2, H) layer norm gain and bias of the cell; NULL without */
 } lstm_layer_tensors;
 
 typedef struct lstm_tensors {
@@ -68,6 +70,10 @@ typedef struct lstm_layer_acts {
     int rdrop;     /* rmask is in use for the batch being computed */
     float *out;    /* (T, B, S) what the next layer sees: h[1..T], masked if dropout */
     float *mh;     /* (T, B, H) projection: o * tanh(c) before W_hr; NULL without */
+    float *ln_xg;  /* (T, B, G) layer norm: the normalised gate pre-activations; NULL without */
+    float *ln_rg;  /* (T, B, 4) their 1/std per gate block */
+    float *ln_xc;  /* (T, B, H) the normalised f * c_{t-1} + i * g */
+    float *ln_rc;  /* (T, B) its 1/std */
 } lstm_layer_acts;
 
 /* The training workspace, one allocation sized for the largest (B, T) seen so far. */
@@ -127,7 +133,7 @@ struct lstm_model {
     int n_moments;
     lstm_tensors p, g;
     lstm_tensor_info tensor_info[LSTM_N_TENSORS(LSTM_MAX_LAYERS)];
-    char tensor_names[LSTM_N_TENSORS(LSTM_MAX_LAYERS)][24];
+    char tensor_names[LSTM_N_TENSORS(LSTM_MAX_LAYERS)][32];
 
     lstm_optimizer opt;
     int has_opt;
@@ -190,5 +196,10 @@ void lstm_gru_cell_forward(const lstm_kernels *k, int B, int H, float *gi, const
 void lstm_variant_cell_forward(const lstm_config *cfg, int B, int H, float *gates,
                                const float *c_prev, float *c, float *act_c, float *h,
                                const float *peep);
+/* The layer-normalised LSTM cell for B rows (gates: raw pre-activations in, activations out;
+ * c may alias c_prev). xg, rg, xc, rc receive what backward needs, or are all NULL. */
+void lstm_ln_cell_forward(int B, int H, float *gates, const float *c_prev, float *c, float *tanh_c,
+                          float *h, const float *ln_g, const float *ln_c, float *xg, float *rg,
+                          float *xc, float *rc);
 
 #endif /* LSTM_MODEL_H */

@@ -50,6 +50,12 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
         if (base && !rdrop) a->rmask = NULL;
         TAKE(a->mh, float, proj ? R * H : 0);
         if (base && !proj) a->mh = NULL;
+        const int ln = c->layer_norm;
+        TAKE(a->ln_xg, float, ln ? R * G : 0);
+        TAKE(a->ln_rg, float, ln ? R * 4 : 0);
+        TAKE(a->ln_xc, float, ln ? R * H : 0);
+        TAKE(a->ln_rc, float, ln ? R : 0);
+        if (base && !ln) a->ln_xg = a->ln_rg = a->ln_xc = a->ln_rc = NULL;
     }
     TAKE(w->x, float, dense ? R * X0 : 0);
     TAKE(w->tokens, int32_t, R);
@@ -60,7 +66,7 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     TAKE(w->dc, float, (size_t)B * H);
     TAKE(w->dx, float, dense ? R * X0 : 0);
     const size_t XH = X0 > H ? X0 : H;
-    TAKE(w->bias, float, G);
+    TAKE(w->bias, float, c->layer_norm ? G + H : G); /* layer norm: backward scratch too */
     TAKE(w->dgT, float, G * R);
     TAKE(w->xT, float, (dense ? XH : H) * R);
     TAKE(w->whhT, float, H * G);
@@ -264,6 +270,104 @@ static void variant_cell_backward(const lstm_config *cfg, int B, int H, const fl
     }
 }
 
+/* ---- the layer-normalised LSTM cell (scalar C, like the variants) ---- */
+
+#define LN_EPS 1e-5f /* inside the square root, as PyTorch's LayerNorm */
+
+/* Normalise x (n) in place to zero mean and unit variance; returns 1/std. */
+static float ln_normalise(float *x, int n) {
+    double mean = 0.0, var = 0.0;
+    for (int j = 0; j < n; j++) mean += x[j];
+    mean /= n;
+    for (int j = 0; j < n; j++) var += ((double)x[j] - mean) * ((double)x[j] - mean);
+    const float rstd = (float)(1.0 / sqrt(var / n + LN_EPS));
+    for (int j = 0; j < n; j++) x[j] = (float)(((double)x[j] - mean) * rstd);
+    return rstd;
+}
+
+/* d loss / d x of x_hat = (x - mean) * rstd, from dxh = d loss / d x_hat, written into dx */
+static void ln_backward(const float *xhat, const float *dxh, float rstd, int n, float *dx) {
+    double m1 = 0.0, m2 = 0.0;
+    for (int j = 0; j < n; j++) m1 += dxh[j], m2 += (double)dxh[j] * xhat[j];
+    m1 /= n;
+    m2 /= n;
+    for (int j = 0; j < n; j++) dx[j] = (float)(rstd * (dxh[j] - m1 - xhat[j] * m2));
+}
+
+void lstm_ln_cell_forward(int B, int H, float *gates, const float *c_prev, float *c, float *tanh_c,
+                          float *h, const float *ln_g, const float *ln_c, float *xg, float *rg,
+                          float *xc, float *rc) {
+    const int G = 4 * H;
+    for (int b = 0; b < B; b++) {
+        float *a = gates + (size_t)b * G;
+        const size_t r = (size_t)b * H;
+        for (int k = 0; k < 4; k++) {
+            const float rs = ln_normalise(a + k * H, H);
+            if (xg) {
+                memcpy(xg + (size_t)b * G + k * H, a + k * H, (size_t)H * sizeof(float));
+                rg[(size_t)b * 4 + k] = rs;
+            }
+        }
+        for (int j = 0; j < G; j++) a[j] = ln_g[j] * a[j] + ln_g[G + j];
+        for (int j = 0; j < H; j++) {
+            const float i = sigmoidf_(a[j]), f = sigmoidf_(a[H + j]);
+            const float g = tanhf(a[2 * H + j]), o = sigmoidf_(a[3 * H + j]);
+            a[j] = i, a[H + j] = f, a[2 * H + j] = g, a[3 * H + j] = o;
+            c[r + j] = f * c_prev[r + j] + i * g; /* read before written: c may alias c_prev */
+        }
+        const float rs = ln_normalise(c + r, H);
+        if (xc) {
+            memcpy(xc + r, c + r, (size_t)H * sizeof(float));
+            rc[b] = rs;
+        }
+        for (int j = 0; j < H; j++) {
+            c[r + j] = ln_c[j] * c[r + j] + ln_c[H + j];
+            tanh_c[r + j] = tanhf(c[r + j]);
+            h[r + j] = a[3 * H + j] * tanh_c[r + j];
+        }
+    }
+}
+
+/* Backward through the layer-normalised cell for B rows (scratch: (5H) floats). dc: in the
+ * gradient at c_t from step t+1, out the one at c_{t-1}. Gain/bias gradients are added. */
+static void ln_cell_backward(int B, int H, const float *gates, const float *c_prev, const float *tanh_c,
+                             const float *xg, const float *rg, const float *xc, const float *rc,
+                             const float *ln_g, const float *ln_c, const float *dh, float *dc,
+                             float *dgates, float *dln_g, float *dln_c, float *scratch) {
+    const int G = 4 * H;
+    float *dy = scratch, *dxh = scratch + G; /* (G) d/d post-norm gates; (H) */
+    for (int b = 0; b < B; b++) {
+        const float *a = gates + (size_t)b * G, *x = xg + (size_t)b * G;
+        const size_t r = (size_t)b * H;
+        /* the cell norm: d loss / d c_t, then through c_t = gain * xc + bias */
+        for (int j = 0; j < H; j++) {
+            const float o = a[3 * H + j], tc = tanh_c[r + j];
+            const float dct = dc[r + j] + dh[r + j] * o * (1.0f - tc * tc);
+            dy[3 * H + j] = dh[r + j] * tc * o * (1.0f - o);
+            dln_c[j] += dct * xc[r + j];
+            dln_c[H + j] += dct;
+            dxh[j] = dct * ln_c[j];
+        }
+        float *dcr = dc + r; /* d loss / d (f c_{t-1} + i g), then the gradient to c_{t-1} */
+        ln_backward(xc + r, dxh, rc[b], H, dcr);
+        for (int j = 0; j < H; j++) {
+            const float i = a[j], f = a[H + j], g = a[2 * H + j], d = dcr[j];
+            dy[j] = d * g * i * (1.0f - i);
+            dy[H + j] = d * c_prev[r + j] * f * (1.0f - f);
+            dy[2 * H + j] = d * i * (1.0f - g * g);
+            dcr[j] = d * f;
+        }
+        /* the gate norms */
+        float *dg = dgates + (size_t)b * G;
+        for (int j = 0; j < G; j++) {
+            dln_g[j] += dy[j] * x[j];
+            dln_g[G + j] += dy[j];
+            dy[j] *= ln_g[j];
+        }
+        for (int k = 0; k < 4; k++) ln_backward(x + k * H, dy + k * H, rg[(size_t)b * 4 + k], H, dg + k * H);
+    }
+}
+
 /* One layer over T steps. x: (T*B, X) input rows (dense) or NULL with tokens (T*B ids). */
 static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, int X,
                           const int32_t *tokens) {
@@ -306,7 +410,11 @@ static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, in
         k->gemm_nt(B, G, S, recurrent_input(m, a, B, s), S, p->w_hh, S, gates, G);
         /* with a projection the cell's o * tanh(c) goes to mh, and h = mh . W_hr^T */
         float *cell_h = p->w_hr ? a->mh + s * H : a->h + (s + B) * H;
-        if (variant)
+        if (p->ln_g)
+            lstm_ln_cell_forward(B, H, gates, a->c + s * H, a->c + (s + B) * H, a->tanh_c + s * H,
+                                 cell_h, p->ln_g, p->ln_c, a->ln_xg + s * G, a->ln_rg + s * 4,
+                                 a->ln_xc + s * H, a->ln_rc + s);
+        else if (variant)
             lstm_variant_cell_forward(&m->cfg, B, H, gates, a->c + s * H, a->c + (s + B) * H,
                                       a->tanh_c + s * H, cell_h, p->peep);
         else
@@ -561,7 +669,11 @@ static void backward(lstm_model *m, int B, int T, int want_dx) {
                 k->gemm_nn(B, H, S, dh, S, p->w_hr, H, w->dm, H);
                 dcell = w->dm;
             }
-            if (variant)
+            if (p->ln_g)
+                ln_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, a->ln_xg + s * G,
+                                 a->ln_rg + s * 4, a->ln_xc + s * H, a->ln_rc + s, p->ln_g, p->ln_c, dcell,
+                                 w->dc, dgates, g->ln_g, g->ln_c, w->bias);
+            else if (variant)
                 variant_cell_backward(c, B, H, a->gates + s * G, a->c + s * H, a->c + s * H + (size_t)B * H,
                                       a->tanh_c + s * H, dcell, w->dc, dgates, p->peep, g->peep);
             else

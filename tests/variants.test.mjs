@@ -161,6 +161,7 @@ test('recurrent dropout and orthogonal init: options, effect, files, bad values'
 const VARIANTS = [
   { peephole: true }, { cifg: true }, { peephole: true, cifg: true }, { activation: 'relu' },
   { cell: 'gru', activation: 'relu' }, { projSize: 3 }, { projSize: 2, peephole: true },
+  { layerNorm: true },
 ];
 
 for (const build of all) {
@@ -253,4 +254,16 @@ test('peephole, cifg, relu: parameter layout, learning, files and bad values', a
   await assert.rejects(Model.create({ vocabSize: 4, peephole: 1, wasm }), /peephole must be true or false, got 1/);
   await assert.rejects(Model.create({ vocabSize: 4, cell: 'gru', cifg: true, wasm }), /the GRU has neither/);
   await assert.rejects(Model.create({ vocabSize: 4, hiddenSize: 8, projSize: 8, wasm }), /proj_size must be 0 or in \[1, hidden_size - 1\] = \[1, 7\], got 8/);
+  await assert.rejects(Model.create({ vocabSize: 4, layerNorm: true, cell: 'gru', wasm }), /layer_norm is for the plain LSTM cell/);
+  // layer norm: gains start at 1, biases at 0
+  const ln = await Model.create({ inputSize: 3, outputSize: 1, hiddenSize: 4, layerNorm: true, head: 'mse', wasm });
+  try {
+    const t = ln.tensors().filter((x) => x.name.startsWith('layer_norm'));
+    assert.deepEqual(t.map((x) => `${x.name} ${x.rows}x${x.cols}`), ['layer_norm_gates_l0 2x16', 'layer_norm_cell_l0 2x4']);
+    const p = ln.parameters();
+    assert.deepEqual(Array.from(p.subarray(t[0].offset, t[0].offset + 32)), [...Array(16).fill(1), ...Array(16).fill(0)]);
+    assert.deepEqual(Array.from(p.subarray(t[1].offset, t[1].offset + 8)), [1, 1, 1, 1, 0, 0, 0, 0]);
+  } finally {
+    ln.dispose();
+  }
 });
