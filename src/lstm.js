@@ -688,7 +688,8 @@ export class Model {
   get stepCount() { return Number(this.#wasm.x.lstm_step_count(this.#p)); }
   get simd() { return this.#wasm.simd; }
 
-  /** Bytes the model's parameters, gradients and optimizer moments take (Adam: 4 arenas). */
+  /** Bytes of the parameters alone (4 per parameter); gradients and each optimizer moment
+   * take as much again (Adam: 4 x parameterBytes in all, plus activations). */
   get parameterBytes() { return this.parameterCount * 4; }
 
   /** Names, offsets and shapes of the tensors in the parameter arena (PyTorch layout). */
@@ -764,7 +765,11 @@ export class Model {
     const n = w.x.lstm_metadata_size(this.#p);
     if (n === 0) return null;
     const bytes = w.u8(w.x.lstm_metadata(this.#p), n).slice();
-    return JSON.parse(new TextDecoder().decode(bytes));
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new LstmError(`the model's metadata (${n} bytes) is not JSON: it was not written by this library`, 'CORRUPT', 7);
+    }
   }
 
   set metadata(value) {
@@ -1185,9 +1190,9 @@ export class Model {
    * Generate text: yields strings (one character each) as they are produced.
    * Options: prompt, length, temperature (0 = argmax), topK, topP, seed, vocab.
    * The inference state starts from zero and the prompt; with no prompt a newline (or
-   * token 0) seeds it.
+   * token 0) seeds it. Options are checked when it is called, not at the first character.
    */
-  * generateChars(options = {}) {
+  generateChars(options = {}) {
     checkOptions('generate', options, ['prompt', 'length', 'temperature', 'topK', 'topP', 'seed', 'vocab', 'chunk']);
     const vocab = options.vocab ?? this.vocabulary;
     if (!(vocab instanceof Vocabulary)) throw new LstmError('generate needs a vocabulary: pass { vocab } or train on a TextDataset first');
@@ -1205,6 +1210,12 @@ export class Model {
     this.#check(w.x.lstm_infer_reset(this.#p), 'generate');
     this.#check(w.x.lstm_sampler_seed(this.#p, checkInt('seed', options.seed ?? 1, 0, 0xffffffff)), 'generate');
     const chunk = checkInt('chunk', options.chunk ?? 16, 1, 1 << 16);
+    return this.#emitChars(vocab, ids, length, sampling, chunk);
+  }
+
+  // The generator behind generateChars: the prompt goes in with the first chunk.
+  * #emitChars(vocab, ids, length, sampling, chunk) {
+    const w = this.#wasm;
     let promptLeft = ids;
     for (let done = 0; done < length;) {
       const n = Math.min(chunk, length - done);
