@@ -58,6 +58,17 @@
  *   c_t = LN_cell(f * c_{t-1} + i * g) (the normalised cell is the state) and h = o * tanh(c_t).
  *   Gains start at 1 and biases at 0.
  *
+ * Bidirectional (config.bidirectional, any cell), as PyTorch nn.LSTM(bidirectional=True): each
+ *   layer has a forward unit and a reverse unit that reads each sequence's valid steps from the
+ *   last to the first (a padded sequence is reversed within its length, as a packed sequence).
+ *   The arena holds per layer the forward unit's tensors, then the reverse unit's, named with
+ *   the suffix _reverse (weight_ih_l0, ..., weight_ih_l0_reverse, ...). Each layer's output at
+ *   step t is [h_forward(t), h_reverse(t)], 2S wide: layers above read X_l = 2S and
+ *   out.weight is (V, 2S). With last_step_only the head reads the final state of each
+ *   direction, [h_forward(length-1), h_reverse(0)], as Keras' Bidirectional(return_sequences=
+ *   False) (PyTorch's h_n). Every batch starts from a zero state: nothing is carried, and the
+ *   token stream and step-by-step inference calls refuse these models (LSTM_ERR_STATE).
+ *
  * Sequences are passed batch-first: element (b, t) of a (B, T) array is at index b*T + t.
  */
 #ifndef LSTM_H
@@ -127,6 +138,9 @@ typedef struct lstm_config {
     int32_t activation;      /* lstm_activation of the candidate and of the cell output */
     int32_t proj_size;       /* P: 0 = none, else 1..hidden_size-1 (LSTM cell), see above */
     int32_t layer_norm;      /* 1: layer-normalised LSTM, see above */
+    int32_t bidirectional;   /* 1: a second recurrent unit per layer reads each sequence
+                                backwards, see above; for whole sequences (batches, predict),
+                                not for streams or step-by-step inference */
 } lstm_config;
 
 typedef enum lstm_activation {

@@ -8,8 +8,15 @@
 #include "model.h"
 #include "rng.h"
 
+/* Step-by-step inference cannot run a unit that reads the sequence from its end. */
+static lstm_status refuse_bidirectional(lstm_model *m) {
+    return lstm_fail(m, LSTM_ERR_STATE,
+                     "a bidirectional model needs the whole sequence: use predict (lstm_predict), not step-by-step inference");
+}
+
 lstm_status lstm_infer_reset(lstm_model *m) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    if (m->cfg.bidirectional) return refuse_bidirectional(m);
     const size_t n = (size_t)m->cfg.num_layers * m->cfg.hidden_size;
     memset(m->inf.h, 0, n * sizeof(float));
     memset(m->inf.c, 0, n * sizeof(float));
@@ -67,6 +74,7 @@ static void infer_step(lstm_model *m, int32_t token, const float *input) {
 
 lstm_status lstm_infer_step(lstm_model *m, int32_t token, const float *input, float *logits_out) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    if (m->cfg.bidirectional) return refuse_bidirectional(m);
     if (m->cfg.input_vocab) {
         if (token < 0 || token >= m->cfg.input_vocab)
             return lstm_fail(m, LSTM_ERR_TOKEN_RANGE, "token %d is outside [0, %d)", token,
@@ -178,6 +186,7 @@ lstm_status lstm_sample(lstm_model *m, const lstm_sampling *s, int32_t *token) {
 lstm_status lstm_generate(lstm_model *m, const int32_t *prompt, int32_t n_prompt,
                           const lstm_sampling *s, int32_t n_out, int32_t *out) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    if (m->cfg.bidirectional) return refuse_bidirectional(m);
     if (!m->cfg.input_vocab)
         return lstm_fail(m, LSTM_ERR_STATE, "generate needs a token model; use infer_step");
     if (m->cfg.head != LSTM_HEAD_SOFTMAX)

@@ -95,6 +95,12 @@ export interface ModelOptions {
    * normalised over their H units with learned gain and bias (tensors layer_norm_gates_l{l}
    * (2, 4H), layer_norm_cell_l{l} (2, H)); plain LSTM cell only. */
   layerNorm?: boolean;
+  /** Bidirectional (PyTorch's bidirectional=True, any cell): each layer also has a reverse unit
+   * (tensors named *_reverse) that reads each sequence from its last valid step to its first;
+   * a layer's output is both directions side by side (2 x hiddenSize, or 2 x projSize), and
+   * with returnSequences false the head reads each direction's final state. For whole
+   * sequences (fit, evaluate, predict, trainBatch); step() and text streams refuse it. */
+  bidirectional?: boolean;
 }
 
 export interface ModelConfig {
@@ -118,6 +124,7 @@ export interface ModelConfig {
   readonly activation: 'tanh' | 'relu';
   readonly projSize: number;
   readonly layerNorm: boolean;
+  readonly bidirectional: boolean;
 }
 
 export interface OptimizerOptions {

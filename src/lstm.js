@@ -306,6 +306,9 @@ const isSequence = (a) => Array.isArray(a) || (ArrayBuffer.isView(a) && !(a inst
  *      a number when outputSize is 1). returnSequences true: per sample one such target
  *      per step (mse: nested or flat).
  */
+// A value for an error message: arrays in brackets, so [0.5] does not read as 0.5.
+const shown = (v) => (isSequence(v) ? `[${Array.from(v).join(', ')}]` : String(v));
+
 class Samples {
   constructor(what, x, y, config) {
     const { dense, inputSize: X, vocabSize, head, returnSequences, outputSize: V } = config;
@@ -315,8 +318,9 @@ class Samples {
     if (y !== null && (!isSequence(y) || y.length !== n)) {
       throw new LstmError(`${what}: y must have one entry per sample (${n}), got ${y?.length ?? typeof y}`);
     }
-    // flat: the sample is one array of numbers holding len*X values (dense models)
-    const flat = (seq) => dense && (X === 1 || typeof seq[0] === 'number');
+    // flat: the sample is one array of numbers holding len*X values (dense models); nested
+    // steps ([[v], [v], ...]) are not flat, even when inputSize is 1
+    const flat = (seq) => dense && typeof seq[0] === 'number';
     this.lengths = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const seq = x[i];
@@ -343,7 +347,7 @@ class Samples {
         if (step !== null && (!isSequence(step) || step.length !== X)) throw new LstmError(`${what}: x[${i}][${t}] must have inputSize = ${X} values`);
         for (let f = 0; f < X; f++) {
           const v = step === null ? seq[t * X + f] : step[f];
-          if (typeof v !== 'number' || !Number.isFinite(v)) throw new LstmError(`${what}: x[${i}] step ${t} holds ${String(v)}, not a finite number`);
+          if (typeof v !== 'number' || !Number.isFinite(v)) throw new LstmError(`${what}: x[${i}] step ${t} holds ${shown(v)}, not a finite number`);
           this.inputs[base + t * X + f] = v;
         }
       }
@@ -368,7 +372,7 @@ class Samples {
     } else {
       this.values = new Float32Array(n * rowsPer * V);
       const put = (at, v, where) => {
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw new LstmError(`${what}: ${where} holds ${String(v)}, not a finite number`);
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw new LstmError(`${what}: ${where} holds ${shown(v)}, not a finite number`);
         this.values[at] = v;
       };
       // one target of V numbers: a number (V = 1) or an array
@@ -381,7 +385,7 @@ class Samples {
         if (!returnSequences) { target(y[i], i * V, `y[${i}]`); continue; }
         const len = this.lengths[i];
         const yi = y[i];
-        const flatY = isSequence(yi) && yi.length === len * V && (V === 1 || typeof yi[0] === 'number');
+        const flatY = isSequence(yi) && yi.length === len * V && typeof yi[0] === 'number';
         if (!isSequence(yi) || (!flatY && yi.length !== len)) throw new LstmError(`${what}: y[${i}] must have one target per step (${len})`);
         for (let t = 0; t < len; t++) {
           if (flatY) for (let j = 0; j < V; j++) put((i * T + t) * V + j, yi[t * V + j], `y[${i}]`);
@@ -538,7 +542,7 @@ export function slidingWindows(series, options = {}) {
 
 // ---- the model ----
 
-const CONFIG_WORDS = 19;
+const CONFIG_WORDS = 20;
 const MESSAGE_BYTES = 256;
 const HEADS = { softmax: 0, mse: 1 };
 const HEAD_NAMES = ['softmax', 'mse'];
@@ -570,11 +574,13 @@ export class Model {
    * orthogonalInit (orthogonal gate blocks of W_hh), peephole and cifg (LSTM variants),
    * activation ('tanh' or 'relu': the candidate and the cell output), projSize (PyTorch's
    * proj_size: h = W_hr (o * tanh(c)) has projSize values; 0 = none), layerNorm
-   * (layer-normalised gate pre-activations and cell, with learned gains and biases).
+   * (layer-normalised gate pre-activations and cell, with learned gains and biases),
+   * bidirectional (a second unit per layer reads each sequence backwards; outputs are both
+   * directions side by side; for fit/predict on whole sequences, not for step() or streams).
    */
   static async create(options = {}) {
     checkOptions('Model.create', options, ['vocabSize', 'inputSize', 'outputSize', 'hiddenSize',
-      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences', 'cell', 'recurrentDropout', 'orthogonalInit', 'peephole', 'cifg', 'activation', 'projSize', 'layerNorm', 'wasm']);
+      'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences', 'cell', 'recurrentDropout', 'orthogonalInit', 'peephole', 'cifg', 'activation', 'projSize', 'layerNorm', 'bidirectional', 'wasm']);
     const flag = (name) => {
       const v = options[name] ?? false;
       if (typeof v !== 'boolean') throw new LstmError(`${name} must be true or false, got ${String(v)}`);
@@ -612,6 +618,7 @@ export class Model {
       flag('peephole'), flag('cifg'), ACTIVATIONS[activation],
       checkInt('projSize', options.projSize ?? 0, 0, 4095),
       flag('layerNorm'),
+      flag('bidirectional'),
     ];
     return wasm.scratch([CONFIG_WORDS * 4, 4, MESSAGE_BYTES], (cfg, out, msg) => {
       const view = new DataView(wasm.buffer);
@@ -679,6 +686,7 @@ export class Model {
         activation: ACTIVATION_NAMES[v.getInt32(64, true)],
         projSize: v.getInt32(68, true),
         layerNorm: v.getInt32(72, true) === 1,
+        bidirectional: v.getInt32(76, true) === 1,
       });
     });
   }
@@ -1098,6 +1106,7 @@ export class Model {
    */
   trainSteps(data, options = {}) {
     checkOptions('trainSteps', options, ['steps', 'seqLength', 'batchSize', 'optimizer', 'clipNorm', 'learningRate']);
+    if (this.config.bidirectional) throw new LstmError('trainSteps: a bidirectional model reads whole sequences (fit, trainBatch, predict), not a text stream', 'STATE', 11);
     const stream = data instanceof TextDataset ? data.train : data;
     if (!(stream instanceof TokenStream)) throw new LstmError('trainSteps needs a TextDataset or TokenStream');
     if (data instanceof TextDataset && !this.vocabulary && !this.config.dense) this.setVocabulary(data.vocab);

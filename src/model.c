@@ -94,6 +94,8 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
         BAD("layer_norm is for the plain LSTM cell (no gru, peephole, cifg, relu or proj_size), "
             "got cell %d, peephole %d, cifg %d, activation %d, proj_size %d",
             c->cell, c->peephole, c->cifg, c->activation, c->proj_size);
+    if (c->bidirectional != 0 && c->bidirectional != 1)
+        BAD("bidirectional must be 0 or 1, got %d", c->bidirectional);
     if (c->cell == LSTM_CELL_GRU && (c->peephole || c->cifg))
         BAD("peephole and cifg are LSTM variants; the GRU has neither (got peephole %d, cifg %d)",
             c->peephole, c->cifg);
@@ -103,9 +105,10 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
     const uint64_t P = (uint64_t)lstm_peephole_rows(c) * H, S = (uint64_t)lstm_state_size(c);
     const uint64_t R = (c->proj_size > 0 ? (uint64_t)c->proj_size * H : 0) + /* W_hr */
                        (c->layer_norm ? 2 * G * H + 2 * H : 0);               /* layer norm */
-    uint64_t n = G * H * (X + S) + 2 * G * H + P + R;                       /* layer 0 */
-    n += (uint64_t)(c->num_layers - 1) * (G * H * (S + S) + 2 * G * H + P + R); /* layers above */
-    n += (uint64_t)c->output_size * (S + 1);                    /* head */
+    const uint64_t D = (uint64_t)lstm_directions(c), O = D * S; /* O: a layer's output width */
+    uint64_t n = D * (G * H * (X + S) + 2 * G * H + P + R);                       /* layer 0 */
+    n += (uint64_t)(c->num_layers - 1) * D * (G * H * (O + S) + 2 * G * H + P + R); /* layers above */
+    n += (uint64_t)c->output_size * (O + 1);                    /* head */
     if (n > LSTM_MAX_PARAMS)
         BAD("model has %llu parameters, more than the limit of %llu", (unsigned long long)n,
             (unsigned long long)LSTM_MAX_PARAMS);
@@ -119,7 +122,8 @@ int lstm_moments_for(int32_t type) { return type == LSTM_OPTIMIZER_ADAM ? 2 : 1;
 void lstm_embed_refresh(lstm_model *m) {
     if (!m->embed) return;
     const int G = lstm_gate_count(&m->cfg) * m->cfg.hidden_size;
-    m->k->transpose(G, m->X0, m->p.layer[0].w_ih, m->X0, m->embed, G);
+    for (int d = 0; d < lstm_directions(&m->cfg); d++) /* units 0 and 1 are layer 0's directions */
+        m->k->transpose(G, m->X0, m->p.layer[d].w_ih, m->X0, m->embed + (size_t)d * m->X0 * G, G);
     m->embed_version = m->param_version;
 }
 
@@ -130,10 +134,11 @@ void lstm_parameters_changed(lstm_model *m) {
 /* Point a struct of tensors into an arena laid out as the header describes. */
 static void layout_tensors(const lstm_model *m, float *base, lstm_tensors *t) {
     const int H = m->cfg.hidden_size, V = m->cfg.output_size, S = lstm_state_size(&m->cfg);
+    const int D = lstm_directions(&m->cfg), O = lstm_output_width(&m->cfg);
     const size_t G = (size_t)lstm_gate_count(&m->cfg) * H;
     float *p = base;
-    for (int l = 0; l < m->cfg.num_layers; l++) {
-        int X = l == 0 ? m->X0 : S;
+    for (int l = 0; l < lstm_unit_count(&m->cfg); l++) {
+        int X = l < D ? m->X0 : O;
         t->layer[l].w_ih = p; p += G * X;
         t->layer[l].w_hh = p; p += G * S;
         t->layer[l].b_ih = p; p += G;
@@ -150,17 +155,25 @@ static void layout_tensors(const lstm_model *m, float *base, lstm_tensors *t) {
         t->layer[l].ln_c = ln ? p : NULL;
         p += ln ? 2 * (size_t)H : 0;
     }
-    t->w_out = p; p += (size_t)V * S;
+    t->w_out = p; p += (size_t)V * O;
     t->b_out = p;
 }
 
 static void build_tensor_table(lstm_model *m) {
-    const int H = m->cfg.hidden_size, L = m->cfg.num_layers, S = lstm_state_size(&m->cfg);
+    const int H = m->cfg.hidden_size, S = lstm_state_size(&m->cfg);
+    const int D = lstm_directions(&m->cfg), O = lstm_output_width(&m->cfg);
     int n = 0;
-    for (int l = 0; l < L; l++) {
-        const lstm_layer_tensors *lt = &m->p.layer[l];
-        int X = l == 0 ? m->X0 : S;
-        const char *names[4] = {"weight_ih_l%d", "weight_hh_l%d", "bias_ih_l%d", "bias_hh_l%d"};
+    for (int u = 0; u < lstm_unit_count(&m->cfg); u++) {
+        const lstm_layer_tensors *lt = &m->p.layer[u];
+        const int l = u / D, X = l == 0 ? m->X0 : O;
+        /* PyTorch's names: the reverse unit's tensors end in _reverse */
+        const char *names[4], *sfx = u % D ? "_reverse" : "";
+        if (u % D) {
+            names[0] = "weight_ih_l%d_reverse", names[1] = "weight_hh_l%d_reverse";
+            names[2] = "bias_ih_l%d_reverse", names[3] = "bias_hh_l%d_reverse";
+        } else {
+            names[0] = "weight_ih_l%d", names[1] = "weight_hh_l%d", names[2] = "bias_ih_l%d", names[3] = "bias_hh_l%d";
+        }
         float *ptrs[4] = {lt->w_ih, lt->w_hh, lt->b_ih, lt->b_hh};
         int cols[4] = {X, S, 1, 1};
         for (int q = 0; q < 4; q++, n++) {
@@ -170,30 +183,30 @@ static void build_tensor_table(lstm_model *m) {
                                                    lstm_gate_count(&m->cfg) * H, cols[q]};
         }
         if (lt->peep) {
-            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "peephole_l%d", l);
+            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "peephole_l%d%s", l, sfx);
             m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(lt->peep - m->params),
                                                    lstm_peephole_rows(&m->cfg), H};
             n++;
         }
         if (lt->w_hr) {
-            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "weight_hr_l%d", l);
+            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "weight_hr_l%d%s", l, sfx);
             m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(lt->w_hr - m->params),
                                                    m->cfg.proj_size, H};
             n++;
         }
         if (lt->ln_g) {
-            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "layer_norm_gates_l%d", l);
+            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "layer_norm_gates_l%d%s", l, sfx);
             m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(lt->ln_g - m->params),
                                                    2, lstm_gate_count(&m->cfg) * H};
             n++;
-            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "layer_norm_cell_l%d", l);
+            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "layer_norm_cell_l%d%s", l, sfx);
             m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(lt->ln_c - m->params), 2, H};
             n++;
         }
     }
     snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "out.weight");
     m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(m->p.w_out - m->params),
-                                           m->cfg.output_size, S};
+                                           m->cfg.output_size, O};
     n++;
     snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "out.bias");
     m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n], (uint32_t)(m->p.b_out - m->params),
@@ -219,7 +232,8 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_mess
     const size_t gate_floats = cfg->cell == LSTM_CELL_GRU ? 2 * G : G;
     size_t inf_floats = (size_t)2 * L * H + gate_floats + 2 * (size_t)H + 2 * (size_t)V;
     m->inf_arena = calloc(inf_floats + 2 * (size_t)V, sizeof(float));
-    if (cfg->input_vocab) m->embed = malloc((size_t)cfg->input_vocab * G * sizeof(float));
+    if (cfg->input_vocab)
+        m->embed = malloc((size_t)lstm_directions(cfg) * cfg->input_vocab * G * sizeof(float));
     if (!m->params || !m->grads || !m->inf_arena || (cfg->input_vocab && !m->embed)) {
         lstm_free(m);
         lstm_message_set(msg, "cannot allocate %llu parameters", (unsigned long long)n_params);
@@ -279,19 +293,20 @@ void lstm_init_parameters(lstm_model *m) {
     uint64_t rng = rng_seed(c->seed, 0);
     for (size_t i = 0; i < m->n_params; i++) m->params[i] = (2.0f * rng_uniform(&rng) - 1.0f) * s;
     /* rows H..2H are f (LSTM) or z (GRU); with CIFG f = 1 - i, so the bias goes against i */
-    for (int l = 0; l < c->num_layers; l++)
+    const int U = lstm_unit_count(c);
+    for (int l = 0; l < U; l++)
         for (int j = 0; j < H; j++) {
             if (c->cifg) m->p.layer[l].b_ih[j] -= c->forget_bias;
             else m->p.layer[l].b_ih[H + j] += c->forget_bias;
         }
     if (c->layer_norm) /* gains 1, biases 0: the normalisation starts as the identity map */
-        for (int l = 0; l < c->num_layers; l++) {
+        for (int l = 0; l < U; l++) {
             const int G = lstm_gate_count(c) * H;
             for (int j = 0; j < G; j++) m->p.layer[l].ln_g[j] = 1.0f, m->p.layer[l].ln_g[G + j] = 0.0f;
             for (int j = 0; j < H; j++) m->p.layer[l].ln_c[j] = 1.0f, m->p.layer[l].ln_c[H + j] = 0.0f;
         }
     if (c->orthogonal_init)
-        for (int l = 0; l < c->num_layers; l++)
+        for (int l = 0; l < U; l++)
             for (int q = 0; q < lstm_gate_count(c); q++)
                 orthogonal_block(m->p.layer[l].w_hh + (size_t)q * H * H, H, &rng);
 }
@@ -334,7 +349,8 @@ size_t lstm_parameter_count(const lstm_model *m) { return m ? m->n_params : 0; }
 float *lstm_parameters(lstm_model *m) { return m ? m->params : NULL; }
 float *lstm_gradients(lstm_model *m) { return m ? m->grads : NULL; }
 int32_t lstm_tensor_count(const lstm_model *m) {
-    return m ? (4 + m->cfg.peephole + (m->cfg.proj_size > 0) + 2 * m->cfg.layer_norm) * m->cfg.num_layers + 2 : 0;
+    return m ? (4 + m->cfg.peephole + (m->cfg.proj_size > 0) + 2 * m->cfg.layer_norm) * lstm_unit_count(&m->cfg) + 2
+             : 0;
 }
 
 lstm_status lstm_tensor(const lstm_model *m, int32_t index, lstm_tensor_info *out) {

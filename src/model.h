@@ -26,7 +26,8 @@ void *lstm_test_calloc(size_t count, size_t size);
 #define LSTM_MAX_PARAMS ((uint64_t)1 << 28) /* 1 GiB per float arena: more cannot fit wasm32 */
 #define LSTM_MAX_BATCH 65536
 #define LSTM_MAX_STEPS 65536
-#define LSTM_N_TENSORS(L) (8 * (L) + 2) /* a bound: 4 per layer, + peephole, projection, 2 layer norm; 2 head */
+#define LSTM_MAX_UNITS (2 * LSTM_MAX_LAYERS) /* a unit is one direction of one layer */
+#define LSTM_N_TENSORS(U) (8 * (U) + 2) /* a bound: 4 per unit, + peephole, projection, 2 layer norm; 2 head */
 
 /* Gate rows per hidden unit: 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n; CIFG: i, g, o). */
 static inline int lstm_gate_count(const lstm_config *c) {
@@ -36,6 +37,12 @@ static inline int lstm_gate_count(const lstm_config *c) {
 static inline int lstm_peephole_rows(const lstm_config *c) { return c->peephole ? (c->cifg ? 2 : 3) : 0; }
 /* Width of the state h and of every layer's output: proj_size, or H without projection. */
 static inline int lstm_state_size(const lstm_config *c) { return c->proj_size > 0 ? c->proj_size : c->hidden_size; }
+/* Directions: 2 for a bidirectional model, else 1. */
+static inline int lstm_directions(const lstm_config *c) { return c->bidirectional ? 2 : 1; }
+/* Units (one direction of one layer each), in the order of the arena: l0, l0_reverse, l1, ... */
+static inline int lstm_unit_count(const lstm_config *c) { return c->num_layers * lstm_directions(c); }
+/* Width of every layer's output and of what the head reads: S per direction. */
+static inline int lstm_output_width(const lstm_config *c) { return lstm_directions(c) * lstm_state_size(c); }
 /* Does the LSTM need the general cell (train.c) rather than the kernel table's? */
 static inline int lstm_variant_cell(const lstm_config *c) {
     return c->cell == LSTM_CELL_LSTM && (c->peephole || c->cifg || c->activation != LSTM_ACTIVATION_TANH);
@@ -54,7 +61,7 @@ typedef struct lstm_layer_tensors {
 } lstm_layer_tensors;
 
 typedef struct lstm_tensors {
-    lstm_layer_tensors layer[LSTM_MAX_LAYERS];
+    lstm_layer_tensors layer[LSTM_MAX_UNITS]; /* per unit: l * directions + d */
     float *w_out; /* (V, H) */
     float *b_out; /* (V) */
 } lstm_tensors;
@@ -65,10 +72,12 @@ typedef struct lstm_layer_acts {
     float *c;      /* (T+1, B, H) */
     float *gates;  /* (T, B, G) activations i, f, g, o (GRU: r, z, n) after forward */
     float *tanh_c; /* (T, B, H) tanh(c); GRU: W_hn h + b_hn, the product the reset gate scales */
-    float *mask;   /* (T, B, H) dropout mask 0 or 1/(1-p); NULL without dropout */
+    float *mask;   /* (T, B, D*S) dropout mask 0 or 1/(1-p); NULL without dropout */
     float *rmask;  /* (B, H) recurrent dropout mask, the same at every step; NULL without */
     int rdrop;     /* rmask is in use for the batch being computed */
-    float *out;    /* (T, B, S) what the next layer sees: h[1..T], masked if dropout */
+    float *cat;    /* (T, B, D*S) the layer's output before dropout: h[1..T], or bidirectional
+                      [h forward(t), h reverse at its step for t]; only the forward unit has it */
+    float *out;    /* (T, B, D*S) what the next layer sees: cat, masked if dropout */
     float *mh;     /* (T, B, H) projection: o * tanh(c) before W_hr; NULL without */
     float *ln_xg;  /* (T, B, G) layer norm: the normalised gate pre-activations; NULL without */
     float *ln_rg;  /* (T, B, 4) their 1/std per gate block */
@@ -81,7 +90,7 @@ typedef struct lstm_workspace {
     void *arena;
     size_t bytes;
     int B, T;     /* shape the pointers below are laid out for */
-    lstm_layer_acts layer[LSTM_MAX_LAYERS];
+    lstm_layer_acts layer[LSTM_MAX_UNITS]; /* per unit, as lstm_tensors */
     float *x;          /* (T, B, X0) dense inputs, time-major */
     int32_t *tokens;   /* (T, B) */
     int32_t *targets;  /* (T, B) */
@@ -89,6 +98,12 @@ typedef struct lstm_workspace {
     float *dgates;     /* (T, B, 4H) */
     float *dout;       /* (T, B, max(H, X0)) gradient at a layer's output / input */
     float *dc;         /* (B, H) */
+    float *xrev;       /* bidirectional: (T, B, X) a layer's input with each sequence's valid
+                          steps reversed (what the reverse unit reads); else NULL */
+    int32_t *tokrev;   /* bidirectional token models: (T, B) the tokens so reversed */
+    float *dbi;        /* bidirectional: (2, T, B, S) d loss / d h of the forward unit, then of
+                          the reverse unit in its own (reversed) time order */
+    float *dx2;        /* bidirectional: (T, B, X) the reverse unit's input gradient */
     float *dm;         /* (B, H) projection: d loss / d (o * tanh(c)) of one step; NULL without */
     float *dx;         /* (B, T, X0) input gradients, batch-first for the caller */
     float *bias;       /* (4H) b_ih + b_hh of the layer being computed */
@@ -132,8 +147,8 @@ struct lstm_model {
     float *moments; /* (n_moments * n_params) optimizer state, NULL before set_optimizer */
     int n_moments;
     lstm_tensors p, g;
-    lstm_tensor_info tensor_info[LSTM_N_TENSORS(LSTM_MAX_LAYERS)];
-    char tensor_names[LSTM_N_TENSORS(LSTM_MAX_LAYERS)][32];
+    lstm_tensor_info tensor_info[LSTM_N_TENSORS(LSTM_MAX_UNITS)];
+    char tensor_names[LSTM_N_TENSORS(LSTM_MAX_UNITS)][48];
 
     lstm_optimizer opt;
     int has_opt;
@@ -147,7 +162,7 @@ struct lstm_model {
     int carry_cap; /* batch size the carry block was allocated for (>= carry_B) */
     uint64_t stream_pos;
 
-    /* Token models: W_ih of layer 0 transposed, (X0, 4H), so the one-hot product reads one
+    /* Token models: W_ih of layer 0 transposed, (D, X0, 4H) (per direction), so the one-hot product reads one
      * contiguous row per token instead of 4H values a row apart (a cache miss each). */
     float *embed;
     uint64_t param_version; /* bumped whenever parameters change */

@@ -23,6 +23,10 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     const size_t G = (size_t)lstm_gate_count(c) * H;
     const int rdrop = c->recurrent_dropout > 0.0f, proj = c->proj_size > 0;
     const size_t S = (size_t)lstm_state_size(c); /* the width of h: S <= H, so H bounds it */
+    const size_t D = (size_t)lstm_directions(c), O = D * S, U = (size_t)lstm_unit_count(c);
+    const int bidi = D == 2;
+    /* the widest layer input (dense X0 or a layer's output) and a bound on it of D*H */
+    const size_t XI = dense && X0 > O ? X0 : O, XH = dense && X0 > D * H ? X0 : D * H;
     size_t off = 0;
     /* 16-byte aligned pieces: SIMD loads are fastest aligned */
 #define TAKE(ptr, type, count)                                                   \
@@ -33,18 +37,23 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     lstm_workspace *w = &m->ws;
     /* first, so its place depends on B only: evaluation re-lays the rest for a short tail */
     TAKE(w->state, float, 2 * L * B * H);
-    for (size_t l = 0; l < L; l++) {
-        lstm_layer_acts *a = &w->layer[l];
+    for (size_t u = 0; u < U; u++) {
+        lstm_layer_acts *a = &w->layer[u];
         TAKE(a->h, float, (R + B) * H);
         TAKE(a->c, float, (R + B) * H);
         TAKE(a->gates, float, R * G);
         TAKE(a->tanh_c, float, R * H);
-        if (drop) {
-            TAKE(a->mask, float, R * H);
-            TAKE(a->out, float, R * H);
+        /* a layer's output lives with its forward unit: h itself, or both directions side by side */
+        const int first = u % D == 0;
+        TAKE(a->cat, float, bidi && first ? R * O : 0);
+        if (base && !bidi) a->cat = a->h + (size_t)B * S;
+        if (base && !first) a->cat = NULL;
+        if (drop && first) {
+            TAKE(a->mask, float, R * O);
+            TAKE(a->out, float, R * O);
         } else if (base) {
             a->mask = NULL;
-            a->out = a->h + (size_t)B * S;
+            a->out = a->cat;
         }
         TAKE(a->rmask, float, rdrop ? (size_t)B * H : 0);
         if (base && !rdrop) a->rmask = NULL;
@@ -62,19 +71,18 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     TAKE(w->targets, int32_t, R);
     TAKE(w->logits, float, R * V);
     TAKE(w->dgates, float, R * G);
-    TAKE(w->dout, float, R * (X0 > H && dense ? X0 : H));
+    TAKE(w->dout, float, R * XH);
     TAKE(w->dc, float, (size_t)B * H);
     TAKE(w->dx, float, dense ? R * X0 : 0);
-    const size_t XH = X0 > H ? X0 : H;
     TAKE(w->bias, float, c->layer_norm ? G + H : G); /* layer norm: backward scratch too */
     TAKE(w->dgT, float, G * R);
-    TAKE(w->xT, float, (dense ? XH : H) * R);
+    TAKE(w->xT, float, XH * R);
     TAKE(w->whhT, float, H * G);
     TAKE(w->wihT, float, XH * G);
     TAKE(w->dembed, float, dense ? 0 : X0 * G);
     /* the task heads only: the plain model's workspace is unchanged */
     TAKE(w->values, float, mse ? (last ? (size_t)B : R) * V : 0);
-    TAKE(w->last, float, last ? (size_t)B * H : 0);
+    TAKE(w->last, float, last ? (size_t)B * O : 0);
     if (base && !mse) w->values = NULL;
     if (base && !last) w->last = NULL;
     TAKE(w->hm, float, rdrop ? (size_t)B * H : 0);
@@ -84,6 +92,12 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     if (base && !gru) w->gh = w->dgh = NULL;
     TAKE(w->dm, float, proj ? (size_t)B * H : 0);
     if (base && !proj) w->dm = NULL;
+    TAKE(w->xrev, float, bidi ? R * XI : 0);
+    TAKE(w->tokrev, int32_t, bidi && !dense ? R : 0);
+    TAKE(w->dbi, float, bidi ? 2 * R * S : 0);
+    TAKE(w->dx2, float, bidi ? R * XI : 0);
+    if (base && !bidi) w->xrev = w->dx2 = w->dbi = NULL;
+    if (base && !(bidi && !dense)) w->tokrev = NULL;
 #undef TAKE
     return off;
 }
@@ -99,7 +113,7 @@ static lstm_status workspace_for(lstm_model *m, int B, int T) {
     if (m->ws.arena && m->ws.B == B && m->ws.T == T) return LSTM_OK;
     /* size in double first: (R * 4H) can overflow a 32-bit size_t */
     const double H = m->cfg.hidden_size, V = m->cfg.output_size, X0 = m->X0, R = (double)B * T;
-    double approx = 4.0 * (m->cfg.num_layers * (R + B) * 10.0 * H + R * (V + 12.0 * H + 3.0 * X0 + 2.0) +
+    double approx = 4.0 * (lstm_unit_count(&m->cfg) * (R + B) * 10.0 * H + R * (V + 12.0 * H + 3.0 * X0 + 2.0) +
                            (X0 + 2.0 * H) * 4.0 * H + (m->cfg.head == LSTM_HEAD_MSE ? R * V : 0.0) +
                            (m->cfg.cell == LSTM_CELL_GRU ? 3.0 * H * (R + B) : 0.0));
     if (approx > (double)SIZE_MAX / 2)
@@ -368,7 +382,8 @@ static void ln_cell_backward(int B, int H, const float *gates, const float *c_pr
     }
 }
 
-/* One layer over T steps. x: (T*B, X) input rows (dense) or NULL with tokens (T*B ids). */
+/* One unit (a layer, or one direction of it) over T steps. x: (T*B, X) input rows (dense)
+ * or NULL with tokens (T*B ids, layer 0 only). */
 static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, int X,
                           const int32_t *tokens) {
     const lstm_kernels *k = m->k;
@@ -386,7 +401,8 @@ static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, in
         lstm_embed_refresh(m);
         for (size_t r = 0; r < R; r++) {
             float *g = a->gates + r * G;
-            const float *e = m->embed + (size_t)tokens[r] * G;
+            /* units 0 and 1 (the directions of layer 0) each have their table */
+            const float *e = m->embed + ((size_t)l * m->X0 + (size_t)tokens[r]) * G;
             for (int j = 0; j < G; j++) g[j] = bias[j] + e[j];
         }
     } else {
@@ -428,21 +444,22 @@ static void layer_forward(lstm_model *m, int l, int B, int T, const float *x, in
     }
 }
 
-/* Inverted dropout on a layer's output: out = h * mask, mask in {0, 1/(1-p)}. */
-static void layer_dropout(lstm_model *m, int l, int B, int T, uint64_t *rng) {
-    lstm_layer_acts *a = &m->ws.layer[l];
-    const size_t S = (size_t)lstm_state_size(&m->cfg), n = (size_t)B * T * S;
+/* Inverted dropout on a layer's output (a: its forward unit): out = cat * mask, mask in
+ * {0, 1/(1-p)}. */
+static void layer_dropout(lstm_model *m, lstm_layer_acts *a, int B, int T, uint64_t *rng) {
+    const size_t n = (size_t)B * T * lstm_output_width(&m->cfg);
     const float p = m->cfg.dropout, keep = 1.0f / (1.0f - p);
-    const float *h = a->h + (size_t)B * S;
+    const float *h = a->cat;
     for (size_t i = 0; i < n; i++) {
         a->mask[i] = rng_uniform(rng) < p ? 0.0f : keep;
         a->out[i] = h[i] * a->mask[i];
     }
 }
 
-/* Load each layer's initial h and c from state (2, L, B, H), or zeros if state is NULL. */
+/* Load each layer's initial h and c from state (2, L, B, H), or zeros if state is NULL
+ * (bidirectional models: always NULL, every unit starts from zeros). */
 static void load_initial_state(lstm_model *m, int B, const float *state) {
-    const int L = m->cfg.num_layers;
+    const int L = state ? m->cfg.num_layers : lstm_unit_count(&m->cfg);
     /* state (2, L, B, H): with a projection h uses the first B*S floats of its block */
     const size_t BH = (size_t)B * m->cfg.hidden_size, BS = (size_t)B * lstm_state_size(&m->cfg);
     for (int l = 0; l < L; l++) {
@@ -491,53 +508,92 @@ static int row_valid(const lstm_model *m, int B, size_t r) {
     return m->cfg.last_step_only || !m->ws.lengths || (int)(r / (size_t)B) < m->ws.lengths[r % (size_t)B];
 }
 
+/* The reverse unit's row for time-major row r = t*B + b: step length-1-t of the same
+ * sequence for a valid step, r itself for padding (which is read after every valid step, so
+ * it reaches no valid output). The map is its own inverse. */
+static size_t reverse_row(const lstm_workspace *w, int B, int T, size_t r) {
+    const int t = (int)(r / (size_t)B), b = (int)(r % (size_t)B), len = seq_len(w, b, T);
+    return t < len ? (size_t)(len - 1 - t) * B + b : r;
+}
+
+/* dst[reverse_row(r)] = src[r] for every row of n floats. */
+static void reverse_rows(const lstm_workspace *w, int B, int T, const float *src, size_t n, float *dst) {
+    for (size_t r = 0; r < (size_t)B * T; r++)
+        memcpy(dst + reverse_row(w, B, T, r) * n, src + r * n, n * sizeof(float));
+}
+
+/* A layer's input as the reverse unit reads it: xrev or tokrev, each sequence reversed. */
+static void reverse_input(lstm_model *m, int B, int T, const float *x, int X, const int32_t *tokens) {
+    lstm_workspace *w = &m->ws;
+    if (tokens)
+        for (size_t r = 0; r < (size_t)B * T; r++) w->tokrev[reverse_row(w, B, T, r)] = tokens[r];
+    else
+        reverse_rows(w, B, T, x, (size_t)X, w->xrev);
+}
+
 /* Forward through all layers; the workspace must already hold the inputs (time-major) and
  * the initial state. rng NULL means evaluation (no dropout). */
 static void forward_layers(lstm_model *m, int B, int T, uint64_t *rng) {
     const lstm_config *c = &m->cfg;
-    const int S = lstm_state_size(c), L = c->num_layers;
+    const int S = lstm_state_size(c), L = c->num_layers, D = lstm_directions(c), O = D * S;
     const size_t R = (size_t)B * T;
     lstm_workspace *w = &m->ws;
     const int drop = rng && c->dropout > 0.0f;
     for (int l = 0; l < L; l++) {
-        lstm_layer_acts *ra = &w->layer[l];
-        ra->rdrop = rng && c->recurrent_dropout > 0.0f;
-        if (ra->rdrop) {
-            /* variational: one mask per sequence for all T steps of the batch */
-            const float p = c->recurrent_dropout, keep = 1.0f / (1.0f - p);
-            for (size_t i = 0; i < (size_t)B * S; i++) ra->rmask[i] = rng_uniform(rng) < p ? 0.0f : keep;
+        const int X = l == 0 ? m->X0 : O;
+        const int32_t *tokens = l == 0 && c->input_vocab ? w->tokens : NULL;
+        const float *x = l == 0 ? (tokens ? NULL : w->x) : w->layer[(l - 1) * D].out;
+        for (int d = 0; d < D; d++) {
+            lstm_layer_acts *ra = &w->layer[l * D + d];
+            ra->rdrop = rng && c->recurrent_dropout > 0.0f;
+            if (ra->rdrop) {
+                /* variational: one mask per sequence for all T steps of the batch */
+                const float p = c->recurrent_dropout, keep = 1.0f / (1.0f - p);
+                for (size_t i = 0; i < (size_t)B * S; i++) ra->rmask[i] = rng_uniform(rng) < p ? 0.0f : keep;
+            }
+            if (d == 0) {
+                layer_forward(m, l * D, B, T, x, X, tokens);
+            } else {
+                reverse_input(m, B, T, x, X, tokens);
+                layer_forward(m, l * D + 1, B, T, tokens ? NULL : w->xrev, X, tokens ? w->tokrev : NULL);
+            }
         }
-        if (l == 0) {
-            layer_forward(m, 0, B, T, c->input_vocab ? NULL : w->x, m->X0,
-                          c->input_vocab ? w->tokens : NULL);
-        } else {
-            layer_forward(m, l, B, T, w->layer[l - 1].out, S, NULL);
+        lstm_layer_acts *a = &w->layer[l * D];
+        if (D == 2) {
+            /* the output at step t: [forward h(t), reverse h at the reverse unit's row for t] */
+            const float *hf = a->h + (size_t)B * S, *hr = w->layer[l * D + 1].h + (size_t)B * S;
+            for (size_t r = 0; r < R; r++) {
+                memcpy(a->cat + r * O, hf + r * S, (size_t)S * sizeof(float));
+                memcpy(a->cat + r * O + S, hr + reverse_row(w, B, T, r) * S, (size_t)S * sizeof(float));
+            }
         }
-        lstm_layer_acts *a = &w->layer[l];
         if (drop) {
-            layer_dropout(m, l, B, T, rng);
+            layer_dropout(m, a, B, T, rng);
         } else if (a->mask) {
-            memcpy(a->out, a->h + (size_t)B * S, R * S * sizeof(float));
+            memcpy(a->out, a->cat, R * O * sizeof(float));
         }
     }
 }
 
 /* The head's outputs of the scored rows into w->logits (rows, V); returns the row count.
- * last_step_only first gathers each sequence's top output at its last valid step. */
+ * last_step_only first gathers each sequence's top output at its last valid step (for the
+ * reverse direction: its own last step, the sequence's first). */
 static size_t head_forward(lstm_model *m, int B, int T) {
     const lstm_config *c = &m->cfg;
-    const int S = lstm_state_size(c), V = c->output_size;
+    const int S = lstm_state_size(c), D = lstm_directions(c), O = D * S, V = c->output_size;
     lstm_workspace *w = &m->ws;
-    const float *top = w->layer[c->num_layers - 1].out;
+    const float *top = w->layer[(c->num_layers - 1) * D].out;
     const size_t rows = head_rows(m, B, T);
     if (c->last_step_only) {
-        for (int b = 0; b < B; b++)
-            memcpy(w->last + (size_t)b * S, top + ((size_t)(seq_len(w, b, T) - 1) * B + b) * S,
-                   (size_t)S * sizeof(float));
+        for (int b = 0; b < B; b++) {
+            float *dst = w->last + (size_t)b * O;
+            memcpy(dst, top + ((size_t)(seq_len(w, b, T) - 1) * B + b) * O, (size_t)S * sizeof(float));
+            if (D == 2) memcpy(dst + S, top + (size_t)b * O + S, (size_t)S * sizeof(float));
+        }
         top = w->last;
     }
     for (size_t r = 0; r < rows; r++) memcpy(w->logits + r * V, m->p.b_out, (size_t)V * sizeof(float));
-    m->k->gemm_nt((int)rows, V, S, top, S, m->p.w_out, S, w->logits, V);
+    m->k->gemm_nt((int)rows, V, O, top, O, m->p.w_out, O, w->logits, V);
     return rows;
 }
 
@@ -607,125 +663,167 @@ static double forward(lstm_model *m, int B, int T, uint64_t *rng, size_t *correc
 
 /* ---- backward ---- */
 
-/* Accumulate every parameter gradient of the batch into m->grads (zeroed here). */
-static void backward(lstm_model *m, int B, int T, int want_dx) {
+/* Backward through unit u over T steps; its parameter gradients are added into m->grads.
+ * dh (T*B, S): d loss / d h at every step; the gradient flowing back in time is added into it,
+ * so it ends as each step's complete dh. x (T*B, X): the unit's input, or NULL with tokens
+ * (layer 0 of a token model). dx, if not NULL, receives d loss / d x (T*B, X); it may be dh. */
+static void unit_backward(lstm_model *m, int u, int B, int T, float *dh_all, const float *x, int X,
+                          const int32_t *tokens, float *dx) {
     const lstm_kernels *k = m->k;
     const lstm_config *c = &m->cfg;
-    const int H = c->hidden_size, V = c->output_size, L = c->num_layers, S = lstm_state_size(c);
+    const int H = c->hidden_size, S = lstm_state_size(c);
     const int G = lstm_gate_count(c) * H, gru = c->cell == LSTM_CELL_GRU;
     const int variant = lstm_variant_cell(c);
     const size_t R = (size_t)B * T;
     lstm_workspace *w = &m->ws;
+    const lstm_layer_tensors *p = &m->p.layer[u];
+    lstm_layer_tensors *g = &m->g.layer[u];
+    lstm_layer_acts *a = &w->layer[u];
+    /* backward in time; the gradient from beyond the batch is cut (truncated BPTT).
+     * dh_{t-1} += dgates_t . W_hh, with W_hh transposed once for all T steps */
+    k->transpose(G, S, p->w_hh, S, w->whhT, G);
+    memset(w->dc, 0, (size_t)B * H * sizeof(float));
+    for (int t = T - 1; t >= 0; t--) {
+        const size_t s = (size_t)t * B;
+        float *dh = dh_all + s * S;
+        float *dgates = w->dgates + s * G;
+        float *dh_prev = t > 0 ? dh - (size_t)B * S : NULL;
+        if (gru) {
+            /* dgh differs from dgates in the n rows: r scales the recurrent product */
+            float *dgh = w->dgh + s * G;
+            gru_cell_backward(B, H, a->gates + s * G, a->tanh_c + s * H, a->h + s * H, dh, dgates,
+                              dgh, dh_prev, c->activation == LSTM_ACTIVATION_RELU);
+            if (dh_prev) recurrent_backward(m, a, B, dgh, dh_prev);
+            continue;
+        }
+        const float *dcell = dh; /* d loss / d (o * tanh(c)) */
+        if (p->w_hr) {
+            /* through the projection h = mh . W_hr^T: dmh = dh . W_hr */
+            memset(w->dm, 0, (size_t)B * H * sizeof(float));
+            k->gemm_nn(B, H, S, dh, S, p->w_hr, H, w->dm, H);
+            dcell = w->dm;
+        }
+        if (p->ln_g)
+            ln_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, a->ln_xg + s * G,
+                             a->ln_rg + s * 4, a->ln_xc + s * H, a->ln_rc + s, p->ln_g, p->ln_c, dcell,
+                             w->dc, dgates, g->ln_g, g->ln_c, w->bias);
+        else if (variant)
+            variant_cell_backward(c, B, H, a->gates + s * G, a->c + s * H, a->c + s * H + (size_t)B * H,
+                                  a->tanh_c + s * H, dcell, w->dc, dgates, p->peep, g->peep);
+        else
+            k->lstm_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, dcell,
+                                  w->dc, dgates);
+        if (dh_prev) recurrent_backward(m, a, B, dgates, dh_prev);
+    }
+    /* weight gradients over all T*B rows at once, as dot products along the rows:
+     * dW_hh = dgates^T . h[0..T-1] (the previous states), dW_ih = dgates^T . x
+     * (GRU: dgh for W_hh and b_hh) */
+    if (p->w_hr) {
+        /* dW_hr = dh^T . mh over all rows: dh_all now holds every step's complete dh */
+        k->transpose((int)R, S, dh_all, S, w->dgT, (int)R);
+        k->transpose((int)R, H, a->mh, H, w->xT, (int)R);
+        k->gemm_nt(S, H, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hr, H);
+    }
+    const float *dgh = gru ? w->dgh : w->dgates;
+    k->transpose((int)R, G, dgh, G, w->dgT, (int)R);
+    k->transpose((int)R, S, a->h, S, w->xT, (int)R);
+    if (a->rdrop) /* W_hh saw h * rmask: mask the transposed rows (xT[j][r], r = t*B + b) */
+        for (int j = 0; j < S; j++)
+            for (size_t r = 0; r < R; r++) w->xT[(size_t)j * R + r] *= a->rmask[(r % (size_t)B) * S + j];
+    k->gemm_nt(G, S, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hh, S);
+    k->sum_rows((int)R, G, dgh, G, g->b_hh);
+    if (gru) {
+        k->sum_rows((int)R, G, w->dgates, G, g->b_ih);
+        k->transpose((int)R, G, w->dgates, G, w->dgT, (int)R);
+    } else {
+        memcpy(g->b_ih, g->b_hh, (size_t)G * sizeof(float));
+    }
+    if (tokens) {
+        /* one-hot input: add each row of dgates to its token's row of the transposed
+         * gradient, then add that table, transposed back, into dW_ih */
+        memset(w->dembed, 0, (size_t)X * G * sizeof(float));
+        for (size_t r = 0; r < R; r++) {
+            float *de = w->dembed + (size_t)tokens[r] * G;
+            const float *dg = w->dgates + r * G;
+            for (int j = 0; j < G; j++) de[j] += dg[j];
+        }
+        k->transpose(X, G, w->dembed, G, w->wihT, X); /* wihT as scratch: (G, X) */
+        for (size_t i = 0; i < (size_t)G * X; i++) g->w_ih[i] += w->wihT[i];
+    } else {
+        k->transpose((int)R, X, x, X, w->xT, (int)R);
+        k->gemm_nt(G, X, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_ih, X);
+    }
+    if (dx) {
+        /* d loss / d x = dgates . W_ih */
+        k->transpose(G, X, p->w_ih, X, w->wihT, G);
+        memset(dx, 0, R * X * sizeof(float));
+        k->gemm_nt((int)R, X, G, w->dgates, G, w->wihT, G, dx, X);
+    }
+}
+
+/* Accumulate every parameter gradient of the batch into m->grads (zeroed here). */
+static void backward(lstm_model *m, int B, int T, int want_dx) {
+    const lstm_kernels *k = m->k;
+    const lstm_config *c = &m->cfg;
+    const int V = c->output_size, L = c->num_layers, S = lstm_state_size(c);
+    const int D = lstm_directions(c), O = D * S;
+    const size_t R = (size_t)B * T;
+    lstm_workspace *w = &m->ws;
     memset(m->grads, 0, m->n_params * sizeof(float));
 
-    /* head: logits = top . W_out^T + b_out */
+    /* head: logits = top . W_out^T + b_out; w->dout receives d loss / d top (R, O) */
     if (c->last_step_only) {
-        /* B scored rows, one per sequence: their gradient goes to that step's output only */
-        k->gemm_tn(V, S, B, w->logits, V, w->last, S, m->g.w_out, S);
+        /* B scored rows, one per sequence: their gradient goes to that step's output only
+         * (bidirectional: the reverse half to the sequence's first step) */
+        k->gemm_tn(V, O, B, w->logits, V, w->last, O, m->g.w_out, O);
         k->sum_rows(B, V, w->logits, V, m->g.b_out);
-        memset(w->last, 0, (size_t)B * S * sizeof(float));
-        k->gemm_nn(B, S, V, w->logits, V, m->p.w_out, S, w->last, S);
-        memset(w->dout, 0, R * S * sizeof(float));
-        for (int b = 0; b < B; b++)
-            memcpy(w->dout + ((size_t)(seq_len(w, b, T) - 1) * B + b) * S, w->last + (size_t)b * S,
-                   (size_t)S * sizeof(float));
+        memset(w->last, 0, (size_t)B * O * sizeof(float));
+        k->gemm_nn(B, O, V, w->logits, V, m->p.w_out, O, w->last, O);
+        memset(w->dout, 0, R * O * sizeof(float));
+        for (int b = 0; b < B; b++) {
+            const float *dl = w->last + (size_t)b * O;
+            memcpy(w->dout + ((size_t)(seq_len(w, b, T) - 1) * B + b) * O, dl, (size_t)S * sizeof(float));
+            if (D == 2) memcpy(w->dout + (size_t)b * O + S, dl + S, (size_t)S * sizeof(float));
+        }
     } else {
-        const float *top = w->layer[L - 1].out;
-        k->gemm_tn(V, S, (int)R, w->logits, V, top, S, m->g.w_out, S);
+        const float *top = w->layer[(L - 1) * D].out;
+        k->gemm_tn(V, O, (int)R, w->logits, V, top, O, m->g.w_out, O);
         k->sum_rows((int)R, V, w->logits, V, m->g.b_out);
-        memset(w->dout, 0, R * S * sizeof(float));
-        k->gemm_nn((int)R, S, V, w->logits, V, m->p.w_out, S, w->dout, S);
+        memset(w->dout, 0, R * O * sizeof(float));
+        k->gemm_nn((int)R, O, V, w->logits, V, m->p.w_out, O, w->dout, O);
     }
 
     for (int l = L - 1; l >= 0; l--) {
-        const lstm_layer_tensors *p = &m->p.layer[l];
-        lstm_layer_tensors *g = &m->g.layer[l];
-        lstm_layer_acts *a = &w->layer[l];
-        const int X = l == 0 ? m->X0 : S;
-        /* dout holds d loss / d out; through the dropout mask to d loss / d h */
+        const lstm_layer_acts *a = &w->layer[l * D];
+        const int X = l == 0 ? m->X0 : O;
+        const int32_t *tokens = l == 0 && c->input_vocab ? w->tokens : NULL;
+        const float *x = l == 0 ? (tokens ? NULL : w->x) : w->layer[(l - 1) * D].out;
+        /* the gradient at this layer's input: wanted above layer 0, and at 0 for dense inputs */
+        float *dx = l > 0 || (want_dx && !tokens) ? w->dout : NULL;
+        /* dout holds d loss / d out; through the dropout mask to d loss / d cat */
         if (a->mask)
-            for (size_t i = 0; i < R * S; i++) w->dout[i] *= a->mask[i];
-        /* backward in time; the gradient from beyond the batch is cut (truncated BPTT).
-         * dh_{t-1} += dgates_t . W_hh, with W_hh transposed once for all T steps */
-        k->transpose(G, S, p->w_hh, S, w->whhT, G);
-        memset(w->dc, 0, (size_t)B * H * sizeof(float));
-        for (int t = T - 1; t >= 0; t--) {
-            const size_t s = (size_t)t * B;
-            float *dh = w->dout + s * S;
-            float *dgates = w->dgates + s * G;
-            float *dh_prev = t > 0 ? dh - (size_t)B * S : NULL;
-            if (gru) {
-                /* dgh differs from dgates in the n rows: r scales the recurrent product */
-                float *dgh = w->dgh + s * G;
-                gru_cell_backward(B, H, a->gates + s * G, a->tanh_c + s * H, a->h + s * H, dh, dgates,
-                                  dgh, dh_prev, c->activation == LSTM_ACTIVATION_RELU);
-                if (dh_prev) recurrent_backward(m, a, B, dgh, dh_prev);
-                continue;
-            }
-            const float *dcell = dh; /* d loss / d (o * tanh(c)) */
-            if (p->w_hr) {
-                /* through the projection h = mh . W_hr^T: dmh = dh . W_hr */
-                memset(w->dm, 0, (size_t)B * H * sizeof(float));
-                k->gemm_nn(B, H, S, dh, S, p->w_hr, H, w->dm, H);
-                dcell = w->dm;
-            }
-            if (p->ln_g)
-                ln_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, a->ln_xg + s * G,
-                                 a->ln_rg + s * 4, a->ln_xc + s * H, a->ln_rc + s, p->ln_g, p->ln_c, dcell,
-                                 w->dc, dgates, g->ln_g, g->ln_c, w->bias);
-            else if (variant)
-                variant_cell_backward(c, B, H, a->gates + s * G, a->c + s * H, a->c + s * H + (size_t)B * H,
-                                      a->tanh_c + s * H, dcell, w->dc, dgates, p->peep, g->peep);
-            else
-                k->lstm_cell_backward(B, H, a->gates + s * G, a->c + s * H, a->tanh_c + s * H, dcell,
-                                      w->dc, dgates);
-            if (dh_prev) recurrent_backward(m, a, B, dgates, dh_prev);
+            for (size_t i = 0; i < R * O; i++) w->dout[i] *= a->mask[i];
+        if (D == 1) {
+            unit_backward(m, l, B, T, w->dout, x, X, tokens, dx);
+            continue;
         }
-        /* weight gradients over all T*B rows at once, as dot products along the rows:
-         * dW_hh = dgates^T . h[0..T-1] (the previous states), dW_ih = dgates^T . x
-         * (GRU: dgh for W_hh and b_hh) */
-        if (p->w_hr) {
-            /* dW_hr = dh^T . mh over all rows: dout now holds every step's complete dh */
-            k->transpose((int)R, S, w->dout, S, w->dgT, (int)R);
-            k->transpose((int)R, H, a->mh, H, w->xT, (int)R);
-            k->gemm_nt(S, H, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hr, H);
+        /* bidirectional: split d loss / d cat into each unit's dh, the reverse one in its own
+         * time order; then each unit, and the input gradients summed in the forward order */
+        float *dhf = w->dbi, *dhr = w->dbi + R * S;
+        for (size_t r = 0; r < R; r++) {
+            memcpy(dhf + r * S, w->dout + r * O, (size_t)S * sizeof(float));
+            memcpy(dhr + reverse_row(w, B, T, r) * S, w->dout + r * O + S, (size_t)S * sizeof(float));
         }
-        const float *dgh = gru ? w->dgh : w->dgates;
-        k->transpose((int)R, G, dgh, G, w->dgT, (int)R);
-        k->transpose((int)R, S, a->h, S, w->xT, (int)R);
-        if (a->rdrop) /* W_hh saw h * rmask: mask the transposed rows (xT[j][r], r = t*B + b) */
-            for (int j = 0; j < S; j++)
-                for (size_t r = 0; r < R; r++) w->xT[(size_t)j * R + r] *= a->rmask[(r % (size_t)B) * S + j];
-        k->gemm_nt(G, S, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hh, S);
-        k->sum_rows((int)R, G, dgh, G, g->b_hh);
-        if (gru) {
-            k->sum_rows((int)R, G, w->dgates, G, g->b_ih);
-            k->transpose((int)R, G, w->dgates, G, w->dgT, (int)R);
-        } else {
-            memcpy(g->b_ih, g->b_hh, (size_t)G * sizeof(float));
-        }
-        if (l == 0 && c->input_vocab) {
-            /* one-hot input: add each row of dgates to its token's row of the transposed
-             * gradient, then add that table, transposed back, into dW_ih */
-            memset(w->dembed, 0, (size_t)X * G * sizeof(float));
+        reverse_input(m, B, T, x, X, tokens);
+        unit_backward(m, l * D, B, T, dhf, x, X, tokens, dx);
+        unit_backward(m, l * D + 1, B, T, dhr, tokens ? NULL : w->xrev, X, tokens ? w->tokrev : NULL,
+                      dx ? w->dx2 : NULL);
+        if (dx)
             for (size_t r = 0; r < R; r++) {
-                float *de = w->dembed + (size_t)w->tokens[r] * G;
-                const float *dg = w->dgates + r * G;
-                for (int j = 0; j < G; j++) de[j] += dg[j];
+                float *d = dx + reverse_row(w, B, T, r) * X;
+                const float *e = w->dx2 + r * X;
+                for (int j = 0; j < X; j++) d[j] += e[j];
             }
-            k->transpose(X, G, w->dembed, G, w->wihT, X); /* wihT as scratch: (G, X) */
-            for (size_t i = 0; i < (size_t)G * X; i++) g->w_ih[i] += w->wihT[i];
-        } else {
-            const float *x = l == 0 ? w->x : w->layer[l - 1].out;
-            k->transpose((int)R, X, x, X, w->xT, (int)R);
-            k->gemm_nt(G, X, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_ih, X);
-        }
-        if (l > 0 || (want_dx && !c->input_vocab)) {
-            /* d loss / d x = dgates . W_ih */
-            k->transpose(G, X, p->w_ih, X, w->wihT, G);
-            memset(w->dout, 0, R * X * sizeof(float));
-            k->gemm_nt((int)R, X, G, w->dgates, G, w->wihT, G, w->dout, X);
-        }
     }
     if (want_dx && !c->input_vocab) {
         /* time-major to the caller's batch-first layout */
@@ -814,9 +912,10 @@ static lstm_status load_batch(lstm_model *m, const lstm_batch *bt, int need_targ
     return LSTM_OK;
 }
 
-/* The carried state for batch size B (zeros if it was for another size). */
+/* The carried state for batch size B (zeros if it was for another size, and always for a
+ * bidirectional model, whose reverse units start at each sequence's end). */
 static const float *carried_state(lstm_model *m, int B) {
-    return m->carry && m->carry_B == B ? m->carry : NULL;
+    return m->carry && m->carry_B == B && !m->cfg.bidirectional ? m->carry : NULL;
 }
 
 lstm_status lstm_compute_loss(lstm_model *m, const lstm_batch *bt, double *loss) {
@@ -890,10 +989,11 @@ static lstm_status ensure_optimizer(lstm_model *m) {
 
 /* One step on the batch already in the workspace; state carried only on success. */
 static lstm_status train_loaded(lstm_model *m, int B, int T, float *loss) {
+    const int carry = !m->cfg.bidirectional;
     lstm_status st = ensure_optimizer(m);
-    if (st == LSTM_OK) st = lstm_carry_resize(m, B);
+    if (st == LSTM_OK && carry) st = lstm_carry_resize(m, B);
     if (st != LSTM_OK) return st;
-    load_initial_state(m, B, m->carry);
+    load_initial_state(m, B, carry ? m->carry : NULL);
     uint64_t rng = m->dropout_rng;
     double mean = forward(m, B, T, &rng, NULL);
     if (loss) *loss = (float)mean;
@@ -902,7 +1002,7 @@ static lstm_status train_loaded(lstm_model *m, int B, int T, float *loss) {
     st = apply_update(m);
     if (st != LSTM_OK) return st;
     m->dropout_rng = rng;
-    store_final_state(m, B, T, m->carry);
+    if (carry) store_final_state(m, B, T, m->carry);
     return LSTM_OK;
 }
 
@@ -924,6 +1024,9 @@ static lstm_status check_stream(lstm_model *m, const int32_t *stream, size_t len
                          LSTM_MAX_STEPS, T);
     if (!m->cfg.input_vocab)
         return lstm_fail(m, LSTM_ERR_STATE, "training on a token stream needs a token model");
+    if (m->cfg.bidirectional)
+        return lstm_fail(m, LSTM_ERR_STATE,
+                         "a bidirectional model reads whole sequences (train_batch, predict), not a token stream");
     if (m->cfg.head != LSTM_HEAD_SOFTMAX || m->cfg.last_step_only)
         return lstm_fail(m, LSTM_ERR_STATE,
                          "a token stream needs the every-step softmax head (head 0, last_step_only 0)");

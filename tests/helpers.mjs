@@ -32,3 +32,21 @@ export function compare(actual, expected, atol, rtol) {
   }
   return { maxAbs, worst, firstBad: at };
 }
+
+/** The memory task of issue 4: 50 tokens, the first one of K symbols, then 48 distractors from
+ * D other symbols, then a last symbol that repeats the first or not (half the samples each).
+ * The class is "repeated": the first token has to be held across 48 steps. Chance is 0.5. */
+export function repeatTask(n, seed, K = 4, D = 4, T = 50) {
+  const r = rng(seed);
+  const x = [];
+  const y = [];
+  for (let i = 0; i < n; i++) {
+    const s = Array.from({ length: T }, () => K + Math.floor(r() * D));
+    s[0] = Math.floor(r() * K);
+    const same = r() < 0.5;
+    s[T - 1] = same ? s[0] : (s[0] + 1 + Math.floor(r() * (K - 1))) % K;
+    x.push(s);
+    y.push(same ? 1 : 0);
+  }
+  return [x, y];
+}
