@@ -24,17 +24,18 @@ int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: make_seeds DIR\n"); return 2; }
     const char *dir = argv[1];
     int bad = 0;
-    for (int kind = 0; kind < 11; kind++) {
-        /* kinds 6..10: format version 2 (GRU; mse head at the last step with peepholes and
-         * CIFG; relu with recurrent dropout and orthogonal init; layer norm; projection) */
-        int dense = kind == 3 || kind == 4 || kind == 7;
+    for (int kind = 0; kind < 12; kind++) {
+        /* kinds 6..11: format version 2 (GRU; mse head at the last step with peepholes and
+         * CIFG; relu with recurrent dropout and orthogonal init; layer norm; projection;
+         * a bidirectional GRU) */
+        int dense = kind == 3 || kind == 4 || kind == 7 || kind == 11;
         lstm_config c = {.input_vocab = dense ? 0 : 5 + kind, .input_size = 3, .hidden_size = 2 + kind,
                          .num_layers = 1 + kind % 3, .output_size = 5 + kind, .seed = (uint32_t)kind,
-                         .dropout = kind == 2 ? 0.3f : 0.0f, .cell = kind == 6 ? 1 : 0,
-                         .head = kind == 7 ? 1 : 0, .last_step_only = kind == 7, .peephole = kind == 7,
+                         .dropout = kind == 2 ? 0.3f : 0.0f, .cell = kind == 6 || kind == 11 ? 1 : 0,
+                         .head = kind == 7 ? 1 : 0, .last_step_only = kind == 7 || kind == 11, .peephole = kind == 7,
                          .cifg = kind == 7, .activation = kind == 8, .recurrent_dropout = kind == 8 ? 0.2f : 0.0f,
                          .orthogonal_init = kind == 8, .layer_norm = kind == 9,
-                         .proj_size = kind == 10 ? 3 : 0};
+                         .proj_size = kind == 10 ? 3 : 0, .bidirectional = kind == 11};
         lstm_model *m = NULL;
         if (lstm_create(&c, &m, NULL) != LSTM_OK) return 1;
         if (!dense) {

@@ -102,9 +102,13 @@ static lstm_status op_evaluate(lstm_model **m, void *ctx) {
 /* a dense mse model with a last-step head, trained and predicted on a masked batch */
 static const lstm_config TASK_CFG = {.input_size = 2, .hidden_size = 5, .num_layers = 2, .output_size = 3,
                                      .seed = 3, .head = LSTM_HEAD_MSE, .last_step_only = 1};
+/* the same, bidirectional: the reverse units' buffers are allocated too */
+static const lstm_config TASK_CFG_BI = {.input_size = 2, .hidden_size = 5, .num_layers = 2, .output_size = 3,
+                                        .seed = 3, .head = LSTM_HEAD_MSE, .last_step_only = 1,
+                                        .bidirectional = 1};
 
 static lstm_status op_task(lstm_model **m, void *ctx) {
-    (void)ctx;
+    const lstm_config *cfg = ctx;
     static const float x[3 * 4 * 2] = {0.5f, -1, 1, 0, 0.25f, 0.5f, -0.5f, 1, 1, 1, 0, 0,
                                        -1, 0.5f, 0.5f, 0.5f, 1, -1, 0, 1, 0.5f, 0, 0, 0};
     static const float y[3 * 3] = {1, 0, -1, 0.5f, 0.5f, 0, -1, 1, 0};
@@ -112,7 +116,7 @@ static lstm_status op_task(lstm_model **m, void *ctx) {
     lstm_batch b = {3, 4, NULL, x, NULL, y, lengths};
     float out[3 * 3];
     lstm_message msg;
-    lstm_status st = *m ? LSTM_OK : lstm_create(&TASK_CFG, m, &msg);
+    lstm_status st = *m ? LSTM_OK : lstm_create(cfg, m, &msg);
     if (st == LSTM_OK) st = lstm_train_batch(*m, &b, NULL);
     if (st == LSTM_OK) st = lstm_predict(*m, &b, out, 9);
     return st;
@@ -147,7 +151,11 @@ int main(void) {
     total += sweep("vocabulary, metadata, optimizer", op_setters, NULL, &m, NULL);
 
     lstm_model *task = NULL;
-    total += sweep("task model: create, masked mse step, predict", op_task, NULL, &task, NULL);
+    total += sweep("task model: create, masked mse step, predict", op_task, (void *)&TASK_CFG, &task, NULL);
+    lstm_free(task);
+    task = NULL;
+    total += sweep("bidirectional task model: create, masked mse step, predict", op_task, (void *)&TASK_CFG_BI,
+                   &task, NULL);
     lstm_free(task);
 
     size_t len;
