@@ -33,6 +33,10 @@ const ALL_VARIANTS = {
   'gru, relu activation': { cell: 'gru', activation: 'relu' },
   'lstm, projection to H/4': { proj: 4 },
   'lstm, layer norm': { layerNorm: true },
+  // bidirectional: hiddenSize per direction, so twice the recurrent work and a 2H-wide head
+  'lstm, bidirectional': { bidirectional: true },
+  'lstm, bidirectional, softmax at last step': { bidirectional: true, returnSequences: false },
+  'gru, bidirectional': { cell: 'gru', bidirectional: true },
 };
 
 const VARIANTS = Object.fromEntries(Object.entries(ALL_VARIANTS)

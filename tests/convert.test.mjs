@@ -125,7 +125,7 @@ print(json.dumps(out))
     assert.equal(r.status, 0, r.stderr);
     const results = JSON.parse(r.stdout);
     const cases = [
-      ['gru.pt', 2, /nn\.GRU, which is not supported: lstm-wasm's core implements the LSTM cell only/],
+      ['gru.pt', 2, /nn\.GRU, which is not supported by this converter/],
       ['rnn.pt', 2, /nn\.RNN, which is not supported/],
       ['bi.pt', 2, /bidirectional recurrent layers are not supported/],
       ['proj.pt', 2, /proj_size is not supported/],

@@ -41,8 +41,10 @@ last_step_only) are read and written too; the PyTorch module is the same (for la
 models use logits[:, -1], for an MSE head the outputs are values rather than logits), and
 to-lstm sets them with --loss mse and --last-step-only.
 
-nn.GRU and nn.RNN are not supported (lstm-wasm's core implements the LSTM cell only), nor
-bidirectional LSTMs or proj_size; the converter says so and exits with status 2.
+This converter handles the plain unidirectional LSTM only: nn.GRU, nn.RNN, bidirectional
+layers and proj_size are rejected with a message and exit status 2. (lstm-wasm itself has GRU,
+bidirectional and projection models, with PyTorch's tensor names and shapes: their weights can
+be copied tensor by tensor through model.tensors() / setParameters in JS.)
 
 Exit status: 0 done, 1 unreadable/damaged input, 2 unsupported model or bad arguments.
 """
@@ -311,10 +313,10 @@ def check_modules(module):
     for name, m in module.named_modules():
         where = f" ({name})" if name else ""
         if isinstance(m, torch.nn.GRU):
-            raise ConvertError(f"nn.GRU{where} is not supported: lstm-wasm's core implements the LSTM "
-                               "cell only. Train an nn.LSTM instead.")
+            raise ConvertError(f"nn.GRU{where} is not supported by this converter (lstm-wasm's GRU models use "
+                               "nn.GRU's tensor layout: copy the tensors by name)")
         if isinstance(m, torch.nn.RNN):
-            raise ConvertError(f"nn.RNN{where} is not supported: lstm-wasm's core implements the LSTM cell only.")
+            raise ConvertError(f"nn.RNN{where} is not supported: lstm-wasm has LSTM and GRU cells, no plain RNN.")
         if isinstance(m, torch.nn.Embedding) and m.max_norm is not None:
             raise ConvertError(f"nn.Embedding{where} has max_norm={m.max_norm}: its lookup renormalises "
                                "rows, so it cannot be folded into the LSTM's input weights")
@@ -344,16 +346,19 @@ def find_layout(sd, lstm=None, embedding=None, head=None):
     if w_hh0 is None or w_ih0.dim() != 2 or w_hh0.dim() != 2:
         raise ConvertError(f"{lstm}weight_hh_l0 is missing or not a matrix")
     if any(k.startswith(lstm) and k.endswith("_reverse") for k in keys):
-        raise ConvertError("bidirectional recurrent layers are not supported (lstm-wasm runs one direction)")
+        raise ConvertError("bidirectional recurrent layers are not supported by this converter (lstm-wasm's "
+                           "bidirectional models use PyTorch's tensor layout: copy the tensors by name)")
     if f"{lstm}weight_hr_l0" in sd:
-        raise ConvertError("nn.LSTM with proj_size is not supported (lstm-wasm has no projection)")
+        raise ConvertError("nn.LSTM with proj_size is not supported by this converter (lstm-wasm's projSize "
+                           "models use PyTorch's tensor layout: copy the tensors by name)")
     rows, cols = w_hh0.shape
     if rows == 3 * cols:
         raise ConvertError(f"{lstm}weight_hh_l0 is ({rows}, {cols}) = (3H, H): this is an nn.GRU, which is not "
-                           "supported: lstm-wasm's core implements the LSTM cell only. Train an nn.LSTM instead.")
+                           "supported by this converter (lstm-wasm's GRU models use nn.GRU's tensor layout: copy "
+                           "the tensors by name)")
     if rows == cols:
         raise ConvertError(f"{lstm}weight_hh_l0 is ({rows}, {cols}) = (H, H): this is an nn.RNN, which is not "
-                           "supported: lstm-wasm's core implements the LSTM cell only.")
+                           "supported: lstm-wasm has LSTM and GRU cells, no plain RNN.")
     if rows != 4 * cols:
         raise ConvertError(f"{lstm}weight_hh_l0 is ({rows}, {cols}); an nn.LSTM has (4H, H)")
     H = cols

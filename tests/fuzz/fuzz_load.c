@@ -36,8 +36,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (n1 != n2 || memcmp(b1, b2, n1) != 0) __builtin_trap();
     lstm_config c;
     lstm_get_config(m, &c);
-    if (lstm_infer_reset(m) != LSTM_OK) __builtin_trap();
-    if (c.input_vocab > 0) {
+    if (c.bidirectional) {
+        /* whole sequences only: step inference refuses, a two-step prediction runs */
+        if (lstm_infer_reset(m) != LSTM_ERR_STATE) __builtin_trap();
+        const int32_t tokens[2] = {0, c.input_vocab > 1 ? c.input_vocab - 1 : 0};
+        float *x = c.input_vocab ? NULL : calloc(2 * (size_t)c.input_size, sizeof(float));
+        float *y = malloc(2 * (size_t)c.output_size * sizeof(float));
+        lstm_batch b = {1, 2, c.input_vocab ? tokens : NULL, x, NULL, NULL, NULL};
+        if (!y || (!c.input_vocab && !x) || lstm_predict(m, &b, y, 2 * (size_t)c.output_size) != LSTM_OK)
+            __builtin_trap();
+        free(x);
+        free(y);
+    } else if (lstm_infer_reset(m) != LSTM_OK) {
+        __builtin_trap();
+    } else if (c.input_vocab > 0) {
         if (lstm_infer_step(m, c.input_vocab - 1, NULL, NULL) != LSTM_OK) __builtin_trap();
         lstm_sampling s = {1.0f, 3, 0.9f};
         int32_t t;
