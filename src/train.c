@@ -13,6 +13,27 @@
 
 /* ---- workspace ---- */
 
+/* Under AddressSanitizer (the native test builds) every piece of the workspace is followed by
+ * a poisoned gap, so a piece sized too small is reported where it overflows, as a separate
+ * allocation would be, instead of silently writing into its neighbour in the arena. */
+#if defined(__SANITIZE_ADDRESS__)
+#define WS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WS_ASAN 1
+#endif
+#endif
+#ifdef WS_ASAN
+#include <sanitizer/asan_interface.h>
+#define WS_REDZONE 32
+#define WS_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define WS_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define WS_REDZONE 0
+#define WS_POISON(p, n) ((void)0)
+#define WS_UNPOISON(p, n) ((void)0)
+#endif
+
 /* Lay out (or, with base NULL, measure) the workspace for a (B, T) batch. */
 static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     const lstm_config *c = &m->cfg;
@@ -28,11 +49,14 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     /* the widest layer input (dense X0 or a layer's output) and a bound on it of D*H */
     const size_t XI = dense && X0 > O ? X0 : O, XH = dense && X0 > D * H ? X0 : D * H;
     size_t off = 0;
+    if (base) WS_UNPOISON(base, m->ws.bytes); /* a new layout: earlier gaps may be pieces now */
     /* 16-byte aligned pieces: SIMD loads are fastest aligned */
 #define TAKE(ptr, type, count)                                                   \
     do {                                                                         \
         if (base) (ptr) = (type *)(void *)(base + off);                          \
         off += (((size_t)(count) * sizeof(type)) + 15) & ~(size_t)15;           \
+        if (base) WS_POISON(base + off, WS_REDZONE);                             \
+        off += WS_REDZONE;                                                       \
     } while (0)
     lstm_workspace *w = &m->ws;
     /* first, so its place depends on B only: evaluation re-lays the rest for a short tail */
@@ -78,7 +102,8 @@ static size_t layout_workspace(lstm_model *m, int B, int T, char *base) {
     TAKE(w->dgT, float, G * R);
     TAKE(w->xT, float, XH * R);
     TAKE(w->whhT, float, H * G);
-    TAKE(w->wihT, float, XH * G);
+    /* wihT: W_ih transposed (X, G), and for token models the (G, X0) embedding gradient */
+    TAKE(w->wihT, float, (X0 > D * H ? X0 : D * H) * G);
     TAKE(w->dembed, float, dense ? 0 : X0 * G);
     /* the task heads only: the plain model's workspace is unchanged */
     TAKE(w->values, float, mse ? (last ? (size_t)B : R) * V : 0);
