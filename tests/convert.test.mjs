@@ -2,10 +2,13 @@
 //
 // Always: the committed fixtures (tests/fixtures/convert_*, made by
 // tools/make_convert_fixtures.py with PyTorch) load in both wasm builds and give PyTorch's
-// float32 logits (convert_regression is format version 2: an MSE head, last step only). Where PyTorch is importable (Debian python3-torch, /usr/bin/python3, or
-// $LSTM_TORCH_PYTHON): the fixtures reproduce byte for byte, GRU/RNN/bidirectional/proj_size
-// models are rejected with a clear message, and a model trained here, exported by the
-// converter, gives the same logits in PyTorch and re-imports bit-identically
+// float32 logits (format version 2: convert_regression an MSE head at the last step,
+// convert_bigru_dense a bidirectional nn.GRU, convert_bilstm_proj_embedding an embedding folded
+// into a bidirectional nn.LSTM with proj_size). Where PyTorch is importable (Debian
+// python3-torch, /usr/bin/python3, or $LSTM_TORCH_PYTHON): the fixtures reproduce byte for
+// byte, nn.RNN and lstm-wasm variants without a PyTorch module are rejected with a clear
+// message, and models trained here (a char LSTM; a bidirectional GRU regression), exported by
+// the converter, give the same outputs in PyTorch and re-import bit-identically
 // (tools/check_export_torch.py).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,16 +18,35 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Model, Vocabulary, TextDataset } from '../dist/lstm.js';
-import { builds, compare } from './helpers.mjs';
+import { builds, compare, rng } from './helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURES = ['convert_embedding', 'convert_onehot', 'convert_dense', 'convert_regression'];
+const FIXTURES = ['convert_embedding', 'convert_onehot', 'convert_dense', 'convert_regression', 'convert_bigru_dense', 'convert_bilstm_proj_embedding'];
 const fixture = (name, ext) => readFileSync(path.join(ROOT, 'tests/fixtures', `${name}.${ext}`), ext === 'json' ? 'utf8' : undefined);
 
 // float32 here against float32 in PyTorch, summed in different orders (and the embedding
 // folded in float64): measured differences are <= 1.2e-7 on logits of order 1.
 const ATOL = 2e-5;
 const RTOL = 1e-4;
+
+/** Softmax of each row of V logits. */
+function softmaxRows(logits, V) {
+  const out = new Float64Array(logits.length);
+  for (let r = 0; r < logits.length; r += V) {
+    const row = logits.slice(r, r + V);
+    const top = Math.max(...row);
+    const sum = row.reduce((s, v) => s + Math.exp(v - top), 0);
+    for (let j = 0; j < V; j++) out[r + j] = Math.exp(row[j] - top) / sum;
+  }
+  return out;
+}
+
+/** Outputs of a fixture's sequences through predictBatch (whole sequences: what a
+ * bidirectional model needs): probabilities for the softmax head, values for mse. */
+function batchOutputs(model, f) {
+  const { batch, steps } = f;
+  return model.predictBatch(f.tokens ? { batch, steps, tokens: f.tokens.flat() } : { batch, steps, inputs: f.inputs });
+}
 
 /** Logits of every sequence of a fixture, each from a zero state, through model.step. */
 function stepLogits(model, f) {
@@ -62,16 +84,20 @@ for (const build of await builds()) {
           assert.deepEqual(model.vocabulary.decode([...Array(model.vocabulary.size).keys()]), f.vocab.join(''));
           assert.equal(model.config.vocabSize, f.vocab.length);
         }
-        const logits = stepLogits(model, f);
-        const c = compare(logits, f.logits, ATOL, RTOL);
-        assert.equal(c.firstBad, -1, `logit ${c.firstBad}: ${logits[c.firstBad]} vs torch ${f.logits[c.firstBad]}`);
-        if (f.vocab) {
+        // one-directional models step by step; bidirectional ones read whole sequences, and
+        // predict gives probabilities: compare them with the softmax of PyTorch's logits
+        const bi = model.config.bidirectional;
+        const logits = bi ? batchOutputs(model, f) : stepLogits(model, f);
+        const want = bi && f.head === 'softmax' ? softmaxRows(f.logits, f.output_size) : f.logits;
+        const c = compare(logits, want, ATOL, RTOL);
+        assert.equal(c.firstBad, -1, `output ${c.firstBad}: ${logits[c.firstBad]} vs torch ${want[c.firstBad]}`);
+        if (f.vocab && !bi) {
           const text = model.generate({ prompt: f.vocab[1], length: 20, seed: 3 });
           assert.equal([...text].length, 20);
           assert.ok([...text].every((ch) => f.vocab.includes(ch)));
         }
         assert.equal(model.metadata.converter, 'tools/torch_convert.py');
-        console.log(`  ${build.name} ${name}: max |logit diff| vs PyTorch float32 ${c.maxAbs.toExponential(2)} over ${logits.length} logits`);
+        console.log(`  ${build.name} ${name}: max |${bi ? 'probability' : 'logit'} diff| vs PyTorch float32 ${c.maxAbs.toExponential(2)} over ${logits.length} outputs`);
       } finally {
         model.dispose();
       }
@@ -96,9 +122,15 @@ test('the committed fixtures reproduce byte for byte (make_convert_fixtures.py -
   assert.match(r.stdout, /reproduce byte for byte/);
 });
 
-test('the converter rejects GRU, RNN, bidirectional and proj_size models with a clear message', { skip: torchMissing }, () => {
+test('the converter rejects nn.RNN, lstm-wasm variants PyTorch lacks, and bad files with a clear message', { skip: torchMissing }, async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'lstm-convert-'));
   try {
+    // lstm-wasm models that no PyTorch module computes: from-lstm refuses them
+    for (const [name, options] of [['peephole', { peephole: true }], ['layernorm', { layerNorm: true }], ['relu', { activation: 'relu' }]]) {
+      const m = await Model.create({ vocabSize: 5, hiddenSize: 4, ...options });
+      writeFileSync(path.join(dir, `${name}.lstm`), m.save());
+      m.dispose();
+    }
     // One Python process (torch loads in ~1 s): make the files, then run the converter's
     // main() on each as the command line does, collecting exit status and stderr.
     const r = py(['-c', `
@@ -111,26 +143,31 @@ class Gru(torch.nn.Module):
         super().__init__(); s.embedding = torch.nn.Embedding(10, 4); s.gru = torch.nn.GRU(4, 8, 2, batch_first=True); s.out = torch.nn.Linear(8, 10)
 torch.save(Gru().state_dict(), d + '/gru.pt')
 torch.save({'rnn.' + k: v for k, v in torch.nn.RNN(10, 8).state_dict().items()} | {'out.weight': torch.zeros(10, 8), 'out.bias': torch.zeros(10)}, d + '/rnn.pt')
-torch.save({'lstm.' + k: v for k, v in torch.nn.LSTM(10, 8, bidirectional=True).state_dict().items()}, d + '/bi.pt')
-torch.save({'lstm.' + k: v for k, v in torch.nn.LSTM(10, 8, proj_size=4).state_dict().items()}, d + '/proj.pt')
+torch.save({'lstm.' + k: v for k, v in torch.nn.LSTM(10, 8, bidirectional=True).state_dict().items()} | {'out.weight': torch.zeros(10, 8)}, d + '/bi_head.pt')
 open(d + '/bad.pt', 'wb').write(b'not a torch file')
 out = {}
-for f in ['gru.pt', 'rnn.pt', 'bi.pt', 'proj.pt', 'bad.pt', 'missing.pt']:
+for f in ['rnn.pt', 'bi_head.pt', 'bad.pt', 'missing.pt', 'gru.pt']:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = torch_convert.main(['to-lstm', d + '/' + f, '-o', d + '/' + f + '.lstm'])
+    out[f] = [status, err.getvalue()]
+for f in ['peephole.lstm', 'layernorm.lstm', 'relu.lstm']:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        status = torch_convert.main(['to-lstm', d + '/' + f, '-o', d + '/x.lstm'])
+        status = torch_convert.main(['from-lstm', d + '/' + f, '-o', d + '/x.pt'])
     out[f] = [status, err.getvalue()]
 print(json.dumps(out))
 `, dir]);
     assert.equal(r.status, 0, r.stderr);
     const results = JSON.parse(r.stdout);
     const cases = [
-      ['gru.pt', 2, /nn\.GRU, which is not supported by this converter/],
       ['rnn.pt', 2, /nn\.RNN, which is not supported/],
-      ['bi.pt', 2, /bidirectional recurrent layers are not supported/],
-      ['proj.pt', 2, /proj_size is not supported/],
+      ['bi_head.pt', 2, /no output head found: expected an nn\.Linear\(16, V\)/],
       ['bad.pt', 1, /torch\.load failed/],
       ['missing.pt', 1, /no such file/],
+      ['peephole.lstm', 2, /uses peephole weights, which no PyTorch module computes/],
+      ['layernorm.lstm', 2, /uses layer normalisation, which no PyTorch module computes/],
+      ['relu.lstm', 2, /uses the relu activation, which no PyTorch module computes/],
     ];
     for (const [file, status, message] of cases) {
       const [got, stderr] = results[file];
@@ -138,8 +175,21 @@ print(json.dumps(out))
       assert.match(stderr, message, file);
       assert.match(stderr, /^torch_convert\.py: error: /);
     }
-    assert.throws(() => readFileSync(path.join(dir, 'x.lstm')), /ENOENT/, 'no output is written on failure');
-    console.log(`  ${results['gru.pt'][1].trim()}`);
+    for (const f of ['rnn.pt.lstm', 'bi_head.pt.lstm', 'bad.pt.lstm', 'x.pt']) {
+      assert.throws(() => readFileSync(path.join(dir, f)), /ENOENT/, `no output is written on failure (${f})`);
+    }
+    console.log(`  ${results['rnn.pt'][1].trim()}\n  ${results['peephole.lstm'][1].trim()}`);
+    // an embedded 2-layer nn.GRU converts (the embedding folded into weight_ih_l0) and loads
+    assert.equal(results['gru.pt'][0], 0, results['gru.pt'][1]);
+    const gru = await Model.load(readFileSync(path.join(dir, 'gru.pt.lstm')));
+    try {
+      assert.equal(gru.config.cell, 'gru');
+      assert.equal(gru.config.vocabSize, 10);
+      const [w] = gru.tensors();
+      assert.deepEqual([w.name, w.rows, w.cols], ['weight_ih_l0', 24, 10]); // (3H, V): the folded embedding
+    } finally {
+      gru.dispose();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -167,6 +217,30 @@ test('a model trained here, exported with the converter, gives the same logits i
     assert.match(r.stdout, /re-import \(embedding none\): config, vocabulary and \d+ parameters bit-identical/);
     assert.match(r.stdout, /re-import \(embedding identity\): config, vocabulary and \d+ parameters bit-identical/);
     console.log(`  export: max |logit diff| in PyTorch: one-hot ${result.max_abs_diff.none.toExponential(2)}, identity embedding ${result.max_abs_diff.identity.toExponential(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a bidirectional GRU regression trained here gives the same outputs in PyTorch and re-imports bit-identically', { skip: torchMissing }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lstm-export-bi-'));
+  try {
+    const r = rng(17);
+    const x = Array.from({ length: 24 }, () => Array.from({ length: 7 }, () => [2 * r() - 1, 2 * r() - 1]));
+    const y = x.map((s) => s.map((step, t) => [step[0] + (s[t + 1]?.[1] ?? 0), -step[1]]));
+    const model = await Model.create({ inputSize: 2, outputSize: 2, hiddenSize: 6, layers: 2, cell: 'gru', bidirectional: true, head: 'mse', recurrentDropout: 0.1, seed: 4 });
+    model.fit(x, y, { epochs: 3, batchSize: 8 });
+    const f = { batch: 2, steps: 7, output_size: 2, inputs: x.slice(0, 2).flat(2) };
+    f.logits = Array.from(model.predictBatch({ batch: 2, steps: 7, inputs: f.inputs }));
+    writeFileSync(path.join(dir, 'model.lstm'), model.save());
+    writeFileSync(path.join(dir, 'expected.json'), JSON.stringify(f));
+    model.dispose();
+    const p = py(['tools/check_export_torch.py', path.join(dir, 'model.lstm'), path.join(dir, 'expected.json')]);
+    assert.equal(p.status, 0, p.stdout + p.stderr);
+    const result = JSON.parse(p.stdout.match(/^RESULT (.*)$/m)[1]);
+    assert.equal(result.ok, true);
+    assert.match(p.stdout, /re-import \(embedding none\): config, vocabulary and \d+ parameters bit-identical/);
+    console.log(`  bidirectional GRU export: max |output diff| in PyTorch ${result.max_abs_diff.none.toExponential(2)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -51,6 +51,33 @@ class DenseModel(torch.nn.Module):
         return self.head(y)
 
 
+class BiGRUTagger(torch.nn.Module):
+    """A bidirectional 2-layer nn.GRU over dense inputs with a linear head: rnn / fc."""
+
+    def __init__(self, X, H, L, V):
+        super().__init__()
+        self.rnn = torch.nn.GRU(X, H, L, batch_first=True, bidirectional=True)
+        self.fc = torch.nn.Linear(2 * H, V)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.fc(y)
+
+
+class EmbeddedBiLSTM(torch.nn.Module):
+    """embedding / a bidirectional nn.LSTM with proj_size / decoder."""
+
+    def __init__(self, V, E, H, P):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(V, E)
+        self.lstm = torch.nn.LSTM(E, H, 1, batch_first=True, bidirectional=True, proj_size=P)
+        self.decoder = torch.nn.Linear(2 * P, V)
+
+    def forward(self, tokens):
+        y, _ = self.lstm(self.embedding(tokens))
+        return self.decoder(y)
+
+
 def spread(model):
     """Weights U(-0.5, 0.5) (PyTorch's default 1/sqrt(H) keeps the gates too linear to test)."""
     with torch.no_grad():
@@ -175,7 +202,32 @@ def case_regression():
                 model=model, vocab=None, inputs=inputs, args=["dense", "mse", "last"])
 
 
-CASES = [case_embedding, case_onehot, case_dense, case_regression]
+def case_bigru_dense():
+    """Format version 2: a bidirectional GRU (gate rows r, z, n; *_reverse tensors)."""
+    X, H, L, V = 3, 5, 2, 4
+    torch.manual_seed(4242)
+    model = spread(BiGRUTagger(X, H, L, V))
+    inputs = torch.randn(2, 6, X, dtype=torch.float32)
+    return dict(name="convert_bigru_dense", layout="rnn (nn.GRU, bidirectional, dense input) / fc (nn.Linear(2H, V))",
+                model=model, vocab=None, inputs=inputs, args=["dense"])
+
+
+def case_bilstm_proj_embedding():
+    """Format version 2: an embedding folded into both directions of a bidirectional
+    nn.LSTM with proj_size."""
+    text = "bidirectional, projected\n"
+    vocab = sorted(set(text), key=ord)
+    V, E, H, P = len(vocab), 4, 8, 3
+    torch.manual_seed(5151)
+    model = spread(EmbeddedBiLSTM(V, E, H, P))
+    ids = {c: i for i, c in enumerate(vocab)}
+    seqs = [[ids[c] for c in "bidirectional"], [ids[c] for c in "projected, bi\n"[:13]]]
+    return dict(name="convert_bilstm_proj_embedding",
+                layout="embedding (nn.Embedding) / lstm (nn.LSTM, bidirectional, proj_size 3) / decoder (nn.Linear(2P, V))",
+                model=model, vocab=vocab, tokens=seqs, args=[])
+
+
+CASES = [case_embedding, case_onehot, case_dense, case_regression, case_bigru_dense, case_bilstm_proj_embedding]
 
 
 def main():

@@ -16,12 +16,14 @@ see find_layout, or takes them from --lstm/--embedding/--head):
 
     embedding.weight      (V_in, E)   optional nn.Embedding; without it the input is one-hot
                                       over V_in tokens (or, with --input dense, a float vector)
-    lstm.weight_ih_l{k}   (4H, X_k)   nn.LSTM, k = 0..L-1, unidirectional, no proj_size,
-    lstm.weight_hh_l{k}   (4H, H)     batch_first either way (it does not change the weights),
-    lstm.bias_ih_l{k}     (4H)        bias=False is allowed (zero biases are written)
-    lstm.bias_hh_l{k}     (4H)
-    out.weight            (V, H)      nn.Linear head applied to the top layer's h at every step
-    out.bias              (V)         (optional)
+    lstm.weight_ih_l{k}   (4H, X_k)   nn.LSTM, k = 0..L-1 (or nn.GRU: 3H rows, gru.* in
+    lstm.weight_hh_l{k}   (4H, S)     LstmWasmModel), batch_first either way (it does not
+    lstm.bias_ih_l{k}     (4H)        change the weights), bias=False is allowed (zero biases
+    lstm.bias_hh_l{k}     (4H)        are written); with proj_size P: S = P and
+    lstm.weight_hr_l{k}   (P, H)      weight_hr_l{k}; bidirectional: each tensor again with the
+                                      suffix _reverse, X_k = 2S for k > 0
+    out.weight            (V, D*S)    nn.Linear head applied to the top layer's output at every
+    out.bias              (V)         step (optional bias); D = 2 when bidirectional
 
 lstm-wasm has no embedding layer: its token input has one-hot semantics (the input product
 is the column W_ih_l0[:, token]). An nn.Embedding is therefore folded into the first layer:
@@ -41,10 +43,11 @@ last_step_only) are read and written too; the PyTorch module is the same (for la
 models use logits[:, -1], for an MSE head the outputs are values rather than logits), and
 to-lstm sets them with --loss mse and --last-step-only.
 
-This converter handles the plain unidirectional LSTM only: nn.GRU, nn.RNN, bidirectional
-layers and proj_size are rejected with a message and exit status 2. (lstm-wasm itself has GRU,
-bidirectional and projection models, with PyTorch's tensor names and shapes: their weights can
-be copied tensor by tensor through model.tensors() / setParameters in JS.)
+nn.LSTM (with or without proj_size) and nn.GRU, uni- or bidirectional, convert both ways.
+For a last_step_only model the output is LstmWasmModel.final(x): the head on the last step, or
+for a bidirectional model on each direction's final state [h_fwd(T-1), h_rev(0)].
+nn.RNN is rejected, and so are lstm-wasm's variants that no PyTorch module has (peephole, CIFG,
+relu activation, layer norm), each with a message and exit status 2.
 
 Exit status: 0 done, 1 unreadable/damaged input, 2 unsupported model or bad arguments.
 """
@@ -61,8 +64,15 @@ MAGIC = b"LSTMWASM"
 FORMAT_VERSION = 2  # the newest version read; files are written as version 1 when they can be
 CONFIG_FIELDS = ["input_vocab", "input_size", "hidden_size", "num_layers", "output_size",
                  "seed", "dropout", "init_scale", "forget_bias",  # version 1: these 9 words
-                 "head", "last_step_only", "cell"]                 # version 2 adds these
+                 "head", "last_step_only", "cell", "recurrent_dropout",  # version 2 adds these
+                 "orthogonal_init", "peephole", "cifg", "activation", "proj_size", "layer_norm",
+                 "bidirectional"]
+FLOAT_FIELDS = {"dropout", "init_scale", "forget_bias", "recurrent_dropout"}
+# lstm-wasm variants that no PyTorch module computes: such models cannot be exported
+NO_TORCH_EQUIVALENT = {"peephole": "peephole weights", "cifg": "a coupled input/forget gate",
+                       "activation": "the relu activation", "layer_norm": "layer normalisation"}
 HEADS = {0: "softmax", 1: "mse"}
+CELLS = {0: "lstm", 1: "gru"}
 FLAG_TRAINING_STATE = 1
 LIMITS = dict(hidden=4096, layers=16, vocab=1 << 20, input=65536)
 
@@ -82,8 +92,9 @@ def write_lstm(config, params, vocab=(), metadata=None):
     """Bytes of a version-1 model file without training state (flags 0).
 
     config: dict input_vocab, input_size, hidden_size, num_layers, output_size and optional
-    seed, dropout, init_scale, forget_bias, head (0 softmax, 1 mse), last_step_only. Written as
-    format version 1 unless head or last_step_only is set (version 2: a word count, 11 words).
+    seed, dropout, init_scale, forget_bias and the version 2 fields (head 0 softmax / 1 mse,
+    last_step_only, cell 0 LSTM / 1 GRU, proj_size, bidirectional, ...). Written as format
+    version 1 unless a version 2 field is set (then a word count and every field).
     params: flat float32 values in arena order.
     vocab: code points (ints) or one-character strings. metadata: JSON-serialisable or None.
     """
@@ -97,19 +108,18 @@ def write_lstm(config, params, vocab=(), metadata=None):
         raise ConvertError(f"{params.size} parameters given, the config needs {expected}")
     cps = [c if isinstance(c, int) else ord(c) for c in vocab]
     meta = b"" if metadata is None else json.dumps(metadata, sort_keys=True).encode("utf-8")
-    v2 = bool(config.get("head", 0) or config.get("last_step_only", 0))
+    v2 = any(config.get(f, 0) for f in CONFIG_FIELDS[9:])
     body = io.BytesIO()
     body.write(MAGIC)
     body.write(struct.pack("<IIQ", 2 if v2 else 1, 0, 0))  # total size patched below
+    fields = CONFIG_FIELDS if v2 else CONFIG_FIELDS[:9]
     if v2:
-        body.write(struct.pack("<I", len(CONFIG_FIELDS)))
-    body.write(struct.pack("<5iIfff",
-                           config["input_vocab"], config.get("input_size", 0) if config["input_vocab"] == 0 else 0,
-                           config["hidden_size"], config["num_layers"], config["output_size"],
-                           config.get("seed", 1) & 0xFFFFFFFF, config.get("dropout", 0.0),
-                           config.get("init_scale", 0.0), config.get("forget_bias", 0.0)))
-    if v2:
-        body.write(struct.pack("<3i", config.get("head", 0), config.get("last_step_only", 0), 0))  # cell 0: LSTM
+        body.write(struct.pack("<I", len(fields)))
+    values = dict(config, seed=config.get("seed", 1) & 0xFFFFFFFF,
+                  input_size=config.get("input_size", 0) if config["input_vocab"] == 0 else 0)
+    for f in fields:
+        code = "f" if f in FLOAT_FIELDS else "I" if f == "seed" else "i"
+        body.write(struct.pack("<" + code, (float if code == "f" else int)(values.get(f, 0))))
     body.write(struct.pack("<I", len(cps)))
     body.write(struct.pack(f"<{len(cps)}I", *cps))
     body.write(struct.pack("<I", len(meta)))
@@ -152,19 +162,25 @@ def read_lstm(data):
             raise ConvertError(f"config word count {n_words} is outside [9, 256]", 1)
     if at + 4 * n_words > end:
         raise ConvertError("truncated while reading the config", 1)
-    words = struct.unpack_from("<5iIfff", data, at)
-    extra = struct.unpack_from(f"<{n_words - 9}i", data, at + 36)
+    raw = struct.unpack_from(f"<{n_words}I", data, at)
     at += 4 * n_words
-    known = len(CONFIG_FIELDS) - 9
-    if any(extra[known:]):
+    if any(raw[len(CONFIG_FIELDS):]):
         raise ConvertError("the model uses a config field newer than this converter", 1)
-    config = dict(zip(CONFIG_FIELDS, list(words) + list(extra[:known]) + [0] * max(0, known - len(extra))))
+    config = {}
+    for i, f in enumerate(CONFIG_FIELDS):
+        word = struct.pack("<I", raw[i] if i < n_words else 0)
+        config[f] = struct.unpack("<f" if f in FLOAT_FIELDS else "<I" if f == "seed" else "<i", word)[0]
     if config["head"] not in HEADS or config["last_step_only"] not in (0, 1):
         raise ConvertError(f"unknown head {config['head']} / last_step_only {config['last_step_only']}", 1)
-    if config["cell"] == 1:
-        raise ConvertError("this model has GRU layers (config cell = 1): the converter handles LSTM models only", 2)
-    if config["cell"] != 0:
+    if config["cell"] not in CELLS:
         raise ConvertError(f"unknown cell type {config['cell']}", 1)
+    if config["bidirectional"] not in (0, 1) or not 0 <= config["proj_size"] < config["hidden_size"] or \
+            (config["proj_size"] and config["cell"] == 1):
+        raise ConvertError(f"impossible bidirectional {config['bidirectional']} / proj_size {config['proj_size']}", 1)
+    variants = [what for f, what in NO_TORCH_EQUIVALENT.items() if config[f]]
+    if variants:
+        raise ConvertError(f"this model uses {' and '.join(variants)}, which no PyTorch module computes: "
+                           "the converter cannot export it", 2)
 
     def need(n, what):
         if at + n > end:
@@ -201,14 +217,23 @@ def read_lstm(data):
 
 
 def arena_layout(config):
-    """(name, shape) of every tensor of the parameter arena, in order (include/lstm.h)."""
+    """(name, shape) of every tensor of the parameter arena, in order (include/lstm.h), named as
+    in LstmWasmModel: lstm.* (nn.LSTM) or gru.* (nn.GRU), then out.*."""
     H, L = config["hidden_size"], config["num_layers"]
     X = config["input_vocab"] or config["input_size"]
+    gru = config.get("cell", 0) == 1
+    pre, G = ("gru.", 3 * H) if gru else ("lstm.", 4 * H)
+    P = config.get("proj_size", 0)
+    S = P or H
+    D = 2 if config.get("bidirectional", 0) else 1
     out = []
     for k in range(L):
-        out += [(f"lstm.weight_ih_l{k}", (4 * H, X if k == 0 else H)), (f"lstm.weight_hh_l{k}", (4 * H, H)),
-                (f"lstm.bias_ih_l{k}", (4 * H,)), (f"lstm.bias_hh_l{k}", (4 * H,))]
-    return out + [("out.weight", (config["output_size"], H)), ("out.bias", (config["output_size"],))]
+        for sfx in ("", "_reverse")[:D]:
+            out += [(f"{pre}weight_ih_l{k}{sfx}", (G, X if k == 0 else D * S)), (f"{pre}weight_hh_l{k}{sfx}", (G, S)),
+                    (f"{pre}bias_ih_l{k}{sfx}", (G,)), (f"{pre}bias_hh_l{k}{sfx}", (G,))]
+            if P:
+                out.append((f"{pre}weight_hr_l{k}{sfx}", (P, H)))
+    return out + [("out.weight", (config["output_size"], D * S)), ("out.bias", (config["output_size"],))]
 
 
 def parameter_count(config):
@@ -239,32 +264,48 @@ def reference_module_class():
     nn = torch.nn
 
     class LstmWasmModel(nn.Module):
-        """embedding (optional) -> lstm (nn.LSTM, batch_first) -> out (nn.Linear).
+        """embedding (optional) -> lstm (nn.LSTM) or gru (nn.GRU), batch_first -> out (nn.Linear).
 
         token_input=True: forward takes (B, T) int64 token ids; with embedding_dim None they
         are one-hot encoded (what lstm-wasm does), else looked up in self.embedding.
         token_input=False: forward takes (B, T, input_size) floats.
-        Returns (logits (B, T, output_size), (h_n, c_n)).
+        forward returns (outputs at every step (B, T, output_size), final state); final(x) the
+        outputs of a last_step_only model (B, output_size): the head on the last step, or for
+        a bidirectional model on each direction's final state [h_fwd(T-1), h_rev(0)].
         """
 
         def __init__(self, input_size, hidden_size, num_layers, output_size, token_input=True,
-                     embedding_dim=None, dropout=0.0):
+                     embedding_dim=None, dropout=0.0, cell="lstm", bidirectional=False, proj_size=0):
             super().__init__()
             self.input_size = input_size
             self.token_input = token_input
+            self.cell = cell
             self.embedding = nn.Embedding(input_size, embedding_dim) if embedding_dim else None
-            self.lstm = nn.LSTM(embedding_dim or input_size, hidden_size, num_layers,
-                                batch_first=True, dropout=dropout if num_layers > 1 else 0.0)
-            self.out = nn.Linear(hidden_size, output_size)
+            kw = dict(batch_first=True, dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional)
+            if cell == "gru":
+                self.gru = nn.GRU(embedding_dim or input_size, hidden_size, num_layers, **kw)
+            else:
+                self.lstm = nn.LSTM(embedding_dim or input_size, hidden_size, num_layers, proj_size=proj_size, **kw)
+            self.out = nn.Linear((2 if bidirectional else 1) * (proj_size or hidden_size), output_size)
+
+        def _inputs(self, x):
+            if not self.token_input:
+                return x
+            if self.embedding is not None:
+                return self.embedding(x)
+            return torch.nn.functional.one_hot(x, self.input_size).to(self.out.weight.dtype)
 
         def forward(self, x, state=None):
-            if self.token_input:
-                if self.embedding is not None:
-                    x = self.embedding(x)
-                else:
-                    x = torch.nn.functional.one_hot(x, self.input_size).to(self.out.weight.dtype)
-            y, state = self.lstm(x, state)
+            y, state = (self.gru if self.cell == "gru" else self.lstm)(self._inputs(x), state)
             return self.out(y), state
+
+        def final(self, x):
+            rnn = self.gru if self.cell == "gru" else self.lstm
+            y, _ = rnn(self._inputs(x))
+            if rnn.bidirectional:
+                S = y.shape[-1] // 2
+                return self.out(torch.cat([y[:, -1, :S], y[:, 0, S:]], dim=-1))
+            return self.out(y[:, -1])
 
     return LstmWasmModel
 
@@ -312,9 +353,6 @@ def check_modules(module):
     torch = _torch()
     for name, m in module.named_modules():
         where = f" ({name})" if name else ""
-        if isinstance(m, torch.nn.GRU):
-            raise ConvertError(f"nn.GRU{where} is not supported by this converter (lstm-wasm's GRU models use "
-                               "nn.GRU's tensor layout: copy the tensors by name)")
         if isinstance(m, torch.nn.RNN):
             raise ConvertError(f"nn.RNN{where} is not supported: lstm-wasm has LSTM and GRU cells, no plain RNN.")
         if isinstance(m, torch.nn.Embedding) and m.max_norm is not None:
@@ -345,45 +383,53 @@ def find_layout(sd, lstm=None, embedding=None, head=None):
     w_ih0, w_hh0 = sd[f"{lstm}weight_ih_l0"], sd.get(f"{lstm}weight_hh_l0")
     if w_hh0 is None or w_ih0.dim() != 2 or w_hh0.dim() != 2:
         raise ConvertError(f"{lstm}weight_hh_l0 is missing or not a matrix")
-    if any(k.startswith(lstm) and k.endswith("_reverse") for k in keys):
-        raise ConvertError("bidirectional recurrent layers are not supported by this converter (lstm-wasm's "
-                           "bidirectional models use PyTorch's tensor layout: copy the tensors by name)")
-    if f"{lstm}weight_hr_l0" in sd:
-        raise ConvertError("nn.LSTM with proj_size is not supported by this converter (lstm-wasm's projSize "
-                           "models use PyTorch's tensor layout: copy the tensors by name)")
+    D = 2 if f"{lstm}weight_ih_l0_reverse" in sd else 1
     rows, cols = w_hh0.shape
-    if rows == 3 * cols:
-        raise ConvertError(f"{lstm}weight_hh_l0 is ({rows}, {cols}) = (3H, H): this is an nn.GRU, which is not "
-                           "supported by this converter (lstm-wasm's GRU models use nn.GRU's tensor layout: copy "
-                           "the tensors by name)")
-    if rows == cols:
+    P = 0
+    if f"{lstm}weight_hr_l0" in sd:  # nn.LSTM(proj_size=P): weight_hr (P, H), weight_hh (4H, P)
+        w_hr0 = sd[f"{lstm}weight_hr_l0"]
+        if w_hr0.dim() != 2 or w_hr0.shape[0] != cols or rows != 4 * w_hr0.shape[1]:
+            raise ConvertError(f"{lstm}weight_hr_l0 {tuple(w_hr0.shape)} does not fit weight_hh_l0 ({rows}, {cols}) "
+                               "as an nn.LSTM with proj_size")
+        P, H, cell = cols, w_hr0.shape[1], "lstm"
+    elif rows == 3 * cols:
+        H, cell = cols, "gru"
+    elif rows == cols:
         raise ConvertError(f"{lstm}weight_hh_l0 is ({rows}, {cols}) = (H, H): this is an nn.RNN, which is not "
                            "supported: lstm-wasm has LSTM and GRU cells, no plain RNN.")
-    if rows != 4 * cols:
-        raise ConvertError(f"{lstm}weight_hh_l0 is ({rows}, {cols}); an nn.LSTM has (4H, H)")
-    H = cols
+    elif rows == 4 * cols:
+        H, cell = cols, "lstm"
+    else:
+        raise ConvertError(f"{lstm}weight_hh_l0 is ({rows}, {cols}); an nn.LSTM has (4H, H), an nn.GRU (3H, H)")
+    G, S = rows, P or H
     L = 0
     while f"{lstm}weight_ih_l{L}" in sd:
         L += 1
     for k in range(L):
-        for name, shape in ((f"weight_ih_l{k}", (4 * H, None if k == 0 else H)), (f"weight_hh_l{k}", (4 * H, H)),
-                            (f"bias_ih_l{k}", (4 * H,)), (f"bias_hh_l{k}", (4 * H,))):
-            t = sd.get(lstm + name)
-            if t is None:
-                if name.startswith("bias") and (lstm + f"bias_ih_l0") not in sd:
-                    continue  # bias=False
-                raise ConvertError(f"{lstm}{name} is missing")
-            if len(t.shape) != len(shape) or any(want is not None and got != want for got, want in zip(t.shape, shape)):
-                raise ConvertError(f"{lstm}{name} has shape {tuple(t.shape)}, expected {tuple('X' if s is None else s for s in shape)}")
+        for sfx in ("", "_reverse")[:D]:
+            expect = [(f"weight_ih_l{k}{sfx}", (G, None if k == 0 else D * S)), (f"weight_hh_l{k}{sfx}", (G, S)),
+                      (f"bias_ih_l{k}{sfx}", (G,)), (f"bias_hh_l{k}{sfx}", (G,))]
+            if P:
+                expect.append((f"weight_hr_l{k}{sfx}", (P, H)))
+            for name, shape in expect:
+                t = sd.get(lstm + name)
+                if t is None:
+                    if name.startswith("bias") and (lstm + "bias_ih_l0") not in sd:
+                        continue  # bias=False
+                    raise ConvertError(f"{lstm}{name} is missing")
+                if len(t.shape) != len(shape) or any(want is not None and got != want for got, want in zip(t.shape, shape)):
+                    raise ConvertError(f"{lstm}{name} has shape {tuple(t.shape)}, expected {tuple('X' if s is None else s for s in shape)}")
+    if f"{lstm}weight_ih_l{L}_reverse" in sd or (D == 2 and any(f"{lstm}weight_ih_l{k}_reverse" not in sd for k in range(L))):
+        raise ConvertError(f"{lstm}: the _reverse tensors do not match the forward layers")
     X = w_ih0.shape[1]
     lstm_keys = {k for k in keys if k.startswith(lstm) and k[len(lstm):].split("_l")[0] in
-                 ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+                 ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")}
     others = [k for k in keys if k not in lstm_keys]
 
     if head is None:
-        cands = [k[:-len("weight")] for k in others if k.endswith("weight") and sd[k].dim() == 2 and sd[k].shape[1] == H]
+        cands = [k[:-len("weight")] for k in others if k.endswith("weight") and sd[k].dim() == 2 and sd[k].shape[1] == D * S]
         if not cands:
-            raise ConvertError(f"no output head found: expected an nn.Linear(H={H}, V) such as out.weight ({'V'}, {H})")
+            raise ConvertError(f"no output head found: expected an nn.Linear({D * S}, V) such as out.weight (V, {D * S})")
         if len(cands) > 1:
             preferred = [c for c in cands if c in ("out.", "head.", "fc.", "decoder.", "linear.", "proj.")]
             if len(preferred) != 1:
@@ -394,8 +440,8 @@ def find_layout(sd, lstm=None, embedding=None, head=None):
         head += "."
     if f"{head}weight" not in sd:
         raise ConvertError(f"{head}weight is not in the state_dict")
-    if sd[f"{head}weight"].dim() != 2 or sd[f"{head}weight"].shape[1] != H:
-        raise ConvertError(f"{head}weight has shape {tuple(sd[f'{head}weight'].shape)}, expected (V, {H})")
+    if sd[f"{head}weight"].dim() != 2 or sd[f"{head}weight"].shape[1] != D * S:
+        raise ConvertError(f"{head}weight has shape {tuple(sd[f'{head}weight'].shape)}, expected (V, {D * S})")
     V = sd[f"{head}weight"].shape[0]
     if f"{head}bias" in sd and tuple(sd[f"{head}bias"].shape) != (V,):
         raise ConvertError(f"{head}bias has shape {tuple(sd[f'{head}bias'].shape)}, expected ({V},)")
@@ -413,7 +459,8 @@ def find_layout(sd, lstm=None, embedding=None, head=None):
             raise ConvertError(f"{embedding} has shape {tuple(sd[embedding].shape)}; the LSTM's input is {X} wide")
     used = lstm_keys | {f"{head}weight", f"{head}bias"} | ({embedding} if embedding != "none" else set())
     ignored = [k for k in keys if k not in used]
-    return dict(lstm=lstm, head=head, embedding=embedding, H=H, L=L, X=X, V=V, ignored=ignored)
+    return dict(lstm=lstm, head=head, embedding=embedding, H=H, L=L, X=X, V=V, ignored=ignored,
+                cell=cell, P=P, D=D)
 
 
 def read_vocab(path, extras):
@@ -450,22 +497,26 @@ def read_vocab(path, extras):
 
 
 def to_lstm(sd, vocab=None, input_kind="auto", lstm=None, embedding=None, head=None, metadata=None,
-            seed=1, dropout=0.0, init_scale=0.0, forget_bias=0.0, head_type=0, last_step_only=0):
+            seed=1, dropout=0.0, init_scale=0.0, forget_bias=0.0, head_type=0, last_step_only=0,
+            recurrent_dropout=0.0, orthogonal_init=0):
     """A state_dict (name -> tensor) to model-file bytes. Returns (bytes, layout dict)."""
     import numpy as np
 
     lay = find_layout(sd, lstm, embedding, head)
     H, L, X, V, lstm, head, emb = lay["H"], lay["L"], lay["X"], lay["V"], lay["lstm"], lay["head"], lay["embedding"]
+    D, P, G = lay["D"], lay["P"], (3 if lay["cell"] == "gru" else 4) * lay["H"]
     f64 = lambda t: t.detach().to("cpu").double().numpy()  # noqa: E731
+    sfxs = ("", "_reverse")[:D]
     if emb != "none":
         if input_kind == "dense":
             raise ConvertError("--input dense contradicts the embedding: an embedded model takes tokens")
         table = f64(sd[emb])  # (V_in, E)
-        w_ih0 = f64(sd[f"{lstm}weight_ih_l0"]) @ table.T  # (4H, E) @ (E, V_in) = (4H, V_in)
+        # each direction's (G, E) @ (E, V_in) = (G, V_in)
+        w_ih0 = {sfx: f64(sd[f"{lstm}weight_ih_l0{sfx}"]) @ table.T for sfx in sfxs}
         n_in = table.shape[0]
         tokens = True
     else:
-        w_ih0 = f64(sd[f"{lstm}weight_ih_l0"])
+        w_ih0 = {sfx: f64(sd[f"{lstm}weight_ih_l0{sfx}"]) for sfx in sfxs}
         n_in = X
         if input_kind == "auto":
             tokens = vocab is not None or X == V
@@ -479,13 +530,19 @@ def to_lstm(sd, vocab=None, input_kind="auto", lstm=None, embedding=None, head=N
         raise ConvertError("a vocabulary was given for a dense-input model (use --input onehot for token inputs)")
     config = dict(input_vocab=n_in if tokens else 0, input_size=0 if tokens else n_in, hidden_size=H,
                   num_layers=L, output_size=V, seed=seed, dropout=dropout, init_scale=init_scale,
-                  forget_bias=forget_bias, head=head_type, last_step_only=last_step_only)
+                  forget_bias=forget_bias, head=head_type, last_step_only=last_step_only,
+                  cell=1 if lay["cell"] == "gru" else 0, recurrent_dropout=recurrent_dropout,
+                  orthogonal_init=orthogonal_init, proj_size=P, bidirectional=1 if D == 2 else 0)
     parts = []
-    zeros = np.zeros(4 * H)
+    zeros = np.zeros(G)
     for k in range(L):
-        parts += [w_ih0 if k == 0 else f64(sd[f"{lstm}weight_ih_l{k}"]), f64(sd[f"{lstm}weight_hh_l{k}"]),
-                  f64(sd[f"{lstm}bias_ih_l{k}"]) if f"{lstm}bias_ih_l{k}" in sd else zeros,
-                  f64(sd[f"{lstm}bias_hh_l{k}"]) if f"{lstm}bias_hh_l{k}" in sd else zeros]
+        for sfx in sfxs:  # the arena's order: each layer's forward unit, then its reverse unit
+            n = f"l{k}{sfx}"
+            parts += [w_ih0[sfx] if k == 0 else f64(sd[f"{lstm}weight_ih_{n}"]), f64(sd[f"{lstm}weight_hh_{n}"]),
+                      f64(sd[f"{lstm}bias_ih_{n}"]) if f"{lstm}bias_ih_{n}" in sd else zeros,
+                      f64(sd[f"{lstm}bias_hh_{n}"]) if f"{lstm}bias_hh_{n}" in sd else zeros]
+            if P:
+                parts.append(f64(sd[f"{lstm}weight_hr_{n}"]))
     parts += [f64(sd[f"{head}weight"]), f64(sd[f"{head}bias"]) if f"{head}bias" in sd else np.zeros(V)]
     params = np.concatenate([p.reshape(-1) for p in parts]).astype(np.float32)
     meta = dict(metadata or {})
@@ -519,7 +576,8 @@ def from_lstm(model, embedding="none"):
     elif embedding != "none":
         raise ConvertError(f"--embedding must be none or identity, got {embedding}")
     config = dict(input_size=n_in, hidden_size=cfg["hidden_size"], num_layers=cfg["num_layers"],
-                  output_size=cfg["output_size"], token_input=tokens, embedding_dim=emb_dim)
+                  output_size=cfg["output_size"], token_input=tokens, embedding_dim=emb_dim,
+                  cell=CELLS[cfg["cell"]], bidirectional=bool(cfg["bidirectional"]), proj_size=cfg["proj_size"])
     # Only tensors, str, int, bool, None, lists and dicts: torch.load(weights_only=True) of
     # torch 1.13 cannot read floats, so the metadata and the float config fields are JSON text.
     ckpt = {"format": "lstm-wasm", "state_dict": sd, "config": config,
@@ -547,7 +605,9 @@ def _show(path, allow_pickle):
             m = read_lstm(f.read())
         c = m["config"]
         kind = f"tokens ({c['input_vocab']})" if c["input_vocab"] else f"dense ({c['input_size']})"
-        print(f"{path}: lstm-wasm model v{m['version']}, {m['size']} bytes, input {kind}, hidden {c['hidden_size']}, "
+        cell = CELLS[c["cell"]] + (", bidirectional" if c["bidirectional"] else "") + \
+            (f", proj_size {c['proj_size']}" if c["proj_size"] else "")
+        print(f"{path}: lstm-wasm model v{m['version']}, {m['size']} bytes, input {kind}, {cell}, hidden {c['hidden_size']}, "
               f"layers {c['num_layers']}, output {c['output_size']} ({HEADS[c['head']]} head"
               f"{', last step only' if c['last_step_only'] else ''}), {m['params'].size} parameters, "
               f"vocabulary {len(m['vocab'])}, training state {'yes' if m['training_state'] else 'no'}")
@@ -557,7 +617,8 @@ def _show(path, allow_pickle):
     for k, v in sd.items():
         print(f"  {k:40s} {tuple(v.shape)} {str(v.dtype).replace('torch.', '')}")
     lay = find_layout(sd)
-    print(f"{path}: LSTM at '{lay['lstm']}' H={lay['H']} L={lay['L']} input {lay['X']}, head '{lay['head']}' V={lay['V']}, "
+    kind = lay["cell"].upper() + (" bidirectional" if lay["D"] == 2 else "") + (f" proj_size {lay['P']}" if lay["P"] else "")
+    print(f"{path}: {kind} at '{lay['lstm']}' H={lay['H']} L={lay['L']} input {lay['X']}, head '{lay['head']}' V={lay['V']}, "
           f"embedding {lay['embedding']}" + (f", ignored: {', '.join(lay['ignored'])}" if lay["ignored"] else ""))
 
 
@@ -635,7 +696,8 @@ def main(argv=None):
                                 seed, dropout, float(stored.get("init_scale", 0.0)),
                                 float(stored.get("forget_bias", 0.0)),
                                 {"cross-entropy": 0, "mse": 1}[args.loss] if args.loss else int(stored.get("head", 0)),
-                                1 if args.last_step_only else int(stored.get("last_step_only", 0)))
+                                1 if args.last_step_only else int(stored.get("last_step_only", 0)),
+                                float(stored.get("recurrent_dropout", 0.0)), int(stored.get("orthogonal_init", 0)))
 
             def write(tmp):
                 with open(tmp, "wb") as f:
@@ -643,7 +705,8 @@ def main(argv=None):
             _write_atomic(args.out, write)
             note = f", embedding {lay['embedding']} folded into weight_ih_l0" if lay["embedding"] != "none" else ""
             ign = f"; ignored keys: {', '.join(lay['ignored'])}" if lay["ignored"] else ""
-            print(f"wrote {args.out}: H={lay['H']} L={lay['L']} V={lay['V']}{note}, "
+            kind = lay["cell"].upper() + (" bidirectional" if lay["D"] == 2 else "") + (f" proj_size {lay['P']}" if lay["P"] else "")
+            print(f"wrote {args.out}: {kind} H={lay['H']} L={lay['L']} V={lay['V']}{note}, "
                   f"vocabulary {len(vocab) if vocab else 'none'}, {len(data)} bytes{ign}")
             if vocab is None and lay["tokens"]:
                 print("note: no vocabulary stored (pass --vocab); lstm-wasm can run it but not generate text", file=sys.stderr)
@@ -657,7 +720,8 @@ def main(argv=None):
             _write_atomic(args.out, lambda tmp: torch.save(sd if args.state_dict_only else ckpt, tmp))
             cfg = ckpt["config"]
             print(f"wrote {args.out}: LstmWasmModel({cfg['input_size']}, {cfg['hidden_size']}, {cfg['num_layers']}, "
-                  f"{cfg['output_size']}, token_input={cfg['token_input']}, embedding_dim={cfg['embedding_dim']}), "
+                  f"{cfg['output_size']}, token_input={cfg['token_input']}, embedding_dim={cfg['embedding_dim']}, "
+                  f"cell={cfg['cell']!r}, bidirectional={cfg['bidirectional']}, proj_size={cfg['proj_size']}), "
                   f"vocabulary {len(ckpt['vocab'])}")
     except ConvertError as e:
         print(f"torch_convert.py: error: {e}", file=sys.stderr)
