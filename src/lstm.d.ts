@@ -21,7 +21,9 @@ export interface InitOptions {
   wasmBinary?: ArrayBuffer | Uint8Array;
 }
 
-/** Load the module once (optional: the first Model.create/load does it with defaults). */
+/** Load the module once (optional: the first Model.create/load does it with defaults). Options
+ * belong in the first call: a later call whose options would load something else rejects with
+ * an LstmError (code 'STATE') instead of being ignored. */
 export function init(options?: InitOptions): Promise<unknown>;
 export function simdSupported(): boolean;
 export function buildInfo(): Promise<{ simd: boolean; kernels: string; memoryBytes: number }>;

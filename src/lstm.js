@@ -59,17 +59,38 @@ async function fetchBytes(url) {
 }
 
 let loading = null;
+let loadedWith = null; // the options the module was loaded with
 
 /**
  * Load the wasm module (once). Options: `simd` (true/false to force a build), `wasmUrl`
  * (URL or string of the .wasm to use), `wasmBinary` (its bytes). Without options the SIMD
  * build is used where supported and the scalar build elsewhere, found next to this file.
+ * Once loaded, a call with options that would load something else is refused rather than
+ * ignored: they belong in the first call, before any Model.create or Model.load.
  */
 export function init(options = {}) {
-  if (!loading) {
-    loading = instantiate(options).catch((e) => { loading = null; throw e; });
+  try {
+    checkOptions('init', options, ['simd', 'wasmUrl', 'wasmBinary']);
+  } catch (e) {
+    return Promise.reject(e);
   }
-  return loading;
+  if (!loading) {
+    loadedWith = options;
+    loading = instantiate(options).catch((e) => { loading = null; loadedWith = null; throw e; });
+    return loading;
+  }
+  const asked = Object.keys(options).filter((k) => options[k] !== undefined);
+  if (asked.length === 0) return loading;
+  return loading.then((wasm) => {
+    // a URL may be a new object or a string naming the same file: compare what it names
+    const url = (u) => (u === undefined ? undefined : String(u));
+    const same = asked.every((k) => (k === 'simd' ? options.simd === wasm.simd
+      : k === 'wasmUrl' ? url(options.wasmUrl) === url(loadedWith.wasmUrl) : options[k] === loadedWith[k]));
+    if (!same) {
+      throw new LstmError(`init: the module is already loaded (the ${wasm.simd ? 'SIMD' : 'scalar'} build), so ${asked.join(', ')} cannot apply; pass them to the first init(), before any Model.create or Model.load`, 'STATE', 11);
+    }
+    return wasm;
+  });
 }
 
 async function instantiate(options) {

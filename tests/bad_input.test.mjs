@@ -2,7 +2,7 @@
 // and the module (and any model already trained) keeps working afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Model, Vocabulary, TextDataset, TokenStream, LstmError } from '../dist/lstm.js';
+import { Model, Vocabulary, TextDataset, TokenStream, LstmError, init, buildInfo } from '../dist/lstm.js';
 
 const throwsLstm = (fn, pattern, code) => assert.throws(fn, (e) => {
   assert.ok(e instanceof LstmError, `expected LstmError, got ${e}`);
@@ -142,6 +142,23 @@ test('out of memory is an LstmOutOfMemoryError and the trained model survives', 
     });
     assert.deepEqual(model.parameters(), before);
     assert.ok(Number.isFinite(model.trainBatch(batch)));
+  } finally {
+    model.dispose();
+  }
+});
+
+test('init: options that come after the module is loaded are refused, not ignored', async () => {
+  const model = await Model.create({ vocabSize: 3, hiddenSize: 4 }); // loads the default build
+  try {
+    const { simd } = await buildInfo();
+    assert.equal(await init(), await init({}));
+    assert.equal(await init({ simd }), await init()); // what is loaded already: fine
+    await rejectsLstm(init({ simd: !simd }), /init: the module is already loaded \(the (SIMD|scalar) build\), so simd cannot apply; pass them to the first init\(\)/, 'STATE');
+    await rejectsLstm(init({ wasmUrl: './elsewhere.wasm' }), /so wasmUrl cannot apply/, 'STATE');
+    await rejectsLstm(init({ simd, wasmBinary: new Uint8Array(8) }), /so simd, wasmBinary cannot apply/, 'STATE');
+    await rejectsLstm(init({ threads: 2 }), /init: unknown option "threads"/);
+    await rejectsLstm(init(null), /init must be an object/);
+    assert.ok(Number.isFinite(model.trainBatch({ batch: 1, steps: 2, tokens: [0, 1], targets: [1, 2] })));
   } finally {
     model.dispose();
   }
