@@ -1,5 +1,5 @@
 // helpers.mjs - shared by the node tests: both wasm builds, a seeded RNG, error measures.
-import { _internals, simdSupported } from '../dist/lstm.js';
+import { Model, _internals, simdSupported } from '../dist/lstm.js';
 
 /** The builds to test: the SIMD build (where the engine has SIMD) and the scalar fallback. */
 export async function builds() {
@@ -49,4 +49,24 @@ export function repeatTask(n, seed, K = 4, D = 4, T = 50) {
     y.push(same ? 1 : 0);
   }
   return [x, y];
+}
+
+/** Fit a 1x32 classifier (forgetBias 5: the gradient has to reach step 0) on repeatTask,
+ * 4000 samples, Adam 3e-3, until validation accuracy 0.9 or `epochs`; asserts nothing.
+ * Returns { before, after } (evaluate on 500 held-out samples), epochs and seconds. */
+export async function fitRepeatTask({ epochs, ...options }) {
+  const [x, y] = repeatTask(4000, 21);
+  const [xv, yv] = repeatTask(500, 22);
+  const model = await Model.create({ vocabSize: 8, outputSize: 2, hiddenSize: 32, returnSequences: false, forgetBias: 5, seed: 5, ...options });
+  try {
+    const before = model.evaluate(xv, yv);
+    const t0 = performance.now();
+    const fit = model.fit(x, y, { epochs, batchSize: 32, learningRate: 3e-3, validationData: [xv, yv], onEpochEnd: (e, logs) => logs.valAccuracy < 0.9 });
+    const after = model.evaluate(xv, yv);
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(`  accuracy ${before.accuracy.toFixed(3)} -> ${after.accuracy.toFixed(3)} after ${fit.epochs} epochs (${seconds.toFixed(1)} s)`);
+    return { before, after, epochs: fit.epochs, seconds };
+  } finally {
+    model.dispose();
+  }
 }
