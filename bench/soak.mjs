@@ -24,6 +24,19 @@ while (Date.now() - t0 < minutes * 60e3) {
   again.generate({ vocab, length: 20, seed: cycles });
   m.dispose();
   again.dispose();
+  // a task model of another kind each cycle (cells, bidirectional, projection, heads), fit on
+  // sequences of varying lengths, predicted, saved and loaded
+  const task = await Model.create({ inputSize: 3, outputSize: 2, hiddenSize: 8 + (cycles % 5), layers: 1 + (cycles % 2),
+    cell: cycles % 3 === 1 ? 'gru' : 'lstm', bidirectional: cycles % 2 === 0, projSize: cycles % 3 === 2 ? 4 : 0,
+    head: cycles % 4 < 2 ? 'mse' : 'softmax', returnSequences: cycles % 5 !== 0, seed: cycles, wasm });
+  const xs = Array.from({ length: 12 }, (_, i) => Array.from({ length: 3 + ((i + cycles) % 6) }, (_, t) => [Math.sin(i + t), Math.cos(t), (i * t) % 3 - 1]));
+  const target = (t) => (task.config.head === 'mse' ? [Math.sin(t), 0.5] : t % 2);
+  const ys = xs.map((seq) => (task.config.returnSequences ? seq.map((_, t) => target(t)) : target(seq.length)));
+  task.fit(xs, ys, { epochs: 1, batchSize: 5 });
+  const taskAgain = await Model.load(task.save(), { wasm });
+  taskAgain.predict(xs.slice(0, 4));
+  task.dispose();
+  taskAgain.dispose();
   const s = longLived.trainSteps(stream, { steps: 1, seqLength: 32, batchSize: 16 });
   cycles++;
   if (Date.now() - t0 >= nextReport) {
