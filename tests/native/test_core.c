@@ -907,6 +907,30 @@ static void test_bidirectional(void) {
     memcpy(wb, saved, sizeof saved);
     lstm_parameters_changed(bi);
 
+    /* inputs wider than both directions together (dense 40, or 50 tokens, against 2H = 6), one-
+     * step batches and a re-laid workspace: under AddressSanitizer every workspace piece ends in
+     * a poisoned gap, so a piece sized for the wrong width is reported here */
+    for (int v = 0; v < 4; v++) {
+        lstm_config wc = {.input_vocab = v & 1 ? 50 : 0, .input_size = 40, .hidden_size = 3, .num_layers = 2,
+                          .output_size = 7, .seed = 3, .dropout = 0.3f, .bidirectional = 1,
+                          .last_step_only = v >> 1, .cell = v == 3 ? LSTM_CELL_GRU : LSTM_CELL_LSTM};
+        lstm_model *wm = NULL;
+        lstm_message wmsg;
+        OK(lstm_create(&wc, &wm, &wmsg));
+        for (int T = 1; wm && T <= 5; T += 4) {
+            int32_t tok[10], tgt[10], len[2] = {1, T};
+            float x[10 * 40], y[10 * 7], lf;
+            double lw;
+            for (int i = 0; i < 10; i++) tok[i] = (i * 7) % 50, tgt[i] = i % 7;
+            for (int i = 0; i < 400; i++) x[i] = (float)((i * 37) % 11) / 11.0f - 0.5f;
+            lstm_batch wide = {2, T, wc.input_vocab ? tok : NULL, wc.input_vocab ? NULL : x, tgt, NULL, len};
+            OK(lstm_compute_gradients(wm, &wide, &lw));
+            OK(lstm_train_batch(wm, &wide, &lf));
+            OK(lstm_predict(wm, &wide, y, 70));
+        }
+        lstm_free(wm);
+    }
+
     /* whole sequences only: stream training and step inference refuse, the model stays usable */
     int32_t stream[64] = {0}, out[4];
     lstm_sampling smp = {1, 0, 0};
