@@ -1127,10 +1127,8 @@ export class Model {
    */
   trainSteps(data, options = {}) {
     checkOptions('trainSteps', options, ['steps', 'seqLength', 'batchSize', 'optimizer', 'clipNorm', 'learningRate']);
-    if (this.config.bidirectional) throw new LstmError('trainSteps: a bidirectional model reads whole sequences (fit, trainBatch, predict), not a text stream', 'STATE', 11);
     const stream = data instanceof TextDataset ? data.train : data;
     if (!(stream instanceof TokenStream)) throw new LstmError('trainSteps needs a TextDataset or TokenStream');
-    if (data instanceof TextDataset && !this.vocabulary && !this.config.dense) this.setVocabulary(data.vocab);
     const steps = checkInt('steps', options.steps ?? 1, 0, 1e9);
     const T = checkInt('seqLength', options.seqLength ?? 64, 1, 65536);
     const B = checkInt('batchSize', options.batchSize ?? 32, 1, 65536);
@@ -1151,6 +1149,9 @@ export class Model {
       this.#check(status, 'trainSteps');
       return copy;
     });
+    // only once the core has accepted the model and the text (a bidirectional model, say,
+    // it refuses): a refused call leaves the model as it was
+    if (data instanceof TextDataset && !this.vocabulary && !this.config.dense) this.setVocabulary(data.vocab);
     const seconds = (performance.now() - t0) / 1000;
     const tokens = steps * B * T;
     let sum = 0;

@@ -167,17 +167,11 @@ static void build_tensor_table(lstm_model *m) {
         const lstm_layer_tensors *lt = &m->p.layer[u];
         const int l = u / D, X = l == 0 ? m->X0 : O;
         /* PyTorch's names: the reverse unit's tensors end in _reverse */
-        const char *names[4], *sfx = u % D ? "_reverse" : "";
-        if (u % D) {
-            names[0] = "weight_ih_l%d_reverse", names[1] = "weight_hh_l%d_reverse";
-            names[2] = "bias_ih_l%d_reverse", names[3] = "bias_hh_l%d_reverse";
-        } else {
-            names[0] = "weight_ih_l%d", names[1] = "weight_hh_l%d", names[2] = "bias_ih_l%d", names[3] = "bias_hh_l%d";
-        }
+        const char *names[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}, *sfx = u % D ? "_reverse" : "";
         float *ptrs[4] = {lt->w_ih, lt->w_hh, lt->b_ih, lt->b_hh};
         int cols[4] = {X, S, 1, 1};
         for (int q = 0; q < 4; q++, n++) {
-            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], names[q], l);
+            snprintf(m->tensor_names[n], sizeof m->tensor_names[n], "%s_l%d%s", names[q], l, sfx);
             m->tensor_info[n] = (lstm_tensor_info){m->tensor_names[n],
                                                    (uint32_t)(ptrs[q] - m->params),
                                                    lstm_gate_count(&m->cfg) * H, cols[q]};

@@ -481,10 +481,10 @@ static void layer_dropout(lstm_model *m, lstm_layer_acts *a, int B, int T, uint6
     }
 }
 
-/* Load each layer's initial h and c from state (2, L, B, H), or zeros if state is NULL
- * (bidirectional models: always NULL, every unit starts from zeros). */
+/* Load each unit's initial h and c from state (2, L, B, H), or zeros if state is NULL.
+ * Units are layers whenever a state is given: bidirectional models carry none. */
 static void load_initial_state(lstm_model *m, int B, const float *state) {
-    const int L = state ? m->cfg.num_layers : lstm_unit_count(&m->cfg);
+    const int L = lstm_unit_count(&m->cfg);
     /* state (2, L, B, H): with a projection h uses the first B*S floats of its block */
     const size_t BH = (size_t)B * m->cfg.hidden_size, BS = (size_t)B * lstm_state_size(&m->cfg);
     for (int l = 0; l < L; l++) {
@@ -1051,7 +1051,7 @@ static lstm_status check_stream(lstm_model *m, const int32_t *stream, size_t len
         return lstm_fail(m, LSTM_ERR_STATE, "training on a token stream needs a token model");
     if (m->cfg.bidirectional)
         return lstm_fail(m, LSTM_ERR_STATE,
-                         "a bidirectional model reads whole sequences (train_batch, predict), not a token stream");
+                         "a bidirectional model reads whole sequences (lstm_train_batch, lstm_predict; fit and predict in JS), not a token stream");
     if (m->cfg.head != LSTM_HEAD_SOFTMAX || m->cfg.last_step_only)
         return lstm_fail(m, LSTM_ERR_STATE,
                          "a token stream needs the every-step softmax head (head 0, last_step_only 0)");

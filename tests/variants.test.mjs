@@ -5,16 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Model, LstmError } from '../dist/lstm.js';
-import { builds, compare, rng } from './helpers.mjs';
+import { assertMatchesTorch, builds, rng } from './helpers.mjs';
 
 const FIXTURES = ['torch_gru_tokens.json', 'torch_gru_dense_mse_last.json', 'torch_lstm_dense_mse.json', 'torch_lstm_proj.json'];
 const load = (name) => JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
 const all = await builds();
 
-// float32 against a float64 reference, as in torch_parity.test.mjs: measured differences
-// are ~1e-7; a wrong gate order, reset-gate placement or head scaling moves values by 1e-2.
-const ATOL = 1e-6;
-const RTOL = 1e-5;
+// tolerance: helpers.mjs (TORCH_ATOL/RTOL); a wrong gate order, reset-gate placement or head
+// scaling moves values by 1e-2.
 
 for (const build of all) {
   for (const name of FIXTURES) {
@@ -34,14 +32,8 @@ for (const build of all) {
           ...(mse ? { targetValues: f.target_values } : { targets: f.targets }) };
         const { loss, gradients, inputGradients } = model.computeGradients(batch);
         assert.ok(Math.abs(loss - f.loss) < 1e-5, `loss ${loss} vs torch ${f.loss}`);
-        const g = compare(gradients, f.grads, ATOL, RTOL);
-        assert.equal(g.firstBad, -1, `gradient ${g.firstBad}: ${gradients[g.firstBad]} vs torch ${f.grads[g.firstBad]}`);
-        let extra = '';
-        if (dense) {
-          const gi = compare(inputGradients, f.input_grads, ATOL, RTOL);
-          assert.equal(gi.firstBad, -1, `input gradient ${gi.firstBad}`);
-          extra = `, input grads ${gi.maxAbs.toExponential(1)}`;
-        }
+        const g = assertMatchesTorch(gradients, f.grads, 'gradient');
+        const extra = dense ? `, input grads ${assertMatchesTorch(inputGradients, f.input_grads, 'input gradient').toExponential(1)}` : '';
         // head outputs at every step through the one-step inference path
         const V = f.output_size; const X = f.input_size;
         const logits = new Float32Array(f.batch * f.steps * V);
@@ -52,9 +44,8 @@ for (const build of all) {
             logits.set(dense ? model.step(f.inputs.slice(i * X, (i + 1) * X)) : model.step(f.tokens[i]), i * V);
           }
         }
-        const lg = compare(logits, f.logits, ATOL, RTOL);
-        assert.equal(lg.firstBad, -1, `output ${lg.firstBad}: ${logits[lg.firstBad]} vs torch ${f.logits[lg.firstBad]}`);
-        console.log(`  ${build.name} ${name}: |loss diff| ${Math.abs(loss - f.loss).toExponential(1)}, grads max abs diff ${g.maxAbs.toExponential(1)}, outputs ${lg.maxAbs.toExponential(1)}${extra}`);
+        const lg = assertMatchesTorch(logits, f.logits, 'output');
+        console.log(`  ${build.name} ${name}: |loss diff| ${Math.abs(loss - f.loss).toExponential(1)}, grads max abs diff ${g.toExponential(1)}, outputs ${lg.toExponential(1)}${extra}`);
       } finally {
         model.dispose();
       }
