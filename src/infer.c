@@ -150,7 +150,10 @@ static int32_t sample_logits(lstm_model *m, const lstm_sampling *s) {
     qsort(pi, (size_t)V, sizeof *pi, by_prob_desc);
     int n = use_k ? s->top_k : V;
     if (use_p) {
-        double acc = 0.0, limit = s->top_p * total;
+        /* top-p over what top-k kept, renormalised (as Hugging Face applies the two) */
+        double mass = 0.0;
+        for (int q = 0; q < n; q++) mass += pi[q].p;
+        double acc = 0.0, limit = s->top_p * mass;
         int cut = 0;
         while (cut < n) {
             acc += pi[cut].p;
