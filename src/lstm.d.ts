@@ -1,5 +1,12 @@
 // lstm.d.ts - type declarations of the lstm-wasm JavaScript API (src/lstm.js).
 
+// Symbol.dispose for a lib without esnext.disposable; merges with the same lib/@types/node declaration.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 /** Every failure of the library. `code` names the cause. */
 export class LstmError extends Error {
   readonly code: 'INVALID_ARGUMENT' | 'OUT_OF_MEMORY' | 'BAD_MAGIC' | 'UNSUPPORTED_VERSION' | 'TRUNCATED'
@@ -71,7 +78,8 @@ export interface ModelOptions {
   dropout?: number;
   /** Uniform init range; 0 = PyTorch's 1/sqrt(hiddenSize). */
   initScale?: number;
-  /** Added to the forget-gate bias at initialisation. */
+  /** Added to the forget-gate bias at initialisation (layer norm: the f block of the gate
+   * norm's bias, where the normalisation keeps it). */
   forgetBias?: number;
   /** 'softmax' (classes, cross-entropy; default) or 'mse' (linear outputs, mean squared error). */
   head?: 'softmax' | 'mse';
@@ -170,8 +178,21 @@ export type Schedule =
   | { type: 'step'; every?: number; factor?: number }
   | { type: 'cosine'; epochs?: number; minLearningRate?: number };
 
-export interface FitOptions {
+/** The bad-step policy (see Model.setStepGuard). */
+export interface StepGuardOptions {
+  /** The K-th skipped step in a row throws LstmError NON_FINITE (1..1000, default 5). */
+  maxSkips?: number;
+  /** 0 (off, default) or k > 1: skip a step whose loss is above k times the running mean of
+   * recent losses (char-rnn's 3x rule, skipping instead of stopping). */
+  skipIfLossAbove?: number;
+}
+
+export interface FitOptions extends StepGuardOptions {
   epochs?: number;
+  /** Continue a run saved after epoch initialEpoch - 1 (Keras's initial_epoch): epochs
+   * initialEpoch..epochs-1 run with the shuffle order and learning rate of the same epochs of
+   * an uninterrupted run. With a schedule, give learningRate (the base rate). */
+  initialEpoch?: number;
   batchSize?: number;
   /** The last fraction of the samples is held out for validation. */
   validationSplit?: number;
@@ -183,23 +204,38 @@ export interface FitOptions {
   schedule?: Schedule;
   /** Stop when the validation loss (training loss without validation) has not improved by
    * minDelta for `patience` epochs; restoreBestWeights (default true) then restores the best. */
-  earlyStopping?: boolean | { patience?: number; minDelta?: number; restoreBestWeights?: boolean };
+  earlyStopping?: boolean | {
+    patience?: number; minDelta?: number; restoreBestWeights?: boolean;
+    /** The `earlyStopping` of the FitResult being resumed: its best loss and patience count.
+     * (Its best weights are not in the file: restoreBestWeights restores only this call's.) */
+    state?: EarlyStoppingState;
+  };
   /** Called after every epoch; returning false stops training. */
   onEpochEnd?: (epoch: number, logs: EpochLogs) => unknown;
 }
 
 export interface EpochLogs {
+  /** Mean loss of the epoch's applied (not skipped) batches. */
   loss: number;
   learningRate: number;
+  /** Batches skipped by the bad-step policy in this epoch. */
+  skipped: number;
   valLoss?: number;
   valAccuracy?: number;
 }
 
+export interface EarlyStoppingState {
+  bestLoss: number;
+  bestEpoch: number;
+  wait: number;
+}
+
 export interface FitResult {
-  history: { loss: number[]; valLoss: number[]; valAccuracy: number[]; learningRate: number[] };
+  history: { loss: number[]; valLoss: number[]; valAccuracy: number[]; learningRate: number[]; skipped: number[] };
   epochs: number;
   stoppedEarly: boolean;
   bestEpoch: number;
+  earlyStopping: EarlyStoppingState;
 }
 
 export interface WindowedSeries {
@@ -223,20 +259,43 @@ export function slidingWindows(series: ArrayLike<number> | ArrayLike<ArrayLike<n
 
 export interface TrainStats {
   steps: number;
+  /** Mean loss of the applied steps (NaN if all were skipped). */
   loss: number;
+  /** Every step's loss, skipped ones included. */
   losses: Float32Array;
+  /** Steps skipped by the bad-step policy, and their indices in losses. */
+  skipped: number;
+  skippedSteps: number[];
   tokens: number;
   seconds: number;
   tokensPerSecond: number;
+}
+
+export type SkipReason = 'none' | 'loss' | 'gradient' | 'update' | 'lossSpike';
+
+export interface TrainingStats {
+  /** Applied steps. */
+  steps: number;
+  /** Skipped steps in all (saved with the training state). */
+  skipped: number;
+  /** Skipped steps in a row up to now. */
+  skipStreak: number;
+  /** Why the last step was skipped: 'none' if it was applied. */
+  lastSkipReason: SkipReason;
+  /** The running mean of recent losses the loss guard compares with. */
+  lossMean: number;
 }
 
 export interface GenerateOptions {
   vocab?: Vocabulary;
   prompt?: string;
   length?: number;
-  /** 0 = argmax. */
+  /** 0 = argmax; else the logits are divided by it. Applied first. */
   temperature?: number;
+  /** Keep the k most likely (0 = off). Applied second. */
   topK?: number;
+  /** Keep the smallest set of the most likely whose mass, renormalised over what top-k kept,
+   * reaches p (1 = off). Applied third; the draw is from what remains, renormalised. */
   topP?: number;
   seed?: number;
   /** Tokens generated per call into wasm (default 16). */
@@ -274,10 +333,21 @@ export class Model {
 
   setOptimizer(options: OptimizerOptions): void;
   resetState(): void;
+  /** Bad steps (non-finite loss or gradient, an update that would overflow, or a loss spike
+   * with skipIfLossAbove) are skipped and change nothing; the maxSkips-th in a row throws
+   * NON_FINITE with the model as it was before the first. */
+  setStepGuard(options: StepGuardOptions): void;
+  readonly stepGuard: Required<StepGuardOptions>;
+  /** Forget the running loss mean the guard compares with (say, before training on new text). */
+  resetLossMean(): void;
+  readonly trainingStats: TrainingStats;
+  /** Clip and apply the optimizer to these gradients (layout of tensors()) as a training step does. */
+  applyGradients(gradients: Float32Array): { skipped: boolean; reason: SkipReason };
+  /** One training step; a bad step is skipped (trainingStats.lastSkipReason says why). */
   trainBatch(batch: Batch): number;
   computeLoss(batch: Batch): number;
   computeGradients(batch: Batch): { loss: number; gradients: Float32Array; inputGradients?: Float32Array };
-  trainSteps(data: TextDataset | TokenStream, options?: {
+  trainSteps(data: TextDataset | TokenStream, options?: StepGuardOptions & {
     steps?: number; seqLength?: number; batchSize?: number;
     optimizer?: OptimizerOptions; clipNorm?: number; learningRate?: number;
   }): TrainStats;
