@@ -346,6 +346,7 @@ async function train(args) {
   let lastCheckpointStep = startStep;
   let lastCheckpointTime = t0;
   let recent = [];
+  let skipped = 0;
   let valLoss = history.length ? history[history.length - 1].valLoss ?? null : null;
   let chunk = 1;
   const checkpoint = (final) => {
@@ -371,16 +372,19 @@ async function train(args) {
     while (model.stepCount < target) {
       let n = Math.min(chunk, target - model.stepCount);
       if (every.steps) n = Math.min(n, lastCheckpointStep + every.steps - model.stepCount); // land on checkpoints
-      const stats = model.trainSteps(data, { steps: n, seqLength: T, batchSize: B });
+      // a step whose loss is over 3x the recent mean is skipped (char-rnn's explosion check,
+      // without stopping); five skipped in a row throw NON_FINITE with the model kept
+      const stats = model.trainSteps(data, { steps: n, seqLength: T, batchSize: B, skipIfLossAbove: 3 });
       trainSeconds += stats.seconds;
-      recent = [...recent, ...stats.losses].slice(-50);
-      if (!Number.isFinite(stats.loss)) throw new CliError(`the loss is ${stats.loss} at step ${model.stepCount}; try a lower --lr`);
+      const applied = Array.from(stats.losses).filter((_, i) => !stats.skippedSteps.includes(i));
+      recent = [...recent, ...applied].slice(-50);
+      skipped += stats.skipped;
       const perStep = stats.seconds / n;
       chunk = Math.max(1, Math.min(10000, Math.round(CHUNK_SECONDS / Math.max(perStep, 1e-6))));
       const done = model.stepCount - startStep;
       const rate = done * B * T / trainSeconds;
       const eta = (target - model.stepCount) * (trainSeconds / done);
-      display.update(model.stepCount, recent.reduce((a, b) => a + b, 0) / recent.length, valLoss, rate, eta);
+      display.update(model.stepCount, recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : null, valLoss, rate, eta, skipped);
       const due = every.steps ? model.stepCount - lastCheckpointStep >= every.steps
         : (performance.now() - lastCheckpointTime) / 1000 >= every.seconds;
       if (model.stepCount >= target) break;
@@ -415,17 +419,17 @@ function progressDisplay(mode, target) {
   let lastLine = -Infinity;
   let lastText = '';
   let barShown = false;
-  const stats = (step, loss, val, rate, eta) =>
-    `loss ${loss?.toFixed(3) ?? '-'}  val ${val != null ? val.toFixed(3) : '-'}  ${fmtRate(rate)} chars/s  ETA ${fmtDuration(eta)}`;
+  const stats = (step, loss, val, rate, eta, skipped) =>
+    `loss ${loss?.toFixed(3) ?? '-'}  val ${val != null ? val.toFixed(3) : '-'}  ${fmtRate(rate)} chars/s  ETA ${fmtDuration(eta)}${skipped ? `  skipped ${skipped}` : ''}`;
   const clear = () => { if (barShown) { err.write('\r\x1b[K'); barShown = false; } };
   return {
-    update(step, loss, val, rate, eta) {
+    update(step, loss, val, rate, eta, skipped) {
       if (mode === 'bar') {
         const width = 24;
         const frac = Math.min(1, step / target);
         const full = Math.round(frac * width);
         const head = `${String(step).padStart(String(target).length)}/${target} [${'█'.repeat(full)}${'░'.repeat(width - full)}] ${(frac * 100).toFixed(0).padStart(3)}%`;
-        lastText = `${head}  ${stats(step, loss, val, rate, eta)}`;
+        lastText = `${head}  ${stats(step, loss, val, rate, eta, skipped)}`;
         const cols = err.columns || 100;
         err.write(`\r${lastText.slice(0, cols - 1)}\x1b[K`);
         barShown = true;
@@ -433,7 +437,7 @@ function progressDisplay(mode, target) {
         const now = performance.now();
         if (now - lastLine >= 5000 || step === target) {
           lastLine = now;
-          err.write(`step ${step}/${target}  ${stats(step, loss, val, rate, eta)}\n`);
+          err.write(`step ${step}/${target}  ${stats(step, loss, val, rate, eta, skipped)}\n`);
         }
       }
     },

@@ -56,7 +56,8 @@
  *   each gate block k of a = b_ih + b_hh + W_ih x + W_hh h is normalised over its H units:
  *   y_k = gain_k * (a_k - mean(a_k)) / sqrt(var(a_k) + 1e-5) + bias_k, then i, f, g, o from y;
  *   c_t = LN_cell(f * c_{t-1} + i * g) (the normalised cell is the state) and h = o * tanh(c_t).
- *   Gains start at 1 and biases at 0.
+ *   Gains start at 1 and biases at 0, except that forget_bias initialises the f block of
+ *   layer_norm_gates' bias (in b_ih the normalisation would subtract it again).
  *
  * Bidirectional (config.bidirectional, any cell), as PyTorch nn.LSTM(bidirectional=True): each
  *   layer has a forward unit and a reverse unit that reads each sequence's valid steps from the
@@ -81,9 +82,10 @@
 extern "C" {
 #endif
 
-/* The newest file format this build writes and reads. Models whose config words after
- * forget_bias are all zero are still written as version 1, which older builds read. */
-#define LSTM_FORMAT_VERSION 2
+/* The newest file format this build writes and reads. A file is written in the oldest
+ * version that holds it: version 1 while the config words after forget_bias are all zero,
+ * version 3 only for a training state with a bad-step record (see lstm_step_guard). */
+#define LSTM_FORMAT_VERSION 3
 
 typedef struct lstm_model lstm_model;
 
@@ -96,7 +98,7 @@ typedef enum lstm_status {
     LSTM_ERR_TRUNCATED = 5,           /* the buffer ends before the model does */
     LSTM_ERR_CHECKSUM = 6,            /* the stored CRC-32 does not match the contents */
     LSTM_ERR_CORRUPT = 7,             /* a field holds an impossible value */
-    LSTM_ERR_NON_FINITE = 8,          /* loss or gradient was NaN/Inf; the update was not applied */
+    LSTM_ERR_NON_FINITE = 8,          /* training steps kept failing (see lstm_step_guard); nothing was changed */
     LSTM_ERR_TOKEN_RANGE = 9,         /* a token id is outside [0, vocabulary) */
     LSTM_ERR_BUFFER_TOO_SMALL = 10,   /* the output buffer cannot hold the result */
     LSTM_ERR_STATE = 11               /* the call needs a state the model is not in */
@@ -122,7 +124,8 @@ typedef struct lstm_config {
     float dropout;        /* inverted dropout on each layer's output h (between layers and
                              before the head), training only; 0 <= p < 1 */
     float init_scale;     /* weights ~ U(-s, s); 0 means PyTorch's default s = 1/sqrt(H) */
-    float forget_bias;    /* added to bias_ih's forget rows at initialisation (0 = PyTorch) */
+    float forget_bias;    /* added to bias_ih's forget rows at initialisation (0 = PyTorch);
+                             layer norm: the f block of layer_norm_gates' bias */
     /* ---- format version 2 (zero keeps the version 1 meaning) ---- */
     int32_t head;           /* lstm_head_type */
     int32_t last_step_only; /* 0: an output and a loss term at every step; 1: only at each
@@ -246,9 +249,51 @@ lstm_status lstm_compute_loss(lstm_model *model, const lstm_batch *batch, double
  * and no state. Dropout is applied as in training. */
 lstm_status lstm_compute_gradients(lstm_model *model, const lstm_batch *batch, double *loss);
 const float *lstm_input_gradients(const lstm_model *model); /* (B, T, input_size) */
-/* The whole step: gradients, clipping, update, state carried on. On LSTM_ERR_NON_FINITE
- * the parameters, moments and state are left as they were. loss may be NULL. */
+/* The whole step: gradients, clipping, update, state carried on. loss may be NULL.
+ * A bad step is skipped (see "Bad steps" below): LSTM_OK with the step not applied. */
 lstm_status lstm_train_batch(lstm_model *model, const lstm_batch *batch, float *loss);
+
+/* Clip and apply the optimizer to the gradients the caller wrote into lstm_gradients(), as a
+ * training step does after its backward pass (the same clipping, step count and bad-step
+ * policy). For custom losses, gradient accumulation, and tests of the optimizers. */
+lstm_status lstm_apply_gradients(lstm_model *model);
+
+/* ---- bad steps ----
+ * A training step is skipped, never half applied, when its loss (as the float reported) is not
+ * finite, when the gradient is not finite, when the update would make a parameter or an
+ * optimizer moment non-finite (checked before anything is written), or, with the loss guard
+ * on, when its loss is above loss_factor times the running mean of recent accepted losses
+ * (char-rnn's 3x rule, which skips instead of stopping). A skipped step changes no parameter,
+ * moment, step count or carried state; the token stream and the dropout generator move past
+ * its batch. The max_skips-th skipped step in a row fails the call with LSTM_ERR_NON_FINITE
+ * and puts back what the run of skips moved (stream position, dropout generator, carried
+ * state), so the model is as it was before the first of them. */
+typedef struct lstm_step_guard {
+    int32_t max_skips; /* K in [1, 1000]: the K-th skipped step in a row fails (default 5) */
+    float loss_factor; /* 0: off (default); else > 1: skip a step whose loss is above this
+                          times the mean of about the last 50 accepted losses (from the 10th on) */
+} lstm_step_guard;
+lstm_status lstm_set_step_guard(lstm_model *model, const lstm_step_guard *guard);
+lstm_status lstm_get_step_guard(const lstm_model *model, lstm_step_guard *out);
+/* Forget the running mean of losses, e.g. before training a model on a different text. */
+lstm_status lstm_reset_loss_mean(lstm_model *model);
+
+typedef enum lstm_skip_reason {
+    LSTM_SKIP_NONE = 0,       /* the step was applied */
+    LSTM_SKIP_LOSS = 1,       /* the loss was not finite */
+    LSTM_SKIP_GRADIENT = 2,   /* a gradient was not finite */
+    LSTM_SKIP_UPDATE = 3,     /* the update would have made a parameter or moment non-finite */
+    LSTM_SKIP_LOSS_SPIKE = 4  /* the loss was above the guard's limit */
+} lstm_skip_reason;
+
+typedef struct lstm_training_stats {
+    uint64_t steps;       /* applied steps (lstm_step_count) */
+    uint64_t skipped;     /* skipped steps in all (saved with the training state) */
+    int32_t skip_streak;  /* skipped steps in a row up to now */
+    int32_t last_reason;  /* lstm_skip_reason of the last step */
+    double loss_mean;     /* the guard's running mean (0 before any accepted step) */
+} lstm_training_stats;
+lstm_status lstm_get_training_stats(const lstm_model *model, lstm_training_stats *out);
 
 /* Loss from a zero state without dropout, and for the softmax head the accuracy (fraction
  * of scored rows whose largest logit is the target; NaN for the MSE head). Changes nothing.
@@ -264,9 +309,14 @@ lstm_status lstm_predict(lstm_model *model, const lstm_batch *batch, float *out,
  * contiguous stripes; each step reads the next T tokens of every stripe (targets are the
  * tokens one later). At the end of a stripe the position wraps to 0 and the state resets.
  * The position is kept in the model (and saved), so calls continue where the last stopped.
- * losses receives n_steps values (may be NULL). Needs length >= B * (T + 1). */
+ * losses receives n_steps values (may be NULL), skipped steps' included. Bad steps are skipped
+ * (see "Bad steps"); lstm_get_training_stats counts them. Needs length >= B * (T + 1). */
 lstm_status lstm_train_stream(lstm_model *model, const int32_t *stream, size_t length,
                               int32_t batch, int32_t seq_len, int32_t n_steps, float *losses);
+/* The same, and skips (may be NULL) receives each step's lstm_skip_reason (0: applied). */
+lstm_status lstm_train_stream_skips(lstm_model *model, const int32_t *stream, size_t length,
+                                    int32_t batch, int32_t seq_len, int32_t n_steps, float *losses,
+                                    uint8_t *skips);
 uint64_t lstm_stream_position(const lstm_model *model);
 /* Mean cross-entropy per token over the stream, cut into B stripes and read T at a time from
  * a zero state, without dropout. The training state is not touched. */
@@ -280,10 +330,12 @@ lstm_status lstm_infer_reset(lstm_model *model);
 lstm_status lstm_infer_step(lstm_model *model, int32_t token, const float *input, float *logits_out);
 const float *lstm_infer_logits(const lstm_model *model); /* (output_size) */
 
+/* Applied in this order: temperature, then top-k, then top-p over the distribution top-k left
+ * (renormalised); the token is drawn from what remains, renormalised. Ties rank the lower id first. */
 typedef struct lstm_sampling {
     float temperature; /* 0 = argmax; > 0 divides the logits */
     int32_t top_k;     /* 0 = off; else keep the k most likely */
-    float top_p;       /* 0 or 1 = off; else keep the smallest set with mass >= p */
+    float top_p;       /* 0 or 1 = off; else keep the smallest set of the most likely with mass >= p */
 } lstm_sampling;
 
 lstm_status lstm_sampler_seed(lstm_model *model, uint32_t seed);

@@ -6,7 +6,7 @@
 #include <malloc.h>
 #endif
 
-#include "kernels.h"
+#include "model.h"
 
 enum {
     K_GEMM_NT, K_GEMM_NN, K_GEMM_TN, K_SIGMOID, K_TANH, K_CELL_FORWARD, K_CELL_BACKWARD,
@@ -31,6 +31,10 @@ size_t lstm_debug_heap_bytes(void) {
 #endif
 }
 
+/* The gate activations of unit u from the last forward pass of a batch, (T*B, G) time-major:
+ * native tests check what a cell computed, which no public call returns. */
+const float *lstm_test_gate_activations(const lstm_model *m, int u) { return m->ws.layer[u].gates; }
+
 const char *lstm_kernel_table_name(int impl) {
     return impl == 0 ? lstm_kernels_scalar.name : lstm_kernels_best()->name;
 }
@@ -44,7 +48,8 @@ const char *lstm_kernel_table_name(int impl) {
  *   sum_rows:      dims R N;    a = A, c = out (accumulated)
  *   sum_squares:   dims n;      a = x; *out = sum
  *   scale:         dims n;      c = x, b[0] = s
- *   sgd/rmsprop/adam: dims n;   a = g, c = [p | state1 | state2], b = hyperparameters
+ *   sgd/rmsprop/adam: dims n, check_only;  a = g, c = [p | state1 | state2], b = hyperparameters;
+ *                  *out = 1 if every new value is finite
  *   transpose:     dims R C;    a = A (R, C), c = A^T (C, R)
  * Returns 0, or -1 for an unknown kernel. */
 int lstm_kernel_run(int impl, int kernel, const int32_t *dims, const float *a, const float *b,
@@ -73,9 +78,11 @@ int lstm_kernel_run(int impl, int kernel, const int32_t *dims, const float *a, c
     case K_SUM_ROWS: k->sum_rows(d0, d1, a, d1, c); return 0;
     case K_SUM_SQUARES: *out = k->sum_squares(n, a); return 0;
     case K_SCALE: k->scale(n, c, b[0]); return 0;
-    case K_SGD: k->sgd_update(n, c, a, c + n, b[0], b[1], b[2]); return 0;
-    case K_RMSPROP: k->rmsprop_update(n, c, a, c + n, b[0], b[1], b[2], b[3]); return 0;
-    case K_ADAM: k->adam_update(n, c, a, c + n, c + 2 * n, b[0], b[1], b[2], b[3], b[4], b[5], b[6]); return 0;
+    case K_SGD: *out = k->sgd_update(n, c, a, c + n, b[0], b[1], b[2], !d1); return 0;
+    case K_RMSPROP: *out = k->rmsprop_update(n, c, a, c + n, b[0], b[1], b[2], b[3], !d1); return 0;
+    case K_ADAM:
+        *out = k->adam_update(n, c, a, c + n, c + 2 * n, b[0], b[1], b[2], b[3], b[4], b[5], b[6], !d1);
+        return 0;
     case K_TRANSPOSE: k->transpose(d0, d1, a, d1, c, d0); return 0;
     default: return -1;
     }

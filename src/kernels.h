@@ -43,14 +43,16 @@ typedef struct lstm_kernels {
     /* sum of squares, in double: the gradient norm for clipping */
     double (*sum_squares)(size_t n, const float *x);
     void (*scale)(size_t n, float *x, float s);
-    /* optimizer updates, in place over the whole parameter arena */
-    void (*sgd_update)(size_t n, float *p, const float *g, float *v, float lr, float momentum,
-                       float decay);
-    void (*rmsprop_update)(size_t n, float *p, const float *g, float *s, float lr, float beta2,
-                           float eps, float decay);
+    /* optimizer updates over the whole parameter arena; return 1 if every new parameter and
+     * moment is finite, and write them only with commit (commit 0 checks, changing nothing) */
+    int (*sgd_update)(size_t n, float *p, const float *g, float *v, float lr, float momentum,
+                      float decay, int commit);
+    int (*rmsprop_update)(size_t n, float *p, const float *g, float *s, float lr, float beta2,
+                          float eps, float decay, int commit);
     /* bc1 = 1 - beta1^t, bc2 = 1 - beta2^t (bias corrections) */
-    void (*adam_update)(size_t n, float *p, const float *g, float *m, float *v, float lr,
-                        float beta1, float beta2, float eps, float decay, float bc1, float bc2);
+    int (*adam_update)(size_t n, float *p, const float *g, float *m, float *v, float lr,
+                       float beta1, float beta2, float eps, float decay, float bc1, float bc2,
+                       int commit);
 } lstm_kernels;
 
 extern const lstm_kernels lstm_kernels_scalar;

@@ -144,32 +144,47 @@ static void scale_scalar(size_t n, float *x, float s) {
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
-static void sgd_update_scalar(size_t n, float *p, const float *g, float *v, float lr,
-                              float momentum, float decay) {
+/* The optimizer updates compute every element's new parameter and moments and return 1 if
+ * all of them are finite. Only with commit do they write them: a step runs them once without,
+ * so an update that would overflow is refused before it has changed anything. */
+static int sgd_update_scalar(size_t n, float *p, const float *g, float *v, float lr,
+                             float momentum, float decay, int commit) {
+    int finite = 1;
     for (size_t i = 0; i < n; i++) {
-        v[i] = momentum * v[i] + g[i];
-        p[i] -= lr * (v[i] + decay * p[i]);
+        const float vi = momentum * v[i] + g[i];
+        const float pi = p[i] - lr * (vi + decay * p[i]);
+        finite &= isfinite(vi) && isfinite(pi);
+        if (commit) v[i] = vi, p[i] = pi;
     }
+    return finite;
 }
 
-static void rmsprop_update_scalar(size_t n, float *p, const float *g, float *s, float lr,
-                                  float beta2, float eps, float decay) {
+static int rmsprop_update_scalar(size_t n, float *p, const float *g, float *s, float lr,
+                                 float beta2, float eps, float decay, int commit) {
+    int finite = 1;
     for (size_t i = 0; i < n; i++) {
-        s[i] = beta2 * s[i] + (1.0f - beta2) * g[i] * g[i];
-        p[i] -= lr * (g[i] / (sqrtf(s[i]) + eps) + decay * p[i]);
+        const float si = beta2 * s[i] + (1.0f - beta2) * g[i] * g[i];
+        const float pi = p[i] - lr * (g[i] / (sqrtf(si) + eps) + decay * p[i]);
+        finite &= isfinite(si) && isfinite(pi);
+        if (commit) s[i] = si, p[i] = pi;
     }
+    return finite;
 }
 
-static void adam_update_scalar(size_t n, float *p, const float *g, float *m, float *v, float lr,
-                               float beta1, float beta2, float eps, float decay, float bc1,
-                               float bc2) {
+static int adam_update_scalar(size_t n, float *p, const float *g, float *m, float *v, float lr,
+                              float beta1, float beta2, float eps, float decay, float bc1,
+                              float bc2, int commit) {
+    int finite = 1;
     for (size_t i = 0; i < n; i++) {
-        m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
-        v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
-        float mhat = m[i] / bc1;
-        float vhat = v[i] / bc2;
-        p[i] -= lr * (mhat / (sqrtf(vhat) + eps) + decay * p[i]);
+        const float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
+        const float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+        const float mhat = mi / bc1;
+        const float vhat = vi / bc2;
+        const float pi = p[i] - lr * (mhat / (sqrtf(vhat) + eps) + decay * p[i]);
+        finite &= isfinite(mi) && isfinite(vi) && isfinite(pi);
+        if (commit) m[i] = mi, v[i] = vi, p[i] = pi;
     }
+    return finite;
 }
 
 const lstm_kernels lstm_kernels_scalar = {

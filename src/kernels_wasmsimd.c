@@ -449,66 +449,89 @@ static void scale_wasmsimd(size_t n, float *x, float s) {
     for (; i < n; i++) x[i] *= s;
 }
 
-static void sgd_update_wasmsimd(size_t n, float *p, const float *g, float *v, float lr,
-                                float momentum, float decay) {
+/* Lanes of x that are finite (|x| <= FLT_MAX is false for inf and NaN). */
+static inline v128_t finite_lanes(f32x4 x) {
+    return wasm_f32x4_le(wasm_f32x4_abs(x), wasm_f32x4_splat(3.40282347e38f));
+}
+
+static int sgd_update_wasmsimd(size_t n, float *p, const float *g, float *v, float lr,
+                               float momentum, float decay, int commit) {
     f32x4 vlr = SPLAT(lr), vmom = SPLAT(momentum), vdec = SPLAT(decay);
+    v128_t ok = wasm_i32x4_splat(-1);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
         f32x4 vi = ADD(MUL(vmom, LOAD(v + i)), LOAD(g + i));
-        STORE(v + i, vi);
         f32x4 pi = LOAD(p + i);
-        STORE(p + i, SUB(pi, MUL(vlr, ADD(vi, MUL(vdec, pi)))));
+        pi = SUB(pi, MUL(vlr, ADD(vi, MUL(vdec, pi))));
+        ok = wasm_v128_and(ok, wasm_v128_and(finite_lanes(vi), finite_lanes(pi)));
+        if (commit) STORE(v + i, vi), STORE(p + i, pi);
     }
+    int finite = wasm_i32x4_all_true(ok);
     for (; i < n; i++) {
-        v[i] = momentum * v[i] + g[i];
-        p[i] -= lr * (v[i] + decay * p[i]);
+        const float vi = momentum * v[i] + g[i];
+        const float pi = p[i] - lr * (vi + decay * p[i]);
+        finite &= isfinite(vi) && isfinite(pi);
+        if (commit) v[i] = vi, p[i] = pi;
     }
+    return finite;
 }
 
-static void rmsprop_update_wasmsimd(size_t n, float *p, const float *g, float *s, float lr,
-                                    float beta2, float eps, float decay) {
+static int rmsprop_update_wasmsimd(size_t n, float *p, const float *g, float *s, float lr,
+                                   float beta2, float eps, float decay, int commit) {
     f32x4 vlr = SPLAT(lr), vb = SPLAT(beta2), vb1 = SPLAT(1.0f - beta2), veps = SPLAT(eps),
           vdec = SPLAT(decay);
+    v128_t ok = wasm_i32x4_splat(-1);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
         f32x4 gi = LOAD(g + i);
         f32x4 si = ADD(MUL(vb, LOAD(s + i)), MUL(MUL(vb1, gi), gi));
-        STORE(s + i, si);
         f32x4 pi = LOAD(p + i);
         f32x4 step = ADD(DIV(gi, ADD(wasm_f32x4_sqrt(si), veps)), MUL(vdec, pi));
-        STORE(p + i, SUB(pi, MUL(vlr, step)));
+        pi = SUB(pi, MUL(vlr, step));
+        ok = wasm_v128_and(ok, wasm_v128_and(finite_lanes(si), finite_lanes(pi)));
+        if (commit) STORE(s + i, si), STORE(p + i, pi);
     }
+    int finite = wasm_i32x4_all_true(ok);
     for (; i < n; i++) {
-        s[i] = beta2 * s[i] + (1.0f - beta2) * g[i] * g[i];
-        p[i] -= lr * (g[i] / (sqrtf(s[i]) + eps) + decay * p[i]);
+        const float si = beta2 * s[i] + (1.0f - beta2) * g[i] * g[i];
+        const float pi = p[i] - lr * (g[i] / (sqrtf(si) + eps) + decay * p[i]);
+        finite &= isfinite(si) && isfinite(pi);
+        if (commit) s[i] = si, p[i] = pi;
     }
+    return finite;
 }
 
-static void adam_update_wasmsimd(size_t n, float *p, const float *g, float *m, float *v, float lr,
-                                 float beta1, float beta2, float eps, float decay, float bc1,
-                                 float bc2) {
+static int adam_update_wasmsimd(size_t n, float *p, const float *g, float *m, float *v, float lr,
+                                float beta1, float beta2, float eps, float decay, float bc1,
+                                float bc2, int commit) {
     f32x4 vlr = SPLAT(lr), vb1 = SPLAT(beta1), vc1 = SPLAT(1.0f - beta1), vb2 = SPLAT(beta2),
           vc2 = SPLAT(1.0f - beta2), veps = SPLAT(eps), vdec = SPLAT(decay), vbc1 = SPLAT(bc1),
           vbc2 = SPLAT(bc2);
+    v128_t ok = wasm_i32x4_splat(-1);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) {
         f32x4 gi = LOAD(g + i);
         f32x4 mi = ADD(MUL(vb1, LOAD(m + i)), MUL(vc1, gi));
         f32x4 vi = ADD(MUL(vb2, LOAD(v + i)), MUL(MUL(vc2, gi), gi));
-        STORE(m + i, mi);
-        STORE(v + i, vi);
         f32x4 mhat = DIV(mi, vbc1), vhat = DIV(vi, vbc2);
         f32x4 pi = LOAD(p + i);
         f32x4 step = ADD(DIV(mhat, ADD(wasm_f32x4_sqrt(vhat), veps)), MUL(vdec, pi));
-        STORE(p + i, SUB(pi, MUL(vlr, step)));
+        pi = SUB(pi, MUL(vlr, step));
+        ok = wasm_v128_and(ok, wasm_v128_and(wasm_v128_and(finite_lanes(mi), finite_lanes(vi)),
+                                             finite_lanes(pi)));
+        if (commit) STORE(m + i, mi), STORE(v + i, vi), STORE(p + i, pi);
     }
+    int finite = wasm_i32x4_all_true(ok);
     for (; i < n; i++) {
-        m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
-        v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
-        float mhat = m[i] / bc1;
-        float vhat = v[i] / bc2;
-        p[i] -= lr * (mhat / (sqrtf(vhat) + eps) + decay * p[i]);
+        const float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
+        const float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+        const float mhat = mi / bc1;
+        const float vhat = vi / bc2;
+        const float pi = p[i] - lr * (mhat / (sqrtf(vhat) + eps) + decay * p[i]);
+        finite &= isfinite(mi) && isfinite(vi) && isfinite(pi);
+        if (commit) m[i] = mi, v[i] = vi, p[i] = pi;
     }
+    return finite;
 }
 
 const lstm_kernels lstm_kernels_wasmsimd = {

@@ -200,6 +200,7 @@ function checkOptions(name, options, allowed) {
 }
 
 const OPTIMIZERS = { sgd: 0, rmsprop: 1, adam: 2 };
+const SKIP_REASONS = ['none', 'loss', 'gradient', 'update', 'lossSpike'];
 const OPTIMIZER_NAMES = ['sgd', 'rmsprop', 'adam'];
 
 // ---- vocabulary and data ----
@@ -232,7 +233,9 @@ export class Vocabulary {
   get size() { return this.codePoints.length; }
 
   /** Text to ids. Unknown characters throw, or with { unknown: 'skip' } are dropped. */
-  encode(text, { unknown = 'error' } = {}) {
+  encode(text, options = {}) {
+    const { unknown = 'error' } = checkOptions('encode', options, ['unknown']);
+    if (unknown !== 'error' && unknown !== 'skip') throw new LstmError(`encode: unknown must be 'error' or 'skip', got ${String(unknown)}`);
     if (typeof text !== 'string') throw new LstmError('text must be a string');
     const ids = new Int32Array(text.length);
     let n = 0;
@@ -296,7 +299,8 @@ export class TokenStream {
 
 /** A text encoded with a vocabulary and split, in order, into training and validation parts. */
 export class TextDataset {
-  constructor(text, vocab, { validationFraction = 0.1 } = {}) {
+  constructor(text, vocab, options = {}) {
+    const { validationFraction = 0.1 } = checkOptions('TextDataset', options, ['validationFraction']);
     if (!(vocab instanceof Vocabulary)) throw new LstmError('vocab must be a Vocabulary');
     checkNumber('validationFraction', validationFraction, 0, 0.9);
     this.vocab = vocab;
@@ -482,17 +486,44 @@ function learningRateSchedule(spec, base, epochs) {
   throw new LstmError(`schedule.type must be 'step' or 'cosine', got ${String(spec.type)}`);
 }
 
-/** earlyStopping: true, or { patience (5), minDelta (0), restoreBestWeights (true) }. */
+/** earlyStopping: true, or { patience (5), minDelta (0), restoreBestWeights (true), state
+ * (the `earlyStopping` a previous fit returned, to continue its count when resuming) }. */
 function earlyStoppingOptions(spec) {
-  if (spec === undefined || spec === false || spec === null) return { on: false, minDelta: 0 };
-  const o = spec === true ? {} : checkOptions('earlyStopping', spec, ['patience', 'minDelta', 'restoreBestWeights']);
+  const fresh = { bestLoss: Infinity, bestEpoch: -1, wait: 0 };
+  if (spec === undefined || spec === false || spec === null) return { on: false, minDelta: 0, state: fresh };
+  const o = spec === true ? {} : checkOptions('earlyStopping', spec, ['patience', 'minDelta', 'restoreBestWeights', 'state']);
   const restore = o.restoreBestWeights ?? true;
   if (typeof restore !== 'boolean') throw new LstmError(`earlyStopping.restoreBestWeights must be true or false, got ${String(restore)}`);
+  let state = fresh;
+  if (o.state !== undefined) {
+    const st = checkOptions('earlyStopping.state', o.state, ['bestLoss', 'bestEpoch', 'wait']);
+    if (typeof st.bestLoss !== 'number' || Number.isNaN(st.bestLoss)) throw new LstmError(`earlyStopping.state.bestLoss must be a number, got ${String(st.bestLoss)}`);
+    state = { bestLoss: st.bestLoss, bestEpoch: checkInt('earlyStopping.state.bestEpoch', st.bestEpoch, -1, 1e6), wait: checkInt('earlyStopping.state.wait', st.wait, 0, 1e9) };
+  }
   return {
     on: true,
     patience: checkInt('earlyStopping.patience', o.patience ?? 5, 0, 1e9),
     minDelta: checkNumber('earlyStopping.minDelta', o.minDelta ?? 0, 0, Infinity),
     restoreBestWeights: restore,
+    state,
+  };
+}
+
+/** Fisher-Yates shuffles of n samples, one per epoch, from xorshift32 seeded with `seed`: a
+ * run resumed at epoch k replays the first k shuffles (cheap) to continue where it was. */
+function epochShuffler(n, seed) {
+  let s = seed >>> 0 || 1;
+  const random = () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+  return () => {
+    const order = range(0, n);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    return order;
   };
 }
 
@@ -656,8 +687,8 @@ export class Model {
   }
 
   /** Read a model saved by save() (or the C lstm_save). Rejects damaged data with an LstmError. */
-  static async load(bytes, { wasm } = {}) {
-    wasm ??= await wasmInstance();
+  static async load(bytes, options = {}) {
+    const wasm = checkOptions('Model.load', options, ['wasm']).wasm ?? await wasmInstance();
     if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
     if (!ArrayBuffer.isView(bytes)) throw new LstmError('Model.load: bytes must be a Uint8Array or ArrayBuffer');
     const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -859,6 +890,76 @@ export class Model {
   /** Zero the hidden and cell state carried between training batches. */
   resetState() { this.#check(this.#wasm.x.lstm_reset_state(this.#p), 'resetState'); }
 
+  /**
+   * Bad steps: a step whose loss or gradient is not finite, whose update would overflow, or
+   * (with skipIfLossAbove: k) whose loss is above k times the running mean of recent losses is
+   * skipped and changes nothing; the maxSkips-th in a row throws LstmError NON_FINITE with the
+   * model as it was before the first. Options: maxSkips (1..1000, default 5), skipIfLossAbove
+   * (0 = off, default; else > 1). Unset fields keep their current values.
+   */
+  setStepGuard(options = {}) {
+    checkOptions('setStepGuard', options, ['maxSkips', 'skipIfLossAbove']);
+    const cur = this.stepGuard;
+    const maxSkips = checkInt('maxSkips', options.maxSkips ?? cur.maxSkips, 1, 1000);
+    const factor = options.skipIfLossAbove ?? cur.skipIfLossAbove;
+    if (factor !== 0) checkNumber('skipIfLossAbove', factor, 1, 1e6, { minOpen: true });
+    const w = this.#wasm;
+    w.scratch([8], (g) => {
+      const v = new DataView(w.buffer, g, 8);
+      v.setInt32(0, maxSkips, true);
+      v.setFloat32(4, factor, true);
+      this.#check(w.x.lstm_set_step_guard(this.#p, g), 'setStepGuard');
+    });
+  }
+
+  /** { maxSkips, skipIfLossAbove } (see setStepGuard). */
+  get stepGuard() {
+    const w = this.#wasm;
+    return w.scratch([8], (g) => {
+      this.#check(w.x.lstm_get_step_guard(this.#p, g), 'stepGuard');
+      const v = new DataView(w.buffer, g, 8);
+      return { maxSkips: v.getInt32(0, true), skipIfLossAbove: v.getFloat32(4, true) };
+    });
+  }
+
+  /** Forget the running mean of losses the loss guard compares with (say, before new text). */
+  resetLossMean() { this.#check(this.#wasm.x.lstm_reset_loss_mean(this.#p), 'resetLossMean'); }
+
+  /** { steps, skipped, skipStreak, lastSkipReason, lossMean }: applied and skipped steps so
+   * far, the skips in a row up to now, why the last step was skipped ('none' if it was
+   * applied; 'loss', 'gradient', 'update' or 'lossSpike'), and the guard's running mean. */
+  get trainingStats() {
+    const w = this.#wasm;
+    return w.scratch([32], (o) => {
+      this.#check(w.x.lstm_get_training_stats(this.#p, o), 'trainingStats');
+      const v = new DataView(w.buffer, o, 32);
+      return {
+        steps: Number(v.getBigUint64(0, true)),
+        skipped: Number(v.getBigUint64(8, true)),
+        skipStreak: v.getInt32(16, true),
+        lastSkipReason: SKIP_REASONS[v.getInt32(20, true)],
+        lossMean: v.getFloat64(24, true),
+      };
+    });
+  }
+
+  /**
+   * Clip and apply the optimizer to the given gradients (a Float32Array in the layout of
+   * tensors()), as a training step does after its backward pass: the same clipping, step
+   * count and bad-step policy. Returns { skipped, reason }.
+   */
+  applyGradients(gradients) {
+    const n = this.parameterCount;
+    if (!(gradients instanceof Float32Array) || gradients.length !== n) {
+      throw new LstmError(`applyGradients needs a Float32Array of ${n} values, got ${gradients?.length ?? typeof gradients}`);
+    }
+    const w = this.#wasm;
+    w.f32(w.x.lstm_gradients(this.#p), n).set(gradients);
+    this.#check(w.x.lstm_apply_gradients(this.#p), 'applyGradients');
+    const reason = this.trainingStats.lastSkipReason;
+    return { skipped: reason !== 'none', reason };
+  }
+
   /** Position (in tokens, within each stripe) of the next trainSteps batch. */
   get streamPosition() { return Number(this.#wasm.x.lstm_stream_position(this.#p)); }
 
@@ -918,7 +1019,8 @@ export class Model {
     });
   }
 
-  /** One training step (forward, backward, clip, update) on a batch; returns the loss. */
+  /** One training step (forward, backward, clip, update) on a batch; returns the loss. A bad
+   * step is skipped (see setStepGuard; trainingStats.lastSkipReason says so). */
   trainBatch(batch) {
     const w = this.#wasm;
     const p = this.#p;
@@ -989,20 +1091,33 @@ export class Model {
 
   /**
    * Train on samples x with targets y (see README "Tasks" for their shapes; sequences may
-   * differ in length and are masked). Options: epochs, batchSize, validationSplit (the last
-   * fraction of the samples) or validationData [x, y], shuffle, seed, learningRate,
-   * optimizer, schedule, earlyStopping, onEpochEnd(epoch, logs) (return false to stop).
-   * Returns { history: { loss, valLoss, valAccuracy, learningRate }, epochs, stoppedEarly,
-   * bestEpoch }.
+   * differ in length and are masked). Options: epochs, initialEpoch (continue a run saved
+   * after epoch initialEpoch - 1: the shuffle order and schedule of each epoch depend only on
+   * seed and epoch), batchSize, validationSplit (the last fraction of the samples) or
+   * validationData [x, y], shuffle, seed, learningRate, optimizer, schedule, earlyStopping,
+   * maxSkips and skipIfLossAbove (see setStepGuard), onEpochEnd(epoch, logs) (return false to
+   * stop). Returns { history: { loss, valLoss, valAccuracy, learningRate, skipped }, epochs,
+   * stoppedEarly, bestEpoch, earlyStopping (its state, to pass as earlyStopping.state when
+   * resuming) }.
    */
   fit(x, y, options = {}) {
-    checkOptions('fit', options, ['epochs', 'batchSize', 'validationSplit', 'validationData',
-      'shuffle', 'seed', 'learningRate', 'optimizer', 'schedule', 'earlyStopping', 'onEpochEnd']);
+    checkOptions('fit', options, ['epochs', 'initialEpoch', 'batchSize', 'validationSplit', 'validationData',
+      'shuffle', 'seed', 'learningRate', 'optimizer', 'schedule', 'earlyStopping', 'maxSkips', 'skipIfLossAbove', 'onEpochEnd']);
     const epochs = checkInt('epochs', options.epochs ?? 1, 0, 1e6);
+    const initialEpoch = checkInt('initialEpoch', options.initialEpoch ?? 0, 0, epochs);
     const batchSize = checkInt('batchSize', options.batchSize ?? 32, 1, 65536);
     const split = checkNumber('validationSplit', options.validationSplit ?? 0, 0, 1, { maxOpen: true });
     if (split > 0 && options.validationData) throw new LstmError('fit: give validationSplit or validationData, not both');
     if (options.onEpochEnd !== undefined && typeof options.onEpochEnd !== 'function') throw new LstmError('fit: onEpochEnd must be a function');
+    const shuffle = options.shuffle ?? true;
+    if (typeof shuffle !== 'boolean') throw new LstmError(`fit: shuffle must be true or false, got ${String(shuffle)}`);
+    const seed = checkInt('seed', options.seed ?? 1, 0, 0xffffffff);
+    const baseGiven = options.learningRate !== undefined || options.optimizer?.learningRate !== undefined;
+    if (initialEpoch > 0 && options.schedule != null && !baseGiven) {
+      // the optimizer holds the last epoch's scheduled rate, not the schedule's base
+      throw new LstmError('fit: with initialEpoch and a schedule, give learningRate (the base rate of the first run)');
+    }
+    const stopping = earlyStoppingOptions(options.earlyStopping);
     let data = this.#samples('fit', x, y);
     let val = null;
     if (options.validationData) {
@@ -1017,39 +1132,45 @@ export class Model {
     const opt = { ...(options.optimizer ?? {}) };
     if (options.learningRate !== undefined) opt.learningRate = options.learningRate;
     if (Object.keys(opt).length > 0) this.setOptimizer(opt);
+    const guard = {};
+    if (options.maxSkips !== undefined) guard.maxSkips = options.maxSkips;
+    if (options.skipIfLossAbove !== undefined) guard.skipIfLossAbove = options.skipIfLossAbove;
+    if (Object.keys(guard).length > 0) this.setStepGuard(guard);
     const baseLr = this.optimizer.learningRate;
     const schedule = learningRateSchedule(options.schedule, baseLr, epochs);
-    const stopping = earlyStoppingOptions(options.earlyStopping);
-    const shuffle = options.shuffle ?? true;
-    let seed = checkInt('seed', options.seed ?? 1, 0, 0xffffffff) || 1;
-    const random = () => { // xorshift32: a reproducible shuffle
-      seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
-      return seed / 4294967296;
-    };
-    const history = { loss: [], valLoss: [], valAccuracy: [], learningRate: [] };
-    let best = { loss: Infinity, epoch: -1, params: null };
-    let waited = 0;
+    const history = { loss: [], valLoss: [], valAccuracy: [], learningRate: [], skipped: [] };
+    const state = stopping.state;
+    let best = { loss: state.bestLoss, epoch: state.bestEpoch, params: null };
+    let waited = state.wait;
     let stoppedEarly = false;
-    let epoch = 0;
+    const nextShuffle = epochShuffler(data.n, seed);
+    if (shuffle) for (let e = 0; e < initialEpoch; e++) nextShuffle();
+    let epoch = initialEpoch;
     for (; epoch < epochs; epoch++) {
       const lr = schedule(epoch);
       if (lr !== this.optimizer.learningRate) this.setOptimizer({ learningRate: lr });
-      const order = range(0, data.n);
-      if (shuffle) {
-        for (let i = order.length - 1; i > 0; i--) {
-          const j = Math.floor(random() * (i + 1));
-          [order[i], order[j]] = [order[j], order[i]];
-        }
-      }
+      const order = shuffle ? nextShuffle() : range(0, data.n);
       let sum = 0;
+      let rows = 0;
+      let skipped = 0;
       for (let at = 0; at < data.n; at += batchSize) {
         const batch = data.batch(order.slice(at, at + batchSize));
         this.resetState(); // samples are independent sequences: each starts from zero
-        sum += this.trainBatch(batch) * batch.batch;
+        let loss;
+        try {
+          loss = this.trainBatch(batch);
+        } catch (e) {
+          if (e instanceof LstmError) e.message = `fit: epoch ${epoch}, batch ${at / batchSize}: ${e.message.replace(/^trainBatch: /, '')}`;
+          throw e;
+        }
+        if (this.trainingStats.lastSkipReason !== 'none') { skipped++; continue; }
+        sum += loss * batch.batch;
+        rows += batch.batch;
       }
-      const logs = { loss: sum / data.n, learningRate: lr };
+      const logs = { loss: rows ? sum / rows : NaN, learningRate: lr, skipped };
       history.loss.push(logs.loss);
       history.learningRate.push(lr);
+      history.skipped.push(skipped);
       if (val) {
         const r = this.#evaluateSamples(val, batchSize);
         logs.valLoss = r.loss;
@@ -1070,8 +1191,13 @@ export class Model {
       if (stopping.on && waited >= stopping.patience) { stoppedEarly = true; epoch++; break; }
       if (go === false) { epoch++; break; }
     }
+    // restoreBestWeights can restore only weights seen in this call: the best of an earlier
+    // run (before initialEpoch) is not in the model, so then the weights stay as they are
     if (stoppedEarly && best.params) this.setParameters(best.params);
-    return { history, epochs: epoch, stoppedEarly, bestEpoch: best.epoch };
+    return {
+      history, epochs: epoch, stoppedEarly, bestEpoch: best.epoch,
+      earlyStopping: { bestLoss: best.loss, bestEpoch: best.epoch, wait: waited },
+    };
   }
 
   /**
@@ -1097,7 +1223,8 @@ export class Model {
 
   /** Outputs for samples x: an array with one Float32Array per sample (outputSize values,
    * or length*outputSize with returnSequences), probabilities for the softmax head. */
-  predict(x, { batchSize = 64 } = {}) {
+  predict(x, options = {}) {
+    const { batchSize = 64 } = checkOptions('predict', options, ['batchSize']);
     checkInt('batchSize', batchSize, 1, 65536);
     const data = this.#samples('predict', x, null);
     const { outputSize: V, returnSequences } = this.config;
@@ -1123,10 +1250,12 @@ export class Model {
   /**
    * Train on a TextDataset (or TokenStream) char-rnn style, `steps` steps in one call into
    * wasm. Options: steps, seqLength, batchSize, optimizer (see setOptimizer), clipNorm,
-   * learningRate. Returns { steps, loss (mean), losses, tokens, seconds, tokensPerSecond }.
+   * learningRate, maxSkips and skipIfLossAbove (see setStepGuard). Returns { steps, loss (mean
+   * of the applied steps), losses (every step's), skipped, skippedSteps (their indices in
+   * losses), tokens, seconds, tokensPerSecond }.
    */
   trainSteps(data, options = {}) {
-    checkOptions('trainSteps', options, ['steps', 'seqLength', 'batchSize', 'optimizer', 'clipNorm', 'learningRate']);
+    checkOptions('trainSteps', options, ['steps', 'seqLength', 'batchSize', 'optimizer', 'clipNorm', 'learningRate', 'maxSkips', 'skipIfLossAbove']);
     const stream = data instanceof TextDataset ? data.train : data;
     if (!(stream instanceof TokenStream)) throw new LstmError('trainSteps needs a TextDataset or TokenStream');
     const steps = checkInt('steps', options.steps ?? 1, 0, 1e9);
@@ -1139,13 +1268,17 @@ export class Model {
     if (options.clipNorm !== undefined) opt.clipNorm = options.clipNorm;
     if (options.learningRate !== undefined) opt.learningRate = options.learningRate;
     if (Object.keys(opt).length > 0) this.setOptimizer(opt);
+    const guard = {};
+    if (options.maxSkips !== undefined) guard.maxSkips = options.maxSkips;
+    if (options.skipIfLossAbove !== undefined) guard.skipIfLossAbove = options.skipIfLossAbove;
+    if (Object.keys(guard).length > 0) this.setStepGuard(guard);
     const w = this.#wasm;
     const p = this.#p;
     const streamPtr = stream.heap(w);
     const t0 = performance.now();
-    const losses = w.scratch([Math.max(steps, 1) * 4], (out) => {
-      const status = w.x.lstm_train_stream(p, streamPtr, stream.length, B, T, steps, out);
-      const copy = w.f32(out, steps).slice();
+    const [losses, skips] = w.scratch([Math.max(steps, 1) * 4, Math.max(steps, 1)], (out, why) => {
+      const status = w.x.lstm_train_stream_skips(p, streamPtr, stream.length, B, T, steps, out, why);
+      const copy = [w.f32(out, steps).slice(), w.u8(why, steps).slice()];
       this.#check(status, 'trainSteps');
       return copy;
     });
@@ -1155,8 +1288,13 @@ export class Model {
     const seconds = (performance.now() - t0) / 1000;
     const tokens = steps * B * T;
     let sum = 0;
-    for (const l of losses) sum += l;
-    return { steps, loss: steps ? sum / steps : NaN, losses, tokens, seconds, tokensPerSecond: tokens / seconds };
+    const skippedSteps = [];
+    losses.forEach((l, i) => { if (skips[i]) skippedSteps.push(i); else sum += l; });
+    const applied = steps - skippedSteps.length;
+    return {
+      steps, loss: applied ? sum / applied : NaN, losses, skipped: skippedSteps.length, skippedSteps,
+      tokens, seconds, tokensPerSecond: tokens / seconds,
+    };
   }
 
   /**
@@ -1170,7 +1308,7 @@ export class Model {
       const batchSize = checkInt('batchSize', options.batchSize ?? 64, 1, 65536);
       return this.#evaluateSamples(this.#samples('evaluate', data, optionsOrY), batchSize);
     }
-    const { batchSize = 16, seqLength = 128 } = optionsOrY ?? {};
+    const { batchSize = 16, seqLength = 128 } = checkOptions('evaluate', optionsOrY, ['batchSize', 'seqLength']);
     const stream = data instanceof TextDataset ? data.validation : data;
     if (!(stream instanceof TokenStream)) throw new LstmError('evaluate needs a TokenStream or TextDataset');
     checkInt('batchSize', batchSize, 1, 65536);
@@ -1289,7 +1427,10 @@ export class Model {
 
   /** The model as bytes (versioned, checksummed). trainingState: include optimizer moments,
    * RNG, carried state and stream position so training resumes exactly (default true). */
-  save({ trainingState = true } = {}) {
+  save(options = {}) {
+    checkOptions('save', options, ['trainingState']);
+    const trainingState = options.trainingState ?? true;
+    if (typeof trainingState !== 'boolean') throw new LstmError(`save: trainingState must be true or false, got ${String(trainingState)}`);
     const w = this.#wasm;
     const p = this.#p;
     const flags = trainingState ? 1 : 0;

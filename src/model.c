@@ -246,6 +246,7 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_mess
     layout_tensors(m, m->grads, &m->g);
     build_tensor_table(m);
     lstm_optimizer_defaults(&m->opt);
+    m->guard = (lstm_step_guard){.max_skips = 5, .loss_factor = 0.0f};
     *out = m;
     return LSTM_OK;
 }
@@ -286,19 +287,23 @@ void lstm_init_parameters(lstm_model *m) {
     float s = c->init_scale > 0.0f ? c->init_scale : 1.0f / sqrtf((float)H);
     uint64_t rng = rng_seed(c->seed, 0);
     for (size_t i = 0; i < m->n_params; i++) m->params[i] = (2.0f * rng_uniform(&rng) - 1.0f) * s;
-    /* rows H..2H are f (LSTM) or z (GRU); with CIFG f = 1 - i, so the bias goes against i */
+    /* rows H..2H are f (LSTM) or z (GRU); with CIFG f = 1 - i, so the bias goes against i.
+     * A layer-normalised model takes it in the f block of the gate norm's bias: normalising
+     * subtracts each block's mean, which would remove it from b_ih. */
     const int U = lstm_unit_count(c);
-    for (int l = 0; l < U; l++)
-        for (int j = 0; j < H; j++) {
-            if (c->cifg) m->p.layer[l].b_ih[j] -= c->forget_bias;
-            else m->p.layer[l].b_ih[H + j] += c->forget_bias;
-        }
-    if (c->layer_norm) /* gains 1, biases 0: the normalisation starts as the identity map */
+    if (c->layer_norm) /* gains 1, biases 0 (but f's): the normalisation starts as the identity */
         for (int l = 0; l < U; l++) {
             const int G = lstm_gate_count(c) * H;
-            for (int j = 0; j < G; j++) m->p.layer[l].ln_g[j] = 1.0f, m->p.layer[l].ln_g[G + j] = 0.0f;
+            float *gain = m->p.layer[l].ln_g, *bias = gain + G;
+            for (int j = 0; j < G; j++) gain[j] = 1.0f, bias[j] = j >= H && j < 2 * H ? c->forget_bias : 0.0f;
             for (int j = 0; j < H; j++) m->p.layer[l].ln_c[j] = 1.0f, m->p.layer[l].ln_c[H + j] = 0.0f;
         }
+    else
+        for (int l = 0; l < U; l++)
+            for (int j = 0; j < H; j++) {
+                if (c->cifg) m->p.layer[l].b_ih[j] -= c->forget_bias;
+                else m->p.layer[l].b_ih[H + j] += c->forget_bias;
+            }
     if (c->orthogonal_init)
         for (int l = 0; l < U; l++)
             for (int q = 0; q < lstm_gate_count(c); q++)
@@ -469,7 +474,8 @@ lstm_status lstm_carry_resize(lstm_model *m, int B) {
         m->carry_B = B;
         return LSTM_OK;
     }
-    float *c = calloc(n, sizeof(float));
+    /* twice: the second half keeps the state from before a run of skipped steps (train.c) */
+    float *c = calloc(2 * n, sizeof(float));
     if (!c) return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY, "cannot allocate the carried state");
     free(m->carry);
     m->carry = c;

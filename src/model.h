@@ -158,9 +158,21 @@ struct lstm_model {
     uint64_t sample_rng;
 
     int carry_B;  /* batch size of the carried state, 0 = none (zero state) */
-    float *carry; /* (2, L, carry_B, H) h then c */
+    float *carry; /* (2, 2, L, carry_cap, H): the carried h then c in its first (2, L, carry_B, H),
+                     then the same as it was before the current run of skipped steps */
     int carry_cap; /* batch size the carry block was allocated for (>= carry_B) */
     uint64_t stream_pos;
+
+    /* Bad steps (train.c): skipped, never applied; the K-th in a row fails the call and puts
+     * back what the run of skips moved (stream position, dropout generator, carried state). */
+    lstm_step_guard guard;
+    double loss_mean;     /* running mean of recent accepted losses, for guard.loss_factor */
+    uint32_t loss_count;  /* losses in loss_mean, up to LSTM_LOSS_WINDOW */
+    uint64_t skipped;     /* steps skipped in all */
+    int32_t skip_streak;  /* skipped in a row, up to now */
+    int32_t skip_reason;  /* lstm_skip_reason of the last training step */
+    uint64_t streak_pos;  /* stream_pos and dropout_rng before the run of skips began */
+    uint64_t streak_rng;
 
     /* Token models: W_ih of layer 0 transposed, (D, X0, 4H) (per direction), so the one-hot product reads one
      * contiguous row per token instead of 4H values a row apart (a cache miss each). */
@@ -179,6 +191,11 @@ struct lstm_model {
 
     char err[256];
 };
+
+/* The loss guard compares with the mean of about this many recent accepted losses, and only
+ * once it has this many (the first few say little about the level training settles at). */
+#define LSTM_LOSS_WINDOW 50
+#define LSTM_LOSS_WARMUP 10
 
 /* Record a detailed message in the model and return status. */
 lstm_status lstm_fail(lstm_model *m, lstm_status status, const char *fmt, ...)

@@ -14,6 +14,10 @@
  *      u64 step, u64 stream position, u64 dropout rng, u64 sample rng,
  *      u32 carried batch size B, then 2*L*B*H f32 carried state,
  *      u32 moment count n (0, 1 or 2), then n * parameter count f32
+ *      version 3: u32 word count n (>= 5), then the bad-step record: f64 running loss mean,
+ *      u32 losses in it, u64 skipped steps, and n - 5 words this build does not know (zero).
+ *      It is written (as version 3) only when it is not all zero, so a model that never
+ *      trained with this build still reads in older ones.
  *   u32 CRC-32 (IEEE) of every byte before it
  * Loading checks magic, version and size before the checksum, the checksum before any
  * field, every field before any allocation, and allocates nothing it will not keep. */
@@ -34,6 +38,7 @@ static const char MAGIC[8] = {'L', 'S', 'T', 'M', 'W', 'A', 'S', 'M'};
 #define CONFIG_WORDS ((int)(sizeof(lstm_config) / 4))
 #define CONFIG_WORDS_MAX 256 /* a stored count above this is corrupt, not merely newer */
 #define OPTIMIZER_WORDS 8
+#define GUARD_WORDS 5
 
 /* CRC-32 (IEEE 802.3, reflected), four bits at a time from a 16-entry table */
 static uint32_t crc32(const uint8_t *p, size_t n) {
@@ -74,14 +79,19 @@ static int config_needs_v2(const lstm_config *c) {
     return 0;
 }
 
+/* Does the training state hold a bad-step record (format version 3)? */
+static int guard_needs_v3(const lstm_model *m, uint32_t flags) {
+    return (flags & LSTM_SAVE_TRAINING_STATE) && (m->loss_count > 0 || m->skipped > 0);
+}
+
 /* Write (or, with w->p NULL, measure) the whole model. */
 static void write_model(const lstm_model *m, uint32_t flags, writer *w) {
-    const uint32_t version = config_needs_v2(&m->cfg) ? 2u : 1u;
+    const uint32_t version = guard_needs_v3(m, flags) ? 3u : config_needs_v2(&m->cfg) ? 2u : 1u;
     put(w, MAGIC, 8);
     put_u32(w, version);
     put_u32(w, flags);
     put_u64(w, 0); /* total size, patched at the end */
-    if (version == 2) {
+    if (version >= 2) {
         put_u32(w, (uint32_t)CONFIG_WORDS);
         put(w, &m->cfg, CONFIG_WORDS * 4);
     } else {
@@ -106,6 +116,12 @@ static void write_model(const lstm_model *m, uint32_t flags, writer *w) {
         put(w, m->carry, carry_floats(m) * sizeof(float));
         put_u32(w, (uint32_t)(m->has_opt ? m->n_moments : 0));
         if (m->has_opt) put(w, m->moments, (size_t)m->n_moments * m->n_params * sizeof(float));
+        if (version >= 3) {
+            put_u32(w, GUARD_WORDS);
+            put(w, &m->loss_mean, 8);
+            put_u32(w, m->loss_count);
+            put_u64(w, m->skipped);
+        }
     }
     uint64_t total = w->n + 4;
     if (w->p) {
@@ -249,7 +265,9 @@ static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, 
     /* training state, checked in full before anything is allocated */
     lstm_optimizer opt;
     uint32_t has_opt = 0, carry_B = 0, n_moments = 0;
-    uint64_t step = 0, pos = 0, drop_rng = 0, samp_rng = 0;
+    uint64_t step = 0, pos = 0, drop_rng = 0, samp_rng = 0, skipped = 0;
+    double loss_mean = 0.0;
+    uint32_t loss_count = 0;
     size_t carry_at = 0, moments_at = 0, carry_n = 0;
     if (flags & LSTM_SAVE_TRAINING_STATE) {
         if (!take(&r, &opt, OPTIMIZER_WORDS * 4) || !take_u32(&r, &has_opt) ||
@@ -271,6 +289,25 @@ static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, 
         moments_at = r.at;
         if ((uint64_t)n_moments * n_params * 4 > r.n - r.at) TRUNC("the optimizer moments");
         take(&r, NULL, (size_t)n_moments * (size_t)n_params * 4);
+        if (version >= 3) {
+            uint32_t n_guard;
+            if (!take_u32(&r, &n_guard) || n_guard < GUARD_WORDS || n_guard > CONFIG_WORDS_MAX)
+                CORRUPT("the bad-step record's word count is missing or outside [%d, %d]", GUARD_WORDS,
+                        CONFIG_WORDS_MAX);
+            if (!take(&r, &loss_mean, 8) || !take_u32(&r, &loss_count) || !take_u64(&r, &skipped))
+                TRUNC("the bad-step record");
+            if (!isfinite(loss_mean) || loss_mean < 0.0 || loss_count > LSTM_LOSS_WINDOW)
+                CORRUPT("the running loss mean (%g over %u losses) is impossible", loss_mean, loss_count);
+            for (uint32_t i = GUARD_WORDS; i < n_guard; i++) {
+                uint32_t word;
+                if (!take_u32(&r, &word)) TRUNC("the bad-step record");
+                if (word != 0) {
+                    lstm_message_set(msg, "bad-step word %u is set (%u): the model uses a feature newer "
+                                     "than this build", i, word);
+                    return LSTM_ERR_UNSUPPORTED_VERSION;
+                }
+            }
+        }
     }
     if (r.at != r.n) CORRUPT("%zu unexpected bytes before the checksum", r.n - r.at);
 
@@ -321,6 +358,9 @@ static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, 
         m->stream_pos = pos;
         m->dropout_rng = drop_rng;
         m->sample_rng = samp_rng;
+        m->loss_mean = loss_mean;
+        m->loss_count = loss_count;
+        m->skipped = skipped;
     }
     *out = m;
     return LSTM_OK;

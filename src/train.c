@@ -5,6 +5,7 @@
  * product, weight gradients and head form one large matrix product; only the h . W_hh
  * product stays inside the time loop. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -969,40 +970,42 @@ const float *lstm_input_gradients(const lstm_model *m) {
     return m && !m->cfg.input_vocab ? m->ws.dx : NULL;
 }
 
-/* Clip and apply the optimizer to the gradients in m->grads. */
-static lstm_status apply_update(lstm_model *m) {
+/* Run the optimizer over the arena for step number `step` (1-based); see the kernels. */
+static int run_optimizer(lstm_model *m, uint64_t step, int commit) {
     const lstm_kernels *k = m->k;
     const lstm_optimizer *o = &m->opt;
-    double norm = sqrt(k->sum_squares(m->n_params, m->grads));
-    if (!isfinite(norm))
-        return lstm_fail(m, LSTM_ERR_NON_FINITE, "gradient norm is not finite; update skipped");
-    if (o->clip_norm > 0.0f && norm > o->clip_norm)
-        k->scale(m->n_params, m->grads, (float)(o->clip_norm / norm));
-    m->step++;
     float *mom = m->moments;
     switch (o->type) {
     case LSTM_OPTIMIZER_SGD:
-        k->sgd_update(m->n_params, m->params, m->grads, mom, o->learning_rate, o->momentum,
-                      o->weight_decay);
-        break;
+        return k->sgd_update(m->n_params, m->params, m->grads, mom, o->learning_rate, o->momentum,
+                             o->weight_decay, commit);
     case LSTM_OPTIMIZER_RMSPROP:
-        k->rmsprop_update(m->n_params, m->params, m->grads, mom, o->learning_rate, o->beta2,
-                          o->epsilon, o->weight_decay);
-        break;
+        return k->rmsprop_update(m->n_params, m->params, m->grads, mom, o->learning_rate, o->beta2,
+                                 o->epsilon, o->weight_decay, commit);
     default: {
-        float bc1 = (float)(1.0 - pow((double)o->beta1, (double)m->step));
-        float bc2 = (float)(1.0 - pow((double)o->beta2, (double)m->step));
-        k->adam_update(m->n_params, m->params, m->grads, mom, mom + m->n_params, o->learning_rate,
-                       o->beta1, o->beta2, o->epsilon, o->weight_decay, bc1, bc2);
+        const float bc1 = (float)(1.0 - pow((double)o->beta1, (double)step));
+        const float bc2 = (float)(1.0 - pow((double)o->beta2, (double)step));
+        return k->adam_update(m->n_params, m->params, m->grads, mom, mom + m->n_params,
+                              o->learning_rate, o->beta1, o->beta2, o->epsilon, o->weight_decay,
+                              bc1, bc2, commit);
     }
     }
+}
+
+/* Clip and apply the optimizer to the gradients in m->grads: a skip reason, or
+ * LSTM_SKIP_NONE once applied. The update is computed once without writing, so one that
+ * would overflow leaves the parameters and moments as they were. */
+static lstm_skip_reason apply_update(lstm_model *m) {
+    const lstm_kernels *k = m->k;
+    const double norm = sqrt(k->sum_squares(m->n_params, m->grads));
+    if (!isfinite(norm)) return LSTM_SKIP_GRADIENT;
+    if (m->opt.clip_norm > 0.0f && norm > m->opt.clip_norm)
+        k->scale(m->n_params, m->grads, (float)(m->opt.clip_norm / norm));
+    if (!run_optimizer(m, m->step + 1, 0)) return LSTM_SKIP_UPDATE;
+    run_optimizer(m, m->step + 1, 1);
+    m->step++;
     m->param_version++;
-    /* finite gradients and the limits on the settings keep updates finite; should one
-     * overflow anyway, say so at once rather than at the next step */
-    if (!isfinite(k->sum_squares(m->n_params, m->params)))
-        return lstm_fail(m, LSTM_ERR_NON_FINITE,
-                         "the update made a parameter non-finite; reload the last checkpoint");
-    return LSTM_OK;
+    return LSTM_SKIP_NONE;
 }
 
 static lstm_status ensure_optimizer(lstm_model *m) {
@@ -1012,21 +1015,86 @@ static lstm_status ensure_optimizer(lstm_model *m) {
     return lstm_set_optimizer(m, &o);
 }
 
-/* One step on the batch already in the workspace; state carried only on success. */
+/* The carried state as it was before the current run of skipped steps: the block after the
+ * live one (see lstm_carry_resize). */
+static float *carry_before_skips(lstm_model *m) {
+    return m->carry + (size_t)2 * m->cfg.num_layers * m->carry_cap * m->cfg.hidden_size;
+}
+
+static size_t carry_floats(const lstm_model *m) {
+    return (size_t)2 * m->cfg.num_layers * m->carry_B * m->cfg.hidden_size;
+}
+
+static const char *skip_text(lstm_skip_reason r) {
+    switch (r) {
+    case LSTM_SKIP_LOSS: return "the loss was not finite";
+    case LSTM_SKIP_GRADIENT: return "a gradient was not finite";
+    case LSTM_SKIP_UPDATE: return "the update would have made a parameter or moment non-finite";
+    case LSTM_SKIP_LOSS_SPIKE: return "the loss was above the guard's limit";
+    default: return "applied";
+    }
+}
+
+/* Record a skipped step (its batch already consumed). The K-th in a row puts back the
+ * stream position, dropout generator and carried state from before the first, and fails. */
+static lstm_status skip_step(lstm_model *m, lstm_skip_reason why, double loss, uint64_t rng_before) {
+    if (m->skip_streak == 0) {
+        m->streak_pos = m->stream_pos;
+        m->streak_rng = rng_before;
+        if (m->carry_B) memcpy(carry_before_skips(m), m->carry, carry_floats(m) * sizeof(float));
+    }
+    m->skip_streak++;
+    m->skipped++;
+    m->skip_reason = why;
+    if (m->skip_streak < m->guard.max_skips) return LSTM_OK;
+    const int32_t n = m->skip_streak;
+    m->stream_pos = m->streak_pos;
+    m->dropout_rng = m->streak_rng;
+    if (m->carry_B) memcpy(m->carry, carry_before_skips(m), carry_floats(m) * sizeof(float));
+    m->skip_streak = 0;
+    char shown[40] = "";
+    if (!isnan(loss) || why == LSTM_SKIP_LOSS) snprintf(shown, sizeof shown, " (loss %g)", loss);
+    return lstm_fail(m, LSTM_ERR_NON_FINITE,
+                     "%d training steps in a row were skipped, the last (after step %llu) because %s%s; "
+                     "the model is as it was before the first of them: lower the learning rate, "
+                     "clip gradients, or check the data",
+                     n, (unsigned long long)m->step, skip_text(why), shown);
+}
+
+/* An applied step: the streak ends and its loss joins the running mean, an average of all
+ * losses so far while there are fewer than LSTM_LOSS_WINDOW, then a moving one over about
+ * that many. */
+static void accept_step(lstm_model *m, double loss) {
+    m->skip_streak = 0;
+    m->skip_reason = LSTM_SKIP_NONE;
+    if (m->loss_count < LSTM_LOSS_WINDOW) m->loss_count++;
+    m->loss_mean += (loss - m->loss_mean) / m->loss_count;
+}
+
+/* Is the loss guard on, with a mean to compare with, and the loss above its limit? */
+static int loss_spike(const lstm_model *m, double loss) {
+    return m->guard.loss_factor > 0.0f && m->loss_count >= LSTM_LOSS_WARMUP &&
+           loss > m->guard.loss_factor * m->loss_mean;
+}
+
+/* One step on the batch already in the workspace. The batch's dropout masks are used up
+ * whether the step is applied or skipped; the state is carried on only when applied. */
 static lstm_status train_loaded(lstm_model *m, int B, int T, float *loss) {
     const int carry = !m->cfg.bidirectional;
     lstm_status st = ensure_optimizer(m);
     if (st == LSTM_OK && carry) st = lstm_carry_resize(m, B);
     if (st != LSTM_OK) return st;
     load_initial_state(m, B, carry ? m->carry : NULL);
-    uint64_t rng = m->dropout_rng;
-    double mean = forward(m, B, T, &rng, NULL);
-    if (loss) *loss = (float)mean;
-    if (!isfinite(mean)) return lstm_fail(m, LSTM_ERR_NON_FINITE, "loss is not finite (%g); update skipped", mean);
+    const uint64_t rng_before = m->dropout_rng;
+    /* the loss as reported, in float: a double loss above FLT_MAX is reported as infinity */
+    const float mean = (float)forward(m, B, T, &m->dropout_rng, NULL);
+    if (loss) *loss = mean;
+    if (!isfinite(mean)) return skip_step(m, LSTM_SKIP_LOSS, mean, rng_before);
+    if (loss_spike(m, mean)) return skip_step(m, LSTM_SKIP_LOSS_SPIKE, mean, rng_before);
     backward(m, B, T, 0);
-    st = apply_update(m);
-    if (st != LSTM_OK) return st;
-    m->dropout_rng = rng;
+    const lstm_skip_reason why = apply_update(m);
+    if (why != LSTM_SKIP_NONE) return skip_step(m, why, mean, rng_before);
+    accept_step(m, mean);
     if (carry) store_final_state(m, B, T, m->carry);
     return LSTM_OK;
 }
@@ -1036,6 +1104,48 @@ lstm_status lstm_train_batch(lstm_model *m, const lstm_batch *bt, float *loss) {
     lstm_status st = load_batch(m, bt, 1);
     if (st != LSTM_OK) return st;
     return train_loaded(m, bt->batch, bt->steps, loss);
+}
+
+lstm_status lstm_apply_gradients(lstm_model *m) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    lstm_status st = ensure_optimizer(m);
+    if (st != LSTM_OK) return st;
+    const lstm_skip_reason why = apply_update(m);
+    if (why != LSTM_SKIP_NONE) return skip_step(m, why, NAN, m->dropout_rng);
+    m->skip_streak = 0;
+    m->skip_reason = LSTM_SKIP_NONE;
+    return LSTM_OK;
+}
+
+lstm_status lstm_set_step_guard(lstm_model *m, const lstm_step_guard *g) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    if (!g) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "guard is NULL");
+    if (g->max_skips < 1 || g->max_skips > 1000)
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "max_skips must be in [1, 1000], got %d", g->max_skips);
+    if (!(g->loss_factor == 0.0f || (isfinite(g->loss_factor) && g->loss_factor > 1.0f && g->loss_factor <= 1e6f)))
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "loss_factor must be 0 (off) or in (1, 1e6], got %g",
+                         (double)g->loss_factor);
+    m->guard = *g;
+    return LSTM_OK;
+}
+
+lstm_status lstm_get_step_guard(const lstm_model *m, lstm_step_guard *out) {
+    if (!m || !out) return LSTM_ERR_INVALID_ARGUMENT;
+    *out = m->guard;
+    return LSTM_OK;
+}
+
+lstm_status lstm_reset_loss_mean(lstm_model *m) {
+    if (!m) return LSTM_ERR_INVALID_ARGUMENT;
+    m->loss_mean = 0.0;
+    m->loss_count = 0;
+    return LSTM_OK;
+}
+
+lstm_status lstm_get_training_stats(const lstm_model *m, lstm_training_stats *out) {
+    if (!m || !out) return LSTM_ERR_INVALID_ARGUMENT;
+    *out = (lstm_training_stats){m->step, m->skipped, m->skip_streak, m->skip_reason, m->loss_mean};
+    return LSTM_OK;
 }
 
 /* Stripe geometry shared by training and evaluation on a stream. */
@@ -1077,6 +1187,11 @@ static void load_stream_batch(lstm_model *m, const int32_t *stream, size_t strip
 
 lstm_status lstm_train_stream(lstm_model *m, const int32_t *stream, size_t length, int32_t B,
                               int32_t T, int32_t n_steps, float *losses) {
+    return lstm_train_stream_skips(m, stream, length, B, T, n_steps, losses, NULL);
+}
+
+lstm_status lstm_train_stream_skips(lstm_model *m, const int32_t *stream, size_t length, int32_t B,
+                                    int32_t T, int32_t n_steps, float *losses, uint8_t *skips) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
     lstm_status st = check_stream(m, stream, length, B, T);
     if (st != LSTM_OK) return st;
@@ -1099,8 +1214,9 @@ lstm_status lstm_train_stream(lstm_model *m, const int32_t *stream, size_t lengt
         float loss = 0.0f;
         st = train_loaded(m, B, T, &loss);
         if (losses) losses[i] = loss;
+        if (skips) skips[i] = (uint8_t)m->skip_reason;
         if (st != LSTM_OK) return st;
-        m->stream_pos += (uint64_t)T;
+        m->stream_pos += (uint64_t)T; /* past the batch, whether its step was applied or skipped */
     }
     return LSTM_OK;
 }

@@ -163,3 +163,53 @@ test('init: options that come after the module is loaded are refused, not ignore
     model.dispose();
   }
 });
+
+test('every call that takes an options object names an unknown option, and save takes no other', async () => {
+  const text = 'abcabcabcabcabcabcabcabcabcabc';
+  const vocab = Vocabulary.fromText(text);
+  const data = new TextDataset(text, vocab, { validationFraction: 0.2 });
+  const model = await Model.create({ vocabSize: vocab.size, hiddenSize: 4 });
+  const seq = await Model.create({ vocabSize: 3, outputSize: 2, hiddenSize: 4, returnSequences: false });
+  const bogus = { bogus: 1 };
+  try {
+    const calls = {
+      init: () => init(bogus),
+      'Model.create': () => Model.create({ vocabSize: 3, ...bogus }),
+      'Model.load': () => Model.load(model.save(), bogus),
+      encode: () => vocab.encode('abc', bogus),
+      TextDataset: () => new TextDataset(text, vocab, bogus),
+      setOptimizer: () => model.setOptimizer(bogus),
+      setStepGuard: () => model.setStepGuard(bogus),
+      trainSteps: () => model.trainSteps(data, { steps: 1, seqLength: 2, batchSize: 2, ...bogus }),
+      'evaluate (stream)': () => model.evaluate(data, bogus),
+      'evaluate (samples)': () => seq.evaluate([[0, 1]], [1], bogus),
+      fit: () => seq.fit([[0, 1]], [1], bogus),
+      predict: () => seq.predict([[0, 1]], bogus),
+      trainBatch: () => model.trainBatch({ batch: 1, steps: 1, tokens: [0], targets: [1], ...bogus }),
+      generate: () => model.generate(vocab, bogus),
+      save: () => model.save({ quantize: 'int8', ...bogus }),
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      const check = (e) => {
+        assert.ok(e instanceof LstmError, `${name}: expected LstmError, got ${e}`);
+        assert.match(e.message, /unknown option "(bogus|quantize)"/, name);
+        return true;
+      };
+      let result;
+      try {
+        result = call();
+      } catch (e) {
+        check(e);
+        continue;
+      }
+      await assert.rejects(Promise.resolve(result), check, `${name} accepted an unknown option`);
+    }
+    throwsLstm(() => vocab.encode('abc', { unknown: 'drop' }), /unknown must be 'error' or 'skip'/);
+    throwsLstm(() => model.save({ trainingState: 'yes' }), /trainingState must be true or false/);
+    assert.ok(model.save({ trainingState: false }).length < model.save().length, 'the module still works');
+  } finally {
+    model.dispose();
+    seq.dispose();
+    data.dispose();
+  }
+});

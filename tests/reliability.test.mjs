@@ -1,10 +1,10 @@
-// reliability.test.mjs - long use keeps the heaps flat; non-finite steps are refused and
-// training goes on from the last good weights; hostile text is rejected cleanly.
+// reliability.test.mjs - long use keeps the heaps flat; non-finite inputs and hostile text
+// are rejected cleanly. (Non-finite training steps: bad_steps.test.mjs.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Model, Vocabulary, TextDataset, TokenStream, LstmError, _internals } from '../dist/lstm.js';
+import { Model, Vocabulary, TextDataset, TokenStream, _internals } from '../dist/lstm.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -36,37 +36,6 @@ test('creating, training, saving, loading and disposing 2000 models keeps both h
   assert.equal(wasm.buffer.byteLength, mem0, 'wasm memory grew');
   assert.ok(js1 - js0 < 10e6, `JS heap grew by ${js1 - js0} bytes`);
   stream.dispose();
-});
-
-test('a step with a non-finite loss is refused, and training goes on from the last good weights', async () => {
-  const model = await Model.create({ vocabSize: 6, hiddenSize: 8, seed: 3 });
-  const batch = { batch: 2, steps: 5, tokens: [0, 1, 2, 3, 4, 5, 0, 1, 2, 3], targets: [1, 2, 3, 4, 5, 0, 1, 2, 3, 4] };
-  try {
-    model.trainBatch(batch);
-    const checkpoint = model.save();
-    // finite but absurd output biases: a target's log-probability of -6e38 overflows to -inf
-    const bias = model.tensors().find((t) => t.name === 'out.bias');
-    const huge = model.parameters();
-    for (let v = 0; v < bias.size; v++) huge[bias.offset + v] = v % 2 ? 3e38 : -3e38;
-    model.setParameters(huge);
-    assert.throws(() => model.trainBatch(batch), (e) => {
-      assert.ok(e instanceof LstmError);
-      assert.equal(e.code, 'NON_FINITE');
-      assert.match(e.message, /not finite/);
-      return true;
-    });
-    assert.deepEqual(model.parameters(), huge, 'the refused step changed the weights');
-    assert.equal(model.stepCount, 1, 'the refused step was counted');
-    // absurd settings that would overflow the weights are refused up front
-    assert.throws(() => model.setOptimizer({ type: 'sgd', learningRate: 1000, weightDecay: 1000 }), /learning_rate \* weight_decay must be below 1/);
-    // go on from the last good weights
-    const good = await Model.load(checkpoint);
-    assert.ok(Number.isFinite(good.trainBatch(batch)));
-    assert.equal(good.stepCount, 2);
-    good.dispose();
-  } finally {
-    model.dispose();
-  }
 });
 
 test('dense inputs with NaN or Infinity are rejected', async () => {

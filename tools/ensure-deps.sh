@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what the build and tests need on a fresh Debian machine: Emscripten (apt-get, as
-# root) and the npm dev dependencies (npm ci). Prints what it does; fails with a reason.
+# Install what the build and tests need on a fresh Debian machine: Emscripten, Chromium,
+# PyTorch and the native checkers (apt-get, as root) and the npm dev dependencies (npm ci).
+# Prints what it does; fails with a reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NODE_PATH=/usr/share/nodejs
@@ -13,6 +14,8 @@ command -v valgrind >/dev/null 2>&1 || need_apt+=(valgrind)
 command -v cppcheck >/dev/null 2>&1 || need_apt+=(cppcheck)
 command -v clang-tidy >/dev/null 2>&1 || need_apt+=(clang-tidy)
 if [ "${LSTM_WITH_BROWSER:-1}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
+# PyTorch for the converter's tests and the optimizer fixtures' check (Debian's, /usr/bin/python3)
+/usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need_apt+=(python3-torch)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${need_apt[*]}. Install them with:" >&2

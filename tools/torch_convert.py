@@ -61,7 +61,9 @@ import sys
 import zlib
 
 MAGIC = b"LSTMWASM"
-FORMAT_VERSION = 2  # the newest version read; files are written as version 1 when they can be
+# The newest version read (version 3 differs only inside the training state, which is skipped);
+# files are written as version 1 when they can be, else 2.
+FORMAT_VERSION = 3
 CONFIG_FIELDS = ["input_vocab", "input_size", "hidden_size", "num_layers", "output_size",
                  "seed", "dropout", "init_scale", "forget_bias",  # version 1: these 9 words
                  "head", "last_step_only", "cell", "recurrent_dropout",  # version 2 adds these

@@ -395,15 +395,18 @@ function trainChunk() {
     ? Math.max(1, Math.min(5000, Math.round(CHUNK_SECONDS / secondsPerStep))) : 1;
   const lr = learningRate();
   model.setOptimizer({ type: s.optimizer, learningRate: lr, clipNorm: s.clipNorm });
-  const r = model.trainSteps(data.dataset, { steps, seqLength: s.seqLength, batchSize: s.batchSize });
+  // skip a step whose loss is over 3x the recent mean (char-rnn's explosion check) instead
+  // of training on it; five such steps in a row stop training with the model kept
+  const r = model.trainSteps(data.dataset, { steps, seqLength: s.seqLength, batchSize: s.batchSize, skipIfLossAbove: 3 });
   const perStep = r.seconds / steps;
   secondsPerStep = secondsPerStep ? 0.7 * secondsPerStep + 0.3 * perStep : perStep;
   charsPerSecond = charsPerSecond ? 0.8 * charsPerSecond + 0.2 * r.tokensPerSecond : r.tokensPerSecond;
   run.progress.chars += r.tokens;
   run.progress.steps += steps;
   run.progress.seconds += r.seconds;
-  const point = [run.progress.chars, r.loss];
-  run.history.train.push(point);
+  run.progress.skipped = (run.progress.skipped ?? 0) + r.skipped;
+  const point = Number.isFinite(r.loss) ? [run.progress.chars, r.loss] : null; // null: all skipped
+  if (point) run.history.train.push(point);
   if (run.history.train.length > HISTORY_LIMIT) run.history.train = halvePoints(run.history.train);
   post({ kind: 'progress', ...progressEvent(), train: point });
   // Validate every 0.2-3 s of training, so that it costs about 10 % of the time, and more
@@ -489,7 +492,7 @@ async function pump() {
           // The library checks before it updates: a failed step leaves the model as it was.
           setState('paused');
           const info = errorInfo(e);
-          if (e.code === 'NON_FINITE') info.message = `Training stopped: the loss became infinite or NaN (${e.message}). The model is kept as it was before that step; try a lower learning rate.`;
+          if (e.code === 'NON_FINITE') info.message = `Training stopped: ${e.message.replace(/^trainSteps: /, '')}. The model is kept as it was before those steps.`;
           post({ kind: 'error', error: info });
         }
       } else {

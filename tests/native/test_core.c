@@ -12,6 +12,9 @@
 
 static int g_failed, g_passed;
 
+/* src/kernel_check.c: test entry points, not public API */
+const float *lstm_test_gate_activations(const lstm_model *m, int u);
+
 #define CHECK(cond, ...)                                                   \
     do {                                                                   \
         if (!(cond)) {                                                     \
@@ -348,17 +351,61 @@ static void test_non_finite_step_is_skipped(void) {
     lstm_parameters(m)[0] = NAN; /* poison the weight that token 0 feeds */
     for (int i = 0; i < GB * GT; i++) tokens[i] = 0;
     memcpy(before, lstm_parameters(m), n * sizeof *before);
+    const lstm_step_guard guard = {.max_skips = 3, .loss_factor = 0.0f};
+    OK(lstm_set_step_guard(m, &guard));
     float loss;
-    lstm_status st = lstm_train_batch(m, &b, &loss);
-    CHECK(st == LSTM_ERR_NON_FINITE, "status %d (%s)", st, lstm_error_message(m));
+    lstm_training_stats stats;
+    for (int k = 1; k <= 2; k++) { /* skipped, not failed: the call succeeds and says so */
+        OK(lstm_train_batch(m, &b, &loss));
+        OK(lstm_get_training_stats(m, &stats));
+        CHECK(stats.last_reason == LSTM_SKIP_LOSS && stats.skip_streak == k && stats.skipped == (uint64_t)k,
+              "skip %d: reason %d, streak %d, skipped %llu", k, stats.last_reason, stats.skip_streak,
+              (unsigned long long)stats.skipped);
+    }
+    lstm_status st = lstm_train_batch(m, &b, &loss); /* the third in a row fails */
+    CHECK(st == LSTM_ERR_NON_FINITE && strstr(lstm_error_message(m), "3 training steps in a row"),
+          "status %d (%s)", st, lstm_error_message(m));
     CHECK(memcmp(before, lstm_parameters(m), n * sizeof *before) == 0, "parameters changed");
     CHECK(lstm_step_count(m) == 0, "step counted");
     /* repair and go on */
     lstm_parameters(m)[0] = 0.0f;
     OK(lstm_train_batch(m, &b, &loss));
-    CHECK(isfinite(loss), "loss after repair");
+    OK(lstm_get_training_stats(m, &stats));
+    CHECK(isfinite(loss) && stats.last_reason == LSTM_SKIP_NONE && stats.steps == 1 && stats.skip_streak == 0,
+          "after repair: loss %g, reason %d", (double)loss, stats.last_reason);
     free(before);
     lstm_free(m);
+}
+
+/* forget_bias in a layer-normalised model: every row's forget-gate pre-activations average
+ * forget_bias (the normalised block has mean 0 and gain 1), so f starts near sigmoid(bias).
+ * In b_ih, where it used to go, the normalisation removed it: the mean was 0 either way. */
+static void test_layer_norm_forget_bias(void) {
+    const int H = 6, B = 3, T = 4, V = 5;
+    for (int q = 0; q < 2; q++) {
+        const float bias = q ? 3.0f : 0.0f;
+        lstm_config c = {.input_vocab = V, .hidden_size = H, .num_layers = 1, .output_size = V,
+                         .seed = 7, .init_scale = 0.5f, .forget_bias = bias, .layer_norm = 1};
+        lstm_model *m = NULL;
+        lstm_message msg;
+        OK(lstm_create(&c, &m, &msg));
+        int32_t tokens[B * T], targets[B * T];
+        for (int i = 0; i < B * T; i++) tokens[i] = i % V, targets[i] = (i + 1) % V;
+        lstm_batch b = {B, T, tokens, NULL, targets, NULL, NULL};
+        double loss;
+        OK(lstm_compute_loss(m, &b, &loss));
+        const float *f = lstm_test_gate_activations(m, 0) + H; /* (T*B, 4H): i, f, g, o */
+        double worst = 0.0;
+        for (int r = 0; r < B * T; r++) {
+            double mean = 0.0;
+            for (int j = 0; j < H; j++) mean += log(f[r * 4 * H + j] / (1.0 - f[r * 4 * H + j]));
+            worst = fmax(worst, fabs(mean / H - bias));
+        }
+        printf("  forget_bias %.0f: mean forget pre-activation off by at most %.1e\n", (double)bias, worst);
+        /* float32 sigmoid then log in double: ~1e-6 relative on values near 3 */
+        CHECK(worst < 1e-4, "forget_bias %g: mean forget pre-activation off by %g", (double)bias, worst);
+        lstm_free(m);
+    }
 }
 
 /* ---- save / load ---- */
@@ -948,13 +995,17 @@ static void test_bidirectional(void) {
     CHECK(l1 == le, "compute_loss %g after a step vs evaluate %g: state was carried", l1, le);
     OK(lstm_train_batch(bi, &d.b, &lt));
     CHECK(fabs(lt - l1) < 1e-6, "second step's loss %g vs %g", lt, l1);
-    /* files: version 2, the same predictions after loading */
+    /* files: version 2 (3 with a trained model's training state, for its running loss
+     * mean), the same predictions after loading */
     size_t len;
+    uint8_t *weights = save(bi, 0, &len);
+    CHECK(weights && weights[8] == 2, "saved as version %d", weights ? weights[8] : -1);
+    free(weights);
     uint8_t *buf = save(bi, LSTM_SAVE_TRAINING_STATE, &len);
     lstm_model *back = NULL;
     lstm_message msg;
     OK(lstm_load(buf, len, &back, &msg));
-    CHECK(buf && buf[8] == 2, "saved as version %d", buf ? buf[8] : -1);
+    CHECK(buf && buf[8] == 3, "saved as version %d", buf ? buf[8] : -1);
     float p1[GB * TV], p2[GB * TV];
     OK(lstm_predict(bi, &d.b, p1, GB * TV));
     if (back) OK(lstm_predict(back, &d.b, p2, GB * TV));
@@ -1342,7 +1393,8 @@ int main(void) {
     run("dropout masks repeatable in gradients", test_dropout_gradients);
     run("training learns a periodic sequence", test_training_learns);
     run("sgd, rmsprop and adam fit a batch", test_optimizers);
-    run("non-finite step is skipped", test_non_finite_step_is_skipped);
+    run("non-finite step is skipped; the third in a row fails", test_non_finite_step_is_skipped);
+    run("layer norm: forget_bias sets the forget gates' mean pre-activation", test_layer_norm_forget_bias);
     run("save/load resumes training bit-identically", test_save_resume_exact);
     run("every truncation and byte flip rejected", test_corrupt_buffers);
     run("forged sizes rejected before allocation", test_forged_sizes);
