@@ -1,6 +1,6 @@
 // build-demo.mjs - builds the static demo site in build/web/:
 //   build/web/            the page (copied from web/)
-//   build/web/lib/        lstm.js and both wasm builds (from dist/; run `make` first)
+//   build/web/lib/        lstm.js, the modules it imports and both wasm builds (from dist/; run `make` first)
 //   build/web/corpus/     brown.txt: readable English recovered from the tagged Brown corpus
 // Deterministic: the same inputs give byte-identical output.
 //
@@ -8,12 +8,14 @@
 //   import { buildDemo } from './tools/build-demo.mjs'   (used by the e2e test)
 
 import { cp, mkdir, readFile, readdir, rm, writeFile, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const DIST_FILES = ['lstm.js', 'lstm-simd.wasm', 'lstm-scalar.wasm'];
+// What the package ships from dist/ but the types: lstm.js imports the modules beside it.
+const DIST_FILES = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).files
+  .filter((f) => f.startsWith('dist/') && !f.endsWith('.d.ts')).map((f) => f.slice('dist/'.length));
 
 /** Upper bound of the default corpus, in characters: a few MB keeps the page quick to load
  * and still gives far more text than a visitor trains on in one sitting (~10k chars/s). */
