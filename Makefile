@@ -26,7 +26,10 @@ NATIVE_TESTS := build/native/test_core build/native/test_faults
 
 .PHONY: all deps test test-native test-js test-fuzz test-valgrind lint demo bench fuzz clean
 
-all: dist/lstm-simd.wasm dist/lstm-scalar.wasm dist/lstm.js dist/lstm.d.ts
+# The JS modules, shipped side by side in dist/ (src/js/index.js as the entry point, dist/lstm.js).
+JS_DIST     := dist/lstm.js $(patsubst src/js/%,dist/%,$(filter-out src/js/index.js,$(wildcard src/js/*.js)))
+
+all: dist/lstm-simd.wasm dist/lstm-scalar.wasm $(JS_DIST) dist/lstm.d.ts
 
 dist/lstm-simd.wasm: $(CORE_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
 	@mkdir -p dist
@@ -36,7 +39,11 @@ dist/lstm-scalar.wasm: $(CORE_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
 	@mkdir -p dist
 	$(EMCC) $(EMCC_CFLAGS) $(CORE_SRC) $(EMCC_LDFLAGS) -o $@
 
-dist/lstm.js: src/lstm.js
+dist/lstm.js: src/js/index.js
+	@mkdir -p dist
+	cp $< $@
+
+dist/%.js: src/js/%.js
 	@mkdir -p dist
 	cp $< $@
 

@@ -1,4 +1,4 @@
-// lstm.d.ts - type declarations of the lstm-wasm JavaScript API (src/lstm.js).
+// lstm.d.ts - type declarations of the lstm-wasm JavaScript API (src/js/index.js, shipped as dist/lstm.js).
 
 // Symbol.dispose for a lib without esnext.disposable; merges with the same lib/@types/node declaration.
 declare global {
@@ -34,6 +34,21 @@ export interface InitOptions {
 export function init(options?: InitOptions): Promise<unknown>;
 export function simdSupported(): boolean;
 export function buildInfo(): Promise<{ simd: boolean; kernels: string; memoryBytes: number }>;
+/** The C core's limits (LSTM_MAX_* in include/lstm.h; maxSeed is the range of its uint32_t
+ * seeds): a value outside them is refused with an LstmError. */
+export const limits: Readonly<{
+  maxLayers: number;
+  maxHidden: number;
+  /** Token vocabulary and output size. */
+  maxVocab: number;
+  /** Dense input width. */
+  maxInput: number;
+  /** Floats per parameter arena. */
+  maxParams: number;
+  maxBatch: number;
+  maxSteps: number;
+  maxSeed: number;
+}>;
 
 export class Vocabulary {
   constructor(codePoints: Iterable<number>);

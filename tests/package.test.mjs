@@ -18,8 +18,11 @@ const CHROMIUM = '/usr/bin/chromium';
 const noBrowser = existsSync(CHROMIUM) ? false
   : `${CHROMIUM} is absent (apt-get install chromium); CI installs it, so these checks run there`;
 const PKG = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+// dist/lstm.js is src/js/index.js; the modules it imports must ship beside it, every one
+const JS_MODULES = readdirSync(path.join(ROOT, 'src/js')).filter((f) => f.endsWith('.js'))
+  .map((f) => (f === 'index.js' ? 'dist/lstm.js' : `dist/${f}`));
 const EXPECTED_FILES = ['README.md', 'bin/lstm-wasm.mjs', 'dist/lstm-scalar.wasm', 'dist/lstm-simd.wasm',
-  'dist/lstm.d.ts', 'dist/lstm.js', 'package.json', ...(existsSync(path.join(ROOT, 'LICENSE')) ? ['LICENSE'] : [])];
+  'dist/lstm.d.ts', ...JS_MODULES, 'package.json', ...(existsSync(path.join(ROOT, 'LICENSE')) ? ['LICENSE'] : [])];
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'lstm-package-'));
 const app = path.join(tmp, 'app');
@@ -224,7 +227,7 @@ document.querySelector('#out').textContent = \`custom: \${model.generate(vocab, 
     build: { outDir, rollupOptions: { input: { main: path.join(dir, 'index.html'), custom: path.join(dir, 'custom.html') } } },
   });
   const assets = readdirSync(path.join(outDir, 'assets'));
-  const why = 'lstm.js must name each build in a literal new URL(\'./lstm-simd.wasm\', import.meta.url), the form bundlers recognise';
+  const why = 'loader.js must name each build in a literal new URL(\'./lstm-simd.wasm\', import.meta.url), the form bundlers recognise';
   assert.ok(assets.some((f) => /^lstm-simd-[\w-]+\.wasm$/.test(f)), `Vite did not emit lstm-simd.wasm (${why}); assets: ${assets.join(' ')}`);
   assert.ok(assets.some((f) => /^lstm-scalar-[\w-]+\.wasm$/.test(f)), `Vite did not emit lstm-scalar.wasm (${why})`);
 
