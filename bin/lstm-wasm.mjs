@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync, openSync, fsyncSync, closeSync, renameSync, unlinkSync, existsSync, statSync, accessSync, constants as fsc } from 'node:fs';
 import { createHash, randomInt } from 'node:crypto';
 import path from 'node:path';
-import { Model, Vocabulary, TextDataset, TokenStream, LstmError } from '../dist/lstm.js';
+import { Model, Vocabulary, TextDataset, TokenStream, LstmError, limits } from '../dist/lstm.js';
 
 const PKG = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const PROG = 'lstm-wasm';
@@ -219,12 +219,12 @@ async function train(args) {
   if (o.steps !== undefined && o.epochs !== undefined) throw new UsageError('give --steps or --epochs, not both');
   if (o.resume && o.force) throw new UsageError('--resume and --force contradict each other');
   const flags = {
-    hidden: number('hidden', o.hidden, { int: true, min: 1, max: 4096 }),
-    layers: number('layers', o.layers, { int: true, min: 1, max: 16 }),
+    hidden: number('hidden', o.hidden, { int: true, min: 1, max: limits.maxHidden }),
+    layers: number('layers', o.layers, { int: true, min: 1, max: limits.maxLayers }),
     dropout: number('dropout', o.dropout, { min: 0, max: 1, maxOpen: true }),
-    seed: number('seed', o.seed, { int: true, min: 0, max: 0xffffffff }),
-    seq: number('seq', o.seq, { int: true, min: 1, max: 65536 }),
-    batch: number('batch', o.batch, { int: true, min: 1, max: 65536 }),
+    seed: number('seed', o.seed, { int: true, min: 0, max: limits.maxSeed }),
+    seq: number('seq', o.seq, { int: true, min: 1, max: limits.maxSteps }),
+    batch: number('batch', o.batch, { int: true, min: 1, max: limits.maxBatch }),
     lr: number('lr', o.lr, { min: 0, max: 1000, minOpen: true }),
     clip: number('clip', o.clip, { min: 0 }),
     steps: number('steps', o.steps, { int: true, min: 1, max: 1e9 }),
@@ -468,9 +468,9 @@ async function sample(args) {
   const file = onePositional('sample', positionals, 'model file');
   const length = number('length', o.length ?? '500', { int: true, min: 0, max: 1e9 });
   const temperature = number('temperature', o.temperature ?? '0.8', { min: 0, max: 100 });
-  const topK = number('top-k', o['top-k'] ?? '0', { int: true, min: 0, max: 1 << 20 });
+  const topK = number('top-k', o['top-k'] ?? '0', { int: true, min: 0, max: limits.maxVocab });
   const topP = number('top-p', o['top-p'] ?? '1', { min: 0, max: 1 });
-  const seed = o.seed !== undefined ? number('seed', o.seed, { int: true, min: 0, max: 0xffffffff }) : randomInt(0, 2 ** 32 - 1);
+  const seed = o.seed !== undefined ? number('seed', o.seed, { int: true, min: 0, max: limits.maxSeed }) : randomInt(0, limits.maxSeed);
   const { model } = await loadModel(file);
   try {
     const vocab = model.vocabulary;

@@ -3,6 +3,7 @@
 // and keeps the page responsive. No framework: a small state object and a render().
 
 import { LossChart, formatCount, smoothLoss, halvePoints } from './chart.js';
+import { limits } from './lib/lstm.js'; // the library's limits only: the model lives in worker.js
 
 const $ = (id) => document.getElementById(id);
 const MODEL_MAGIC = 'LSTMWASM'; // the first bytes of a saved model (see src/serialize.c)
@@ -148,9 +149,9 @@ function fmtRate(lr) {
 
 const FIELDS = {
   layers: ['layers', 'int', 1, 8],
-  hiddenSize: ['hidden', 'int', 1, 4096],
+  hiddenSize: ['hidden', 'int', 1, limits.maxHidden],
   dropout: ['dropout', 'num', 0, 0.95],
-  seed: ['seed', 'int', 0, 4294967295],
+  seed: ['seed', 'int', 0, limits.maxSeed],
   seqLength: ['seq', 'int', 1, 4096],
   batchSize: ['batch', 'int', 1, 4096],
   learningRate: ['lr', 'num', 1e-7, 10],
@@ -723,7 +724,7 @@ async function generate() {
     topP: num('gen-topp'),
     seed: num('gen-seed'),
   };
-  const bad = [['length', 1, 100000, true], ['temperature', 0, 100], ['topK', 0, 1 << 20, true], ['topP', 0, 1], ['seed', 0, 4294967295, true]]
+  const bad = [['length', 1, 100000, true], ['temperature', 0, 100], ['topK', 0, limits.maxVocab, true], ['topP', 0, 1], ['seed', 0, limits.maxSeed, true]]
     .find(([k, min, max, int]) => !(Number.isFinite(options[k]) && options[k] >= min && options[k] <= max && (!int || Number.isInteger(options[k]))));
   if (bad) { notify('error', `Generation: ${bad[0]} must be ${bad[3] ? 'a whole number' : 'a number'} from ${bad[1]} to ${bad[2]}.`); return; }
   const genId = nextId++;

@@ -8,7 +8,7 @@
 //   'gen-error', 'error'.
 
 import {
-  init, buildInfo, simdSupported, Model, Vocabulary, TextDataset, TokenStream,
+  init, buildInfo, simdSupported, Model, Vocabulary, TextDataset, TokenStream, limits,
 } from './lib/lstm.js';
 import { halvePoints } from './chart.js'; // shared with the page; no DOM at module level
 
@@ -418,7 +418,7 @@ function trainChunk() {
 
 function liveSample() {
   lastSampleAt = performance.now();
-  const text = model.generate({ length: SAMPLE_LENGTH, temperature: 0.8, topP: 0.95, seed: (run.progress.steps % 0xffffffff) + 1 });
+  const text = model.generate({ length: SAMPLE_LENGTH, temperature: 0.8, topP: 0.95, seed: (run.progress.steps % limits.maxSeed) + 1 });
   post({ kind: 'sample', text, chars: run.progress.chars });
 }
 
