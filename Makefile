@@ -4,10 +4,17 @@
 SHELL := /bin/bash
 export NODE_PATH := /usr/share/nodejs
 
-CORE_SRC    := src/model.c src/train.c src/infer.c src/serialize.c src/kernels_scalar.c \
-               src/kernels_wasmsimd.c src/kernel_check.c
-CORE_HDR    := include/lstm.h src/model.h src/kernels.h src/fastmath.h src/rng.h
+CORE_SRC    := src/model.c src/params.c src/workspace.c src/cell_lstm.c src/cell_lstm_ln.c \
+               src/cell_gru.c src/unit.c src/network.c src/train.c src/optimizer.c \
+               src/step_guard.c src/sampler.c src/infer.c src/serialize.c src/build_info.c \
+               src/kernels_scalar.c src/kernels_wasmsimd.c
+CORE_HDR    := include/lstm.h src/model.h src/cell.h src/kernels.h src/kernel_elements.h \
+               src/fastmath.h src/rng.h
+# Test entry points (every kernel of both tables, a look at a cell's gates): the native tests
+# and the test wasm builds in build/test/ link them; the release wasm in dist/ does not.
+TEST_SRC    := tests/kernel_check.c
 EXPORTS     := $(shell bash tools/wasm-exports.sh)
+TEST_EXPORTS := $(shell bash tools/wasm-exports.sh test)
 
 WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 EMCC        := emcc
@@ -15,8 +22,7 @@ EMCC_CFLAGS := -std=c11 -O3 $(WARN)
 # Standalone wasm, instantiated by our own ESM loader (src/lstm.js) in Node and browsers.
 # ABORTING_MALLOC=0: a failed malloc returns NULL, which the core reports as a status.
 EMCC_LDFLAGS := --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH -sABORTING_MALLOC=0 \
-                -sMAXIMUM_MEMORY=4GB -sINITIAL_MEMORY=16MB -sTOTAL_STACK=1MB \
-                -sEXPORTED_FUNCTIONS=$(EXPORTS)
+                -sMAXIMUM_MEMORY=4GB -sINITIAL_MEMORY=16MB -sTOTAL_STACK=1MB
 SIMD_FLAGS  := -msimd128
 
 CC          := gcc
@@ -24,7 +30,7 @@ NATIVE_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanit
                  -fno-omit-frame-pointer
 NATIVE_TESTS := build/native/test_core build/native/test_faults
 
-.PHONY: all deps test test-native test-js test-fuzz test-valgrind lint demo bench fuzz clean
+.PHONY: all deps test test-native test-js test-fuzz test-valgrind lint layout demo bench fuzz clean
 
 # The JS modules, shipped side by side in dist/ (src/js/index.js as the entry point, dist/lstm.js).
 JS_DIST     := dist/lstm.js $(patsubst src/js/%,dist/%,$(filter-out src/js/index.js,$(wildcard src/js/*.js)))
@@ -33,11 +39,22 @@ all: dist/lstm-simd.wasm dist/lstm-scalar.wasm $(JS_DIST) dist/lstm.d.ts
 
 dist/lstm-simd.wasm: $(CORE_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
 	@mkdir -p dist
-	$(EMCC) $(EMCC_CFLAGS) $(SIMD_FLAGS) $(CORE_SRC) $(EMCC_LDFLAGS) -o $@
+	$(EMCC) $(EMCC_CFLAGS) $(SIMD_FLAGS) $(CORE_SRC) $(EMCC_LDFLAGS) -sEXPORTED_FUNCTIONS=$(EXPORTS) -o $@
 
 dist/lstm-scalar.wasm: $(CORE_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
 	@mkdir -p dist
-	$(EMCC) $(EMCC_CFLAGS) $(CORE_SRC) $(EMCC_LDFLAGS) -o $@
+	$(EMCC) $(EMCC_CFLAGS) $(CORE_SRC) $(EMCC_LDFLAGS) -sEXPORTED_FUNCTIONS=$(EXPORTS) -o $@
+
+# The same builds with the test entry points, for the kernel tests (tests/helpers.mjs).
+build/test/lstm-simd.wasm: $(CORE_SRC) $(TEST_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
+	@mkdir -p build/test
+	$(EMCC) $(EMCC_CFLAGS) $(SIMD_FLAGS) $(CORE_SRC) $(TEST_SRC) $(EMCC_LDFLAGS) -sEXPORTED_FUNCTIONS=$(TEST_EXPORTS) -o $@
+
+build/test/lstm-scalar.wasm: $(CORE_SRC) $(TEST_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
+	@mkdir -p build/test
+	$(EMCC) $(EMCC_CFLAGS) $(CORE_SRC) $(TEST_SRC) $(EMCC_LDFLAGS) -sEXPORTED_FUNCTIONS=$(TEST_EXPORTS) -o $@
+
+TEST_WASM   := build/test/lstm-simd.wasm build/test/lstm-scalar.wasm
 
 dist/lstm.js: src/js/index.js
 	@mkdir -p dist
@@ -67,13 +84,13 @@ build/fuzz/seeds/.done: tests/fuzz/make_seeds.c $(CORE_SRC) $(CORE_HDR)
 	build/fuzz/make_seeds build/fuzz/seeds && touch $@
 
 # Valgrind memcheck needs a build without sanitizers.
-build/native/test_core_plain: tests/native/test_core.c $(CORE_SRC) $(CORE_HDR)
+build/native/test_core_plain: tests/native/test_core.c $(CORE_SRC) $(TEST_SRC) $(CORE_HDR)
 	@mkdir -p build/native
-	$(CC) -std=c11 -O1 -g $(WARN) $< $(CORE_SRC) -lm -o $@
+	$(CC) -std=c11 -O1 -g $(WARN) $< $(CORE_SRC) $(TEST_SRC) -lm -o $@
 
-build/native/%: tests/native/%.c $(CORE_SRC) $(CORE_HDR)
+build/native/%: tests/native/%.c $(CORE_SRC) $(TEST_SRC) $(CORE_HDR)
 	@mkdir -p build/native
-	$(CC) $(NATIVE_CFLAGS) $< $(CORE_SRC) -lm -o $@
+	$(CC) $(NATIVE_CFLAGS) $< $(CORE_SRC) $(TEST_SRC) -lm -o $@
 
 deps:
 	@bash tools/ensure-deps.sh
@@ -82,8 +99,18 @@ test: deps
 	$(MAKE) all $(NATIVE_TESTS)
 	$(MAKE) lint test-native test-fuzz test-valgrind test-js
 
-test-native: $(NATIVE_TESTS)
+test-native: $(NATIVE_TESTS) build/native/layout_json
 	@for t in $(NATIVE_TESTS); do echo "== $$t"; $$t || exit 1; done
+	@build/native/layout_json | diff -u tools/lstm_layout.json - || \
+	  { echo "tools/lstm_layout.json differs from src/params.c's table: run make layout"; exit 1; }
+
+# The parameter table's rules as JSON for the Python tools (committed; make test checks it).
+build/native/layout_json: tools/layout_json.c src/params.c $(CORE_HDR)
+	@mkdir -p build/native
+	$(CC) -std=c11 -O1 $(WARN) tools/layout_json.c src/params.c -lm -o $@
+
+layout: build/native/layout_json
+	build/native/layout_json > tools/lstm_layout.json
 
 # A short fuzzing run in every test; `make fuzz` runs longer (FUZZ_SECONDS).
 test-fuzz: build/fuzz/fuzz_load build/fuzz/seeds/.done
@@ -100,10 +127,9 @@ test-valgrind: build/native/test_core_plain
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
 	  --std=c11 -Iinclude src/
-	clang-tidy --quiet src/model.c src/train.c src/infer.c src/serialize.c src/kernels_scalar.c \
-	  src/kernel_check.c -- -std=c11 -Iinclude
+	clang-tidy --quiet $(filter-out src/kernels_wasmsimd.c,$(CORE_SRC)) $(TEST_SRC) -- -std=c11 -Iinclude
 
-test-js: all
+test-js: all $(TEST_WASM)
 	node --test tests/
 
 demo: deps

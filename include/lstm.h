@@ -87,6 +87,15 @@ extern "C" {
  * version 3 only for a training state with a bad-step record (see lstm_step_guard). */
 #define LSTM_FORMAT_VERSION 3
 
+/* Limits of a model and of a batch; every value outside them is refused with a message. */
+#define LSTM_MAX_LAYERS 16
+#define LSTM_MAX_HIDDEN 4096
+#define LSTM_MAX_VOCAB (1 << 20)   /* input_vocab and output_size */
+#define LSTM_MAX_INPUT 65536       /* dense input_size */
+#define LSTM_MAX_PARAMS (1u << 28) /* floats per arena: 1 GiB, more than wasm32 can hold twice */
+#define LSTM_MAX_BATCH 65536
+#define LSTM_MAX_STEPS 65536
+
 typedef struct lstm_model lstm_model;
 
 typedef enum lstm_status {
@@ -106,6 +115,11 @@ typedef enum lstm_status {
 
 /* A short fixed description of a status code. Never NULL. */
 const char *lstm_strerror(lstm_status status);
+
+/* The kernels this build runs: "wasmsimd" (128-bit wasm SIMD) or "scalar". */
+const char *lstm_kernels_name(void);
+/* Bytes in live allocations of the library's heap (the wasm builds; 0 natively). */
+size_t lstm_allocated_bytes(void);
 
 /* Detailed message for failures of lstm_create / lstm_load, which have no model to hold it. */
 typedef struct lstm_message {
@@ -168,6 +182,22 @@ void lstm_free(lstm_model *model); /* NULL is allowed */
 const char *lstm_error_message(const lstm_model *model);
 
 lstm_status lstm_get_config(const lstm_model *model, lstm_config *out);
+
+/* What a model of this config takes, before making it: the parameter count, and the bytes of
+ * its allocations when it trains on (batch, steps) batches with the optimizer type given
+ * (lstm_optimizer_type): parameters and gradients, optimizer moments, the training
+ * activations and carried state, and what inference keeps (one step's activations, the
+ * embedding copy of token models, the sampler's scratch). */
+typedef struct lstm_memory {
+    uint64_t parameters;
+    uint64_t parameter_bytes;
+    uint64_t optimizer_bytes;
+    uint64_t activation_bytes;
+    uint64_t inference_bytes;
+    uint64_t total_bytes;
+} lstm_memory;
+lstm_status lstm_estimate_memory(const lstm_config *config, int32_t batch, int32_t steps, int32_t optimizer,
+                                 lstm_memory *out, lstm_message *message);
 
 /* ---- parameters: one contiguous float32 arena in the layout above ---- */
 size_t lstm_parameter_count(const lstm_model *model);

@@ -1,59 +1,88 @@
-/* kernels.h - the numeric kernels the model is built from, as a table of function pointers.
+/* kernels.h - the numeric kernels the model is built from, listed once.
  *
  * kernels_scalar.c is the specification (plain C); kernels_wasmsimd.c implements the same
- * signatures with 128-bit wasm SIMD. One table drives both dispatch and the tests that
- * compare the two. All matrices are row-major with an explicit leading dimension. */
+ * signatures with 128-bit wasm SIMD. LSTM_KERNELS below is the only list: it makes the table
+ * type, both tables, and the test build's switch and kernel ids (tests/kernel_check.c). All
+ * matrices are row-major with an explicit leading dimension. */
 #ifndef LSTM_KERNELS_H
 #define LSTM_KERNELS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+/* X(name, return type, parameters, how the test entry point calls it). The test call reads
+ * dims d0 d1 d2, inputs a and b, the in/out buffer c, ids and writes *out (see
+ * tests/kernel_check.c); `k` is the table under test, n = (size_t)d0. */
+#define LSTM_KERNELS(X)                                                                            \
+    /* C (M, N) += A (M, K) . B (N, K)^T      forward products against PyTorch-layout weights */ \
+    X(gemm_nt, void, (int M, int N, int K, const float *A, int lda, const float *B, int ldb,     \
+                      float *C, int ldc),                                                          \
+      k->gemm_nt(d0, d1, d2, a, d2, b, d2, c, d1))                                                 \
+    /* C (M, N) += A (M, K) . B (K, N)        gradient flowing back to the inputs */              \
+    X(gemm_nn, void, (int M, int N, int K, const float *A, int lda, const float *B, int ldb,     \
+                      float *C, int ldc),                                                          \
+      k->gemm_nn(d0, d1, d2, a, d2, b, d1, c, d1))                                                 \
+    /* C (M, N) += A (K, M)^T . B (K, N)      weight gradients summed over all rows */            \
+    X(gemm_tn, void, (int M, int N, int K, const float *A, int lda, const float *B, int ldb,     \
+                      float *C, int ldc),                                                          \
+      k->gemm_tn(d0, d1, d2, a, d0, b, d1, c, d1))                                                 \
+    /* B (cols, rows) = A (rows, cols)^T: lets the large products run as gemm_nt, whose          \
+     * contiguous dot products are the fastest form in 128-bit SIMD */                             \
+    X(transpose, void, (int rows, int cols, const float *A, int lda, float *B, int ldb),          \
+      k->transpose(d0, d1, a, d1, c, d0))                                                          \
+    /* y[i] = sigmoid(x[i]) / tanh(x[i]); exposed so tests can bound their error */              \
+    X(vec_sigmoid, void, (int n, const float *x, float *y), k->vec_sigmoid(d0, a, c))             \
+    X(vec_tanh, void, (int n, const float *x, float *y), k->vec_tanh(d0, a, c))                    \
+    /* LSTM cell for B rows. gates (B, 4H): in pre-activations [i f g o], out activations.       \
+     * c_prev, c, tanh_c, h: (B, H) with row stride H. Test: c = [c | tanh_c | h | gates]. */     \
+    X(lstm_cell_forward, void, (int B, int H, float *gates, const float *c_prev, float *c,        \
+                                float *tanh_c, float *h),                                          \
+      (memcpy(c + 3 * n * d1, a, 4 * n * d1 * sizeof(float)),                                      \
+       k->lstm_cell_forward(d0, d1, c + 3 * n * d1, b, c, c + n * d1, c + 2 * n * d1)))            \
+    /* Backward through the cell. gates: activations from forward; dh: (B, H) gradient at h;     \
+     * dc: (B, H) in: gradient from step t+1, out: gradient to pass to step t-1;                 \
+     * dgates (B, 4H) receives d loss / d pre-activations. Test: b = [c_prev | tanh_c | dh],     \
+     * c = [dc | dgates]. */                                                                       \
+    X(lstm_cell_backward, void, (int B, int H, const float *gates, const float *c_prev,           \
+                                 const float *tanh_c, const float *dh, float *dc, float *dgates), \
+      k->lstm_cell_backward(d0, d1, a, b, b + n * d1, b + 2 * n * d1, c, c + n * d1))              \
+    /* Rows of logits (R, V) become d loss / d logits = (softmax - onehot(target)) * scale;      \
+     * returns the summed cross-entropy (nats) of the R rows, in double. */                       \
+    X(softmax_xent, double, (int R, int V, float *logits, const int32_t *targets, float scale),   \
+      *out = k->softmax_xent(d0, d1, (float *)a, ids, b[0]))                                       \
+    /* out[j] += sum over r of A[r][j], A (R, N) */                                                \
+    X(sum_rows, void, (int R, int N, const float *A, int lda, float *out),                        \
+      k->sum_rows(d0, d1, a, d1, c))                                                               \
+    /* sum of squares, in double: the gradient norm for clipping */                               \
+    X(sum_squares, double, (size_t n, const float *x), *out = k->sum_squares(n, a))               \
+    X(scale, void, (size_t n, float *x, float s), k->scale(n, c, b[0]))                            \
+    /* Optimizer updates over the whole parameter arena: return 1 if every new parameter and     \
+     * moment is finite, and write them only with commit (commit 0 checks, changing nothing).    \
+     * Test: c = [p | moment 1 | moment 2], b = hyperparameters, d1 = check only. */              \
+    X(sgd_update, int, (size_t n, float *p, const float *g, float *v, float lr, float momentum,   \
+                        float decay, int commit),                                                  \
+      *out = k->sgd_update(n, c, a, c + n, b[0], b[1], b[2], !d1))                                 \
+    X(rmsprop_update, int, (size_t n, float *p, const float *g, float *s, float lr, float beta2,  \
+                            float eps, float decay, int commit),                                   \
+      *out = k->rmsprop_update(n, c, a, c + n, b[0], b[1], b[2], b[3], !d1))                       \
+    /* bc1 = 1 - beta1^t, bc2 = 1 - beta2^t (bias corrections) */                                 \
+    X(adam_update, int, (size_t n, float *p, const float *g, float *m, float *v, float lr,        \
+                         float beta1, float beta2, float eps, float decay, float bc1, float bc2,  \
+                         int commit),                                                              \
+      *out = k->adam_update(n, c, a, c + n, c + 2 * n, b[0], b[1], b[2], b[3], b[4], b[5], b[6], !d1))
+
 typedef struct lstm_kernels {
-    const char *name;
-    /* C (M, N) += A (M, K) . B (N, K)^T      forward products against PyTorch-layout weights */
-    void (*gemm_nt)(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                    float *C, int ldc);
-    /* C (M, N) += A (M, K) . B (K, N)        gradient flowing back to the inputs */
-    void (*gemm_nn)(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                    float *C, int ldc);
-    /* C (M, N) += A (K, M)^T . B (K, N)      weight gradients summed over all rows */
-    void (*gemm_tn)(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                    float *C, int ldc);
-    /* B (cols, rows) = A (rows, cols)^T: lets every large product run as gemm_nt, whose
-     * contiguous dot products are the fastest form in 128-bit SIMD */
-    void (*transpose)(int rows, int cols, const float *A, int lda, float *B, int ldb);
-    /* y[i] = sigmoid(x[i]) / tanh(x[i]); exposed so tests can bound their error */
-    void (*vec_sigmoid)(int n, const float *x, float *y);
-    void (*vec_tanh)(int n, const float *x, float *y);
-    /* LSTM cell for B rows. gates (B, 4H): in pre-activations [i f g o], out activations.
-     * c_prev, c, tanh_c, h: (B, H) with row stride H. */
-    void (*lstm_cell_forward)(int B, int H, float *gates, const float *c_prev, float *c,
-                              float *tanh_c, float *h);
-    /* Backward through the cell. gates: activations from forward; dh: (B, H) gradient at h;
-     * dc: (B, H) in: gradient from step t+1, out: gradient to pass to step t-1;
-     * dgates (B, 4H) receives d loss / d pre-activations. */
-    void (*lstm_cell_backward)(int B, int H, const float *gates, const float *c_prev,
-                               const float *tanh_c, const float *dh, float *dc, float *dgates);
-    /* Rows of logits (R, V) become d loss / d logits = (softmax - onehot(target)) * scale;
-     * returns the summed cross-entropy (nats) of the R rows, in double. */
-    double (*softmax_xent)(int R, int V, float *logits, const int32_t *targets, float scale);
-    /* out[j] += sum over r of A[r][j], A (R, N) */
-    void (*sum_rows)(int R, int N, const float *A, int lda, float *out);
-    /* sum of squares, in double: the gradient norm for clipping */
-    double (*sum_squares)(size_t n, const float *x);
-    void (*scale)(size_t n, float *x, float s);
-    /* optimizer updates over the whole parameter arena; return 1 if every new parameter and
-     * moment is finite, and write them only with commit (commit 0 checks, changing nothing) */
-    int (*sgd_update)(size_t n, float *p, const float *g, float *v, float lr, float momentum,
-                      float decay, int commit);
-    int (*rmsprop_update)(size_t n, float *p, const float *g, float *s, float lr, float beta2,
-                          float eps, float decay, int commit);
-    /* bc1 = 1 - beta1^t, bc2 = 1 - beta2^t (bias corrections) */
-    int (*adam_update)(size_t n, float *p, const float *g, float *m, float *v, float lr,
-                       float beta1, float beta2, float eps, float decay, float bc1, float bc2,
-                       int commit);
+    const char *impl; /* "scalar" or "wasmsimd" */
+#define LSTM_KERNEL_FIELD(name, ret, params, test) ret(*name) params;
+    LSTM_KERNELS(LSTM_KERNEL_FIELD)
+#undef LSTM_KERNEL_FIELD
 } lstm_kernels;
+
+/* A table entry `.name = name_<LSTM_KERNEL_SUFFIX>`: each kernel file defines the suffix and
+ * builds its table with LSTM_KERNELS(LSTM_KERNEL_ENTRY), so no kernel can be left out. */
+#define LSTM_PASTE_(a, b) a##_##b
+#define LSTM_PASTE(a, b) LSTM_PASTE_(a, b)
+#define LSTM_KERNEL_ENTRY(name, ret, params, test) .name = LSTM_PASTE(name, LSTM_KERNEL_SUFFIX),
 
 extern const lstm_kernels lstm_kernels_scalar;
 #ifdef __wasm_simd128__

@@ -2,7 +2,7 @@
  * against, and the implementation of the fallback (no-SIMD) build. */
 #include <math.h>
 
-#include "fastmath.h"
+#include "kernel_elements.h"
 #include "kernels.h"
 
 static void gemm_nt_scalar(int M, int N, int K, const float *A, int lda, const float *B,
@@ -64,19 +64,10 @@ static void lstm_cell_forward_scalar(int B, int H, float *gates, const float *c_
                                      float *tanh_c, float *h) {
     for (int b = 0; b < B; b++) {
         float *gi = gates + (size_t)b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
-        size_t row = (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            float i = lstm_sigmoidf(gi[j]);
-            float f = lstm_sigmoidf(gf[j]);
-            float g = lstm_tanhf(gg[j]);
-            float o = lstm_sigmoidf(go[j]);
-            float ct = f * c_prev[row + j] + i * g;
-            float tc = lstm_tanhf(ct);
-            gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;
-            c[row + j] = ct;
-            tanh_c[row + j] = tc;
-            h[row + j] = o * tc;
-        }
+        const size_t row = (size_t)b * H;
+        for (int j = 0; j < H; j++)
+            lstm_cell_forward_element(gi + j, gf + j, gg + j, go + j, c_prev[row + j], c + row + j,
+                                      tanh_c + row + j, h + row + j);
     }
 }
 
@@ -86,18 +77,10 @@ static void lstm_cell_backward_scalar(int B, int H, const float *gates, const fl
     for (int b = 0; b < B; b++) {
         const float *gi = gates + (size_t)b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
         float *di = dgates + (size_t)b * 4 * H, *df = di + H, *dg = df + H, *dout = dg + H;
-        size_t row = (size_t)b * H;
-        for (int j = 0; j < H; j++) {
-            float i = gi[j], f = gf[j], g = gg[j], o = go[j];
-            float tc = tanh_c[row + j];
-            float dhj = dh[row + j];
-            float dcj = dc[row + j] + dhj * o * (1.0f - tc * tc);
-            dout[j] = dhj * tc * o * (1.0f - o);
-            di[j] = dcj * g * i * (1.0f - i);
-            df[j] = dcj * c_prev[row + j] * f * (1.0f - f);
-            dg[j] = dcj * i * (1.0f - g * g);
-            dc[row + j] = dcj * f;
-        }
+        const size_t row = (size_t)b * H;
+        for (int j = 0; j < H; j++)
+            lstm_cell_backward_element(gi[j], gf[j], gg[j], go[j], c_prev[row + j], tanh_c[row + j],
+                                       dh[row + j], dc + row + j, di + j, df + j, dg + j, dout + j);
     }
 }
 
@@ -144,30 +127,18 @@ static void scale_scalar(size_t n, float *x, float s) {
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 
-/* The optimizer updates compute every element's new parameter and moments and return 1 if
- * all of them are finite. Only with commit do they write them: a step runs them once without,
- * so an update that would overflow is refused before it has changed anything. */
 static int sgd_update_scalar(size_t n, float *p, const float *g, float *v, float lr,
                              float momentum, float decay, int commit) {
     int finite = 1;
-    for (size_t i = 0; i < n; i++) {
-        const float vi = momentum * v[i] + g[i];
-        const float pi = p[i] - lr * (vi + decay * p[i]);
-        finite &= isfinite(vi) && isfinite(pi);
-        if (commit) v[i] = vi, p[i] = pi;
-    }
+    for (size_t i = 0; i < n; i++) finite &= sgd_element(p + i, g[i], v + i, lr, momentum, decay, commit);
     return finite;
 }
 
 static int rmsprop_update_scalar(size_t n, float *p, const float *g, float *s, float lr,
                                  float beta2, float eps, float decay, int commit) {
     int finite = 1;
-    for (size_t i = 0; i < n; i++) {
-        const float si = beta2 * s[i] + (1.0f - beta2) * g[i] * g[i];
-        const float pi = p[i] - lr * (g[i] / (sqrtf(si) + eps) + decay * p[i]);
-        finite &= isfinite(si) && isfinite(pi);
-        if (commit) s[i] = si, p[i] = pi;
-    }
+    for (size_t i = 0; i < n; i++)
+        finite &= rmsprop_element(p + i, g[i], s + i, lr, beta2, eps, decay, commit);
     return finite;
 }
 
@@ -175,36 +146,13 @@ static int adam_update_scalar(size_t n, float *p, const float *g, float *m, floa
                               float beta1, float beta2, float eps, float decay, float bc1,
                               float bc2, int commit) {
     int finite = 1;
-    for (size_t i = 0; i < n; i++) {
-        const float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
-        const float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
-        const float mhat = mi / bc1;
-        const float vhat = vi / bc2;
-        const float pi = p[i] - lr * (mhat / (sqrtf(vhat) + eps) + decay * p[i]);
-        finite &= isfinite(mi) && isfinite(vi) && isfinite(pi);
-        if (commit) m[i] = mi, v[i] = vi, p[i] = pi;
-    }
+    for (size_t i = 0; i < n; i++)
+        finite &= adam_element(p + i, g[i], m + i, v + i, lr, beta1, beta2, eps, decay, bc1, bc2, commit);
     return finite;
 }
 
-const lstm_kernels lstm_kernels_scalar = {
-    .name = "scalar",
-    .gemm_nt = gemm_nt_scalar,
-    .gemm_nn = gemm_nn_scalar,
-    .gemm_tn = gemm_tn_scalar,
-    .transpose = transpose_scalar,
-    .vec_sigmoid = vec_sigmoid_scalar,
-    .vec_tanh = vec_tanh_scalar,
-    .lstm_cell_forward = lstm_cell_forward_scalar,
-    .lstm_cell_backward = lstm_cell_backward_scalar,
-    .softmax_xent = softmax_xent_scalar,
-    .sum_rows = sum_rows_scalar,
-    .sum_squares = sum_squares_scalar,
-    .scale = scale_scalar,
-    .sgd_update = sgd_update_scalar,
-    .rmsprop_update = rmsprop_update_scalar,
-    .adam_update = adam_update_scalar,
-};
+#define LSTM_KERNEL_SUFFIX scalar
+const lstm_kernels lstm_kernels_scalar = {.impl = "scalar", LSTM_KERNELS(LSTM_KERNEL_ENTRY)};
 
 const lstm_kernels *lstm_kernels_best(void) {
 #ifdef __wasm_simd128__

@@ -1,13 +1,13 @@
 /* kernels_wasmsimd.c - the kernels of kernels_scalar.c with 128-bit wasm SIMD.
  *
  * Same signatures and the same arithmetic; tails (sizes not a multiple of the vector width)
- * fall back to the scalar formulas and never read past the end of an array. Only compiled
- * into the SIMD build (-msimd128). */
+ * go to the scalar kernels or their element formulas (kernel_elements.h) and never read past
+ * the end of an array. Only compiled into the SIMD build (-msimd128). */
 #ifdef __wasm_simd128__
 #include <math.h>
 #include <wasm_simd128.h>
 
-#include "fastmath.h"
+#include "kernel_elements.h"
 #include "kernels.h"
 
 typedef v128_t f32x4;
@@ -159,6 +159,16 @@ static void gemm_nt_wasmsimd(int M, int N, int K, const float *A, int lda, const
     }
 }
 
+/* C (4 rows of 8 at c, row stride ldc) += the accumulators of a 4 x 8 block */
+static inline void add_4x8(float *c, int ldc, f32x4 c00, f32x4 c01, f32x4 c10, f32x4 c11, f32x4 c20,
+                           f32x4 c21, f32x4 c30, f32x4 c31) {
+    const f32x4 rows[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+    for (int r = 0; r < 4; r++, c += ldc) {
+        STORE(c, ADD(LOAD(c), rows[r][0]));
+        STORE(c + 4, ADD(LOAD(c + 4), rows[r][1]));
+    }
+}
+
 /* ---- GEMM: C += A . B, broadcast an element of A against a row of B ---- */
 
 #define NN_MC 64 /* rows of A per block: A block (64 x K) stays in L2 while B panels stream */
@@ -187,11 +197,7 @@ static void gemm_nn_wasmsimd(int M, int N, int K, const float *A, int lda, const
                     x = SPLAT(a3[k]);
                     c30 = ADD(c30, MUL(x, w0)); c31 = ADD(c31, MUL(x, w1));
                 }
-                float *c = C + (size_t)i * ldc + j;
-                STORE(c, ADD(LOAD(c), c00)); STORE(c + 4, ADD(LOAD(c + 4), c01)); c += ldc;
-                STORE(c, ADD(LOAD(c), c10)); STORE(c + 4, ADD(LOAD(c + 4), c11)); c += ldc;
-                STORE(c, ADD(LOAD(c), c20)); STORE(c + 4, ADD(LOAD(c + 4), c21)); c += ldc;
-                STORE(c, ADD(LOAD(c), c30)); STORE(c + 4, ADD(LOAD(c + 4), c31));
+                add_4x8(C + (size_t)i * ldc + j, ldc, c00, c01, c10, c11, c20, c21, c30, c31);
             }
             for (; i < i1; i++) {
                 const float *a = A + (size_t)i * lda;
@@ -245,11 +251,7 @@ static void gemm_tn_wasmsimd(int M, int N, int K, const float *A, int lda, const
                     x = LANE(a, 3);
                     c30 = ADD(c30, MUL(x, w0)); c31 = ADD(c31, MUL(x, w1));
                 }
-                float *c = C + (size_t)i * ldc + j;
-                STORE(c, ADD(LOAD(c), c00)); STORE(c + 4, ADD(LOAD(c + 4), c01)); c += ldc;
-                STORE(c, ADD(LOAD(c), c10)); STORE(c + 4, ADD(LOAD(c + 4), c11)); c += ldc;
-                STORE(c, ADD(LOAD(c), c20)); STORE(c + 4, ADD(LOAD(c + 4), c21)); c += ldc;
-                STORE(c, ADD(LOAD(c), c30)); STORE(c + 4, ADD(LOAD(c + 4), c31));
+                add_4x8(C + (size_t)i * ldc + j, ldc, c00, c01, c10, c11, c20, c21, c30, c31);
             }
         }
         /* rows M4..M (all columns) and columns N8..N (rows 0..M4), scalar */
@@ -295,13 +297,13 @@ static void transpose_wasmsimd(int rows, int cols, const float *A, int lda, floa
 static void vec_sigmoid_wasmsimd(int n, const float *x, float *y) {
     int i = 0;
     for (; i + 4 <= n; i += 4) STORE(y + i, sigmoid_f32x4(LOAD(x + i)));
-    for (; i < n; i++) y[i] = lstm_sigmoidf(x[i]);
+    lstm_kernels_scalar.vec_sigmoid(n - i, x + i, y + i);
 }
 
 static void vec_tanh_wasmsimd(int n, const float *x, float *y) {
     int i = 0;
     for (; i + 4 <= n; i += 4) STORE(y + i, tanh_f32x4(LOAD(x + i)));
-    for (; i < n; i++) y[i] = lstm_tanhf(x[i]);
+    lstm_kernels_scalar.vec_tanh(n - i, x + i, y + i);
 }
 
 static void lstm_cell_forward_wasmsimd(int B, int H, float *gates, const float *c_prev, float *c,
@@ -324,14 +326,8 @@ static void lstm_cell_forward_wasmsimd(int B, int H, float *gates, const float *
             STORE(tr + j, tc);
             STORE(hr + j, MUL(o, tc));
         }
-        for (; j < H; j++) {
-            float i = lstm_sigmoidf(gi[j]), f = lstm_sigmoidf(gf[j]);
-            float g = lstm_tanhf(gg[j]), o = lstm_sigmoidf(go[j]);
-            float ct = f * cp[j] + i * g;
-            float tc = lstm_tanhf(ct);
-            gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;
-            cr[j] = ct; tr[j] = tc; hr[j] = o * tc;
-        }
+        for (; j < H; j++)
+            lstm_cell_forward_element(gi + j, gf + j, gg + j, go + j, cp[j], cr + j, tr + j, hr + j);
     }
 }
 
@@ -356,16 +352,9 @@ static void lstm_cell_backward_wasmsimd(int B, int H, const float *gates, const 
             STORE(dg + j, MUL(MUL(dcj, i), SUB(one, MUL(g, g))));
             STORE(dcr + j, MUL(dcj, f));
         }
-        for (; j < H; j++) {
-            float i = gi[j], f = gf[j], g = gg[j], o = go[j];
-            float tc = tr[j], dhj = dhr[j];
-            float dcj = dcr[j] + dhj * o * (1.0f - tc * tc);
-            dout[j] = dhj * tc * o * (1.0f - o);
-            di[j] = dcj * g * i * (1.0f - i);
-            df[j] = dcj * cp[j] * f * (1.0f - f);
-            dg[j] = dcj * i * (1.0f - g * g);
-            dcr[j] = dcj * f;
-        }
+        for (; j < H; j++)
+            lstm_cell_backward_element(gi[j], gf[j], gg[j], go[j], cp[j], tr[j], dhr[j], dcr + j, di + j,
+                                       df + j, dg + j, dout + j);
     }
 }
 
@@ -421,7 +410,7 @@ static void sum_rows_wasmsimd(int R, int N, const float *A, int lda, float *out)
         const float *a = A + (size_t)r * lda;
         int j = 0;
         for (; j < N4; j += 4) STORE(out + j, ADD(LOAD(out + j), LOAD(a + j)));
-        for (; j < N; j++) out[j] += a[j];
+        lstm_kernels_scalar.sum_rows(1, N - j, a + j, lda, out + j);
     }
 }
 
@@ -437,16 +426,15 @@ static double sum_squares_wasmsimd(size_t n, const float *x) {
         s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(hi, hi));
     }
     v128_t s = wasm_f64x2_add(s0, s1);
-    double total = wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1);
-    for (; i < n; i++) total += (double)x[i] * x[i];
-    return total;
+    const double total = wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1);
+    return total + lstm_kernels_scalar.sum_squares(n - i, x + i);
 }
 
 static void scale_wasmsimd(size_t n, float *x, float s) {
     f32x4 vs = SPLAT(s);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) STORE(x + i, MUL(LOAD(x + i), vs));
-    for (; i < n; i++) x[i] *= s;
+    lstm_kernels_scalar.scale(n - i, x + i, s);
 }
 
 /* Lanes of x that are finite (|x| <= FLT_MAX is false for inf and NaN). */
@@ -466,14 +454,8 @@ static int sgd_update_wasmsimd(size_t n, float *p, const float *g, float *v, flo
         ok = wasm_v128_and(ok, wasm_v128_and(finite_lanes(vi), finite_lanes(pi)));
         if (commit) STORE(v + i, vi), STORE(p + i, pi);
     }
-    int finite = wasm_i32x4_all_true(ok);
-    for (; i < n; i++) {
-        const float vi = momentum * v[i] + g[i];
-        const float pi = p[i] - lr * (vi + decay * p[i]);
-        finite &= isfinite(vi) && isfinite(pi);
-        if (commit) v[i] = vi, p[i] = pi;
-    }
-    return finite;
+    return wasm_i32x4_all_true(ok) &
+           lstm_kernels_scalar.sgd_update(n - i, p + i, g + i, v + i, lr, momentum, decay, commit);
 }
 
 static int rmsprop_update_wasmsimd(size_t n, float *p, const float *g, float *s, float lr,
@@ -491,14 +473,8 @@ static int rmsprop_update_wasmsimd(size_t n, float *p, const float *g, float *s,
         ok = wasm_v128_and(ok, wasm_v128_and(finite_lanes(si), finite_lanes(pi)));
         if (commit) STORE(s + i, si), STORE(p + i, pi);
     }
-    int finite = wasm_i32x4_all_true(ok);
-    for (; i < n; i++) {
-        const float si = beta2 * s[i] + (1.0f - beta2) * g[i] * g[i];
-        const float pi = p[i] - lr * (g[i] / (sqrtf(si) + eps) + decay * p[i]);
-        finite &= isfinite(si) && isfinite(pi);
-        if (commit) s[i] = si, p[i] = pi;
-    }
-    return finite;
+    return wasm_i32x4_all_true(ok) &
+           lstm_kernels_scalar.rmsprop_update(n - i, p + i, g + i, s + i, lr, beta2, eps, decay, commit);
 }
 
 static int adam_update_wasmsimd(size_t n, float *p, const float *g, float *m, float *v, float lr,
@@ -521,35 +497,10 @@ static int adam_update_wasmsimd(size_t n, float *p, const float *g, float *m, fl
                                              finite_lanes(pi)));
         if (commit) STORE(m + i, mi), STORE(v + i, vi), STORE(p + i, pi);
     }
-    int finite = wasm_i32x4_all_true(ok);
-    for (; i < n; i++) {
-        const float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
-        const float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
-        const float mhat = mi / bc1;
-        const float vhat = vi / bc2;
-        const float pi = p[i] - lr * (mhat / (sqrtf(vhat) + eps) + decay * p[i]);
-        finite &= isfinite(mi) && isfinite(vi) && isfinite(pi);
-        if (commit) m[i] = mi, v[i] = vi, p[i] = pi;
-    }
-    return finite;
+    return wasm_i32x4_all_true(ok) & lstm_kernels_scalar.adam_update(n - i, p + i, g + i, m + i, v + i, lr, beta1,
+                                                                     beta2, eps, decay, bc1, bc2, commit);
 }
 
-const lstm_kernels lstm_kernels_wasmsimd = {
-    .name = "wasmsimd",
-    .gemm_nt = gemm_nt_wasmsimd,
-    .gemm_nn = gemm_nn_wasmsimd,
-    .gemm_tn = gemm_tn_wasmsimd,
-    .transpose = transpose_wasmsimd,
-    .vec_sigmoid = vec_sigmoid_wasmsimd,
-    .vec_tanh = vec_tanh_wasmsimd,
-    .lstm_cell_forward = lstm_cell_forward_wasmsimd,
-    .lstm_cell_backward = lstm_cell_backward_wasmsimd,
-    .softmax_xent = softmax_xent_wasmsimd,
-    .sum_rows = sum_rows_wasmsimd,
-    .sum_squares = sum_squares_wasmsimd,
-    .scale = scale_wasmsimd,
-    .sgd_update = sgd_update_wasmsimd,
-    .rmsprop_update = rmsprop_update_wasmsimd,
-    .adam_update = adam_update_wasmsimd,
-};
+#define LSTM_KERNEL_SUFFIX wasmsimd
+const lstm_kernels lstm_kernels_wasmsimd = {.impl = "wasmsimd", LSTM_KERNELS(LSTM_KERNEL_ENTRY)};
 #endif /* __wasm_simd128__ */

@@ -19,15 +19,10 @@ void *lstm_test_calloc(size_t count, size_t size);
 #define calloc(count, size) lstm_test_calloc(count, size)
 #endif
 
-#define LSTM_MAX_LAYERS 16
-#define LSTM_MAX_HIDDEN 4096
-#define LSTM_MAX_VOCAB (1 << 20)
-#define LSTM_MAX_INPUT 65536
-#define LSTM_MAX_PARAMS ((uint64_t)1 << 28) /* 1 GiB per float arena: more cannot fit wasm32 */
-#define LSTM_MAX_BATCH 65536
-#define LSTM_MAX_STEPS 65536
 #define LSTM_MAX_UNITS (2 * LSTM_MAX_LAYERS) /* a unit is one direction of one layer */
-#define LSTM_N_TENSORS(U) (8 * (U) + 2) /* a bound: 4 per unit, + peephole, projection, 2 layer norm; 2 head */
+#define LSTM_MAX_TENSORS (8 * LSTM_MAX_UNITS + 2) /* every unit rule, and the head's two */
+
+/* ---- the shape of a config ---- */
 
 /* Gate rows per hidden unit: 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n; CIFG: i, g, o). */
 static inline int lstm_gate_count(const lstm_config *c) {
@@ -43,15 +38,37 @@ static inline int lstm_directions(const lstm_config *c) { return c->bidirectiona
 static inline int lstm_unit_count(const lstm_config *c) { return c->num_layers * lstm_directions(c); }
 /* Width of every layer's output and of what the head reads: S per direction. */
 static inline int lstm_output_width(const lstm_config *c) { return lstm_directions(c) * lstm_state_size(c); }
-/* Does the LSTM need the general cell (train.c) rather than the kernel table's? */
-static inline int lstm_variant_cell(const lstm_config *c) {
-    return c->cell == LSTM_CELL_LSTM && (c->peephole || c->cifg || c->activation != LSTM_ACTIVATION_TANH);
-}
+
+/* ---- the parameter table (params.c) ---- */
+
+typedef enum lstm_tensor_kind {
+    LSTM_T_W_IH, LSTM_T_W_HH, LSTM_T_B_IH, LSTM_T_B_HH, LSTM_T_PEEPHOLE, LSTM_T_W_HR,
+    LSTM_T_LN_GATES, LSTM_T_LN_CELL, LSTM_T_OUT_WEIGHT, LSTM_T_OUT_BIAS
+} lstm_tensor_kind;
+
+/* Dimensions a rule's shape is made of (include/lstm.h's names): G gate rows (gates x H), X the
+ * unit's input width, S the state width, H, P proj_size, the peephole rows, V outputs, O the
+ * width the head reads (directions x S), and the constants 2 and 1. */
+typedef enum lstm_dim {
+    LSTM_DIM_G, LSTM_DIM_X, LSTM_DIM_S, LSTM_DIM_H, LSTM_DIM_P, LSTM_DIM_PEEPHOLES, LSTM_DIM_V,
+    LSTM_DIM_O, LSTM_DIM_2, LSTM_DIM_1
+} lstm_dim;
+
+typedef enum lstm_rule_when {
+    LSTM_IF_ALWAYS, LSTM_IF_PEEPHOLE, LSTM_IF_PROJECTION, LSTM_IF_LAYER_NORM
+} lstm_rule_when;
+
+typedef struct lstm_tensor_rule {
+    const char *name; /* per unit: suffixed _l{layer}[_reverse] */
+    lstm_tensor_kind kind;
+    lstm_dim rows, cols;
+    lstm_rule_when when;
+} lstm_tensor_rule;
 
 /* Pointers into one arena (parameters or gradients), in the order of the header. */
 typedef struct lstm_layer_tensors {
-    float *w_ih; /* (G, X_l), G = 4H (LSTM) or 3H (GRU) */
-    float *w_hh; /* (G, H) */
+    float *w_ih; /* (G, X_l) */
+    float *w_hh; /* (G, S) */
     float *b_ih; /* (G) */
     float *b_hh; /* (G) */
     float *peep; /* (P, H) peephole weights, rows i, f, o (CIFG: i, o); NULL without */
@@ -62,16 +79,24 @@ typedef struct lstm_layer_tensors {
 
 typedef struct lstm_tensors {
     lstm_layer_tensors layer[LSTM_MAX_UNITS]; /* per unit: l * directions + d */
-    float *w_out; /* (V, H) */
+    float *w_out; /* (V, O) */
     float *b_out; /* (V) */
 } lstm_tensors;
 
-/* Activations of one layer for one (B, T) batch, time-major: row r = t*B + b. */
+/* The unit rules (head 0) or the head's (head 1). */
+const lstm_tensor_rule *lstm_tensor_rules(int head, int *count);
+/* Parameters of a config, in 64 bits (checked against LSTM_MAX_PARAMS by the caller). */
+uint64_t lstm_parameter_total(const lstm_config *c);
+void lstm_point_tensors(const lstm_config *c, float *base, lstm_tensors *t);
+
+/* ---- activations (workspace.c) ---- */
+
+/* Activations of one unit for one (B, T) batch, time-major: row r = t*B + b. */
 typedef struct lstm_layer_acts {
     float *h;      /* (T+1, B, S) h[0] is the initial state; S = proj_size or H */
     float *c;      /* (T+1, B, H) */
     float *gates;  /* (T, B, G) activations i, f, g, o (GRU: r, z, n) after forward */
-    float *tanh_c; /* (T, B, H) tanh(c); GRU: W_hn h + b_hn, the product the reset gate scales */
+    float *tanh_c; /* (T, B, H) act(c); GRU: W_hn h + b_hn, the product the reset gate scales */
     float *mask;   /* (T, B, D*S) dropout mask 0 or 1/(1-p); NULL without dropout */
     float *rmask;  /* (B, H) recurrent dropout mask, the same at every step; NULL without */
     int rdrop;     /* rmask is in use for the batch being computed */
@@ -85,61 +110,65 @@ typedef struct lstm_layer_acts {
     float *ln_rc;  /* (T, B) its 1/std */
 } lstm_layer_acts;
 
-/* The training workspace, one allocation sized for the largest (B, T) seen so far. */
+/* A workspace: one allocation laid out for a (B, T) shape. The model has two: the training
+ * one (forward and backward, sized for the largest batch seen) and the inference one (one
+ * sequence, one step, forward only). */
 typedef struct lstm_workspace {
     void *arena;
     size_t bytes;
     int B, T;     /* shape the pointers below are laid out for */
+    int backward; /* the pieces only backward needs are laid out too */
     lstm_layer_acts layer[LSTM_MAX_UNITS]; /* per unit, as lstm_tensors */
     float *x;          /* (T, B, X0) dense inputs, time-major */
     int32_t *tokens;   /* (T, B) */
     int32_t *targets;  /* (T, B) */
     float *logits;     /* (T, B, V) logits, then d loss / d logits */
-    float *dgates;     /* (T, B, 4H) */
-    float *dout;       /* (T, B, max(H, X0)) gradient at a layer's output / input */
-    float *dc;         /* (B, H) */
+    float *bias;       /* (G) the input bias of the unit being computed */
+    float *state;      /* (2, L, B, H) scratch initial state (evaluation) */
+    float *values;     /* (rows, V) MSE head: target values of the scored rows; else NULL */
+    float *last;       /* (B, O) last_step_only: top output at each sequence's last step, then
+                          its gradient; else NULL */
+    const int32_t *lengths; /* (B) the caller's lengths during one call, or NULL (all T) */
+    float *hm;         /* (B, H) recurrent dropout: the masked h_{t-1} of one step; else NULL */
+    float *gh;         /* (B, G) GRU: one step's recurrent product W_hh h + b_hh; else NULL */
     float *xrev;       /* bidirectional: (T, B, X) a layer's input with each sequence's valid
                           steps reversed (what the reverse unit reads); else NULL */
     int32_t *tokrev;   /* bidirectional token models: (T, B) the tokens so reversed */
+    /* backward only */
+    float *dgates;     /* (T, B, G) d loss / d gate pre-activations */
+    float *dgh;        /* (T, B, G) GRU: d loss / d (W_hh h + b_hh), which differs from dgates
+                          in the n rows; else NULL */
+    float *dout;       /* (T, B, max(D*H, X0)) gradient at a layer's output / input */
+    float *dc;         /* (B, H) */
+    float *cell_scratch; /* (5H) a cell's backward scratch (layer norm) */
     float *dbi;        /* bidirectional: (2, T, B, S) d loss / d h of the forward unit, then of
                           the reverse unit in its own (reversed) time order */
     float *dx2;        /* bidirectional: (T, B, X) the reverse unit's input gradient */
     float *dm;         /* (B, H) projection: d loss / d (o * tanh(c)) of one step; NULL without */
     float *dx;         /* (B, T, X0) input gradients, batch-first for the caller */
-    float *bias;       /* (4H) b_ih + b_hh of the layer being computed */
-    float *dgT;        /* (4H, T*B) dgates transposed, for weight gradients as gemm_nt */
-    float *xT;         /* (max(X0, H), T*B) a layer's input transposed */
-    float *whhT;       /* (H, 4H) W_hh transposed, for the recurrent backward product */
-    float *wihT;       /* (max(X0, H), 4H) W_ih transposed, for the input backward product */
-    float *dembed;     /* (X0, 4H) token models: gradient of the embedding table */
-    float *state;      /* (2, L, B, H) scratch initial state (evaluation) */
-    float *values;     /* (rows, V) MSE head: target values of the scored rows; else NULL */
-    float *last;       /* (B, H) last_step_only: top output at each sequence's last step, then
-                          its gradient; else NULL */
-    const int32_t *lengths; /* (B) the caller's lengths during one call, or NULL (all T) */
-    float *hm;         /* (B, H) recurrent dropout: the masked h_{t-1} of one step; else NULL */
-    float *gh;         /* (B, G) GRU: one step's recurrent product W_hh h + b_hh; else NULL */
-    float *dgh;        /* (T, B, G) GRU: d loss / d (W_hh h + b_hh), which differs from dgates
-                          in the n rows; else NULL */
+    float *dgT;        /* (G, T*B) dgates transposed, for weight gradients as gemm_nt */
+    float *xT;         /* (max(X0, D*H), T*B) a layer's input transposed */
+    float *whhT;       /* (S, G) W_hh transposed, for the recurrent backward product */
+    float *wihT;       /* (max(X0, D*H), G) W_ih transposed, for the input backward product */
+    float *dembed;     /* (X0, G) token models: gradient of the embedding table */
 } lstm_workspace;
 
-/* Single-sequence inference state and scratch. */
-typedef struct lstm_infer {
-    float *h;       /* (L, H) the first S of each H are the state */
-    float *mh;      /* (H) projection: o * tanh(c) before W_hr */
-    float *c;       /* (L, H) */
-    float *gates;   /* (G); GRU: (2, 3H) the input and the recurrent products */
-    float *tanh_c;  /* (H) */
-    float *logits;  /* (V) */
-    float *probs;   /* (V) sampling scratch */
-    void *pairs;    /* (V) (probability, index) pairs: the sort scratch of top-k/top-p */
-    int has_logits;
-} lstm_infer;
+/* Make m's training workspace fit (B, T), keeping the old one on failure. */
+lstm_status lstm_workspace_for(lstm_model *m, int B, int T);
+/* Lay the training workspace out again for a shorter T within its arena (evaluation's tail). */
+void lstm_workspace_relayout(lstm_model *m, int T);
+/* Allocate the inference workspace (one sequence, one step, forward only). */
+lstm_status lstm_workspace_infer(lstm_model *m);
+
+/* ---- the model ---- */
+
+typedef struct lstm_cell lstm_cell; /* cell.h */
 
 struct lstm_model {
     lstm_config cfg;
     int X0; /* width of layer 0's input: input_vocab or input_size */
     const lstm_kernels *k;
+    const lstm_cell *cell; /* chosen once from the config (cell.h) */
 
     size_t n_params;
     float *params; /* (n_params) */
@@ -147,8 +176,10 @@ struct lstm_model {
     float *moments; /* (n_moments * n_params) optimizer state, NULL before set_optimizer */
     int n_moments;
     lstm_tensors p, g;
-    lstm_tensor_info tensor_info[LSTM_N_TENSORS(LSTM_MAX_UNITS)];
-    char tensor_names[LSTM_N_TENSORS(LSTM_MAX_UNITS)][48];
+    int n_tensors;
+    lstm_tensor_info tensor_info[LSTM_MAX_TENSORS];
+    lstm_tensor_kind tensor_kind[LSTM_MAX_TENSORS];
+    char tensor_names[LSTM_MAX_TENSORS][48];
 
     lstm_optimizer opt;
     int has_opt;
@@ -163,8 +194,8 @@ struct lstm_model {
     int carry_cap; /* batch size the carry block was allocated for (>= carry_B) */
     uint64_t stream_pos;
 
-    /* Bad steps (train.c): skipped, never applied; the K-th in a row fails the call and puts
-     * back what the run of skips moved (stream position, dropout generator, carried state). */
+    /* Bad steps (step_guard.c): skipped, never applied; the K-th in a row fails the call and
+     * puts back what the run of skips moved (stream position, dropout generator, carried state). */
     lstm_step_guard guard;
     double loss_mean;     /* running mean of recent accepted losses, for guard.loss_factor */
     uint32_t loss_count;  /* losses in loss_mean, up to LSTM_LOSS_WINDOW */
@@ -174,15 +205,17 @@ struct lstm_model {
     uint64_t streak_pos;  /* stream_pos and dropout_rng before the run of skips began */
     uint64_t streak_rng;
 
-    /* Token models: W_ih of layer 0 transposed, (D, X0, 4H) (per direction), so the one-hot product reads one
-     * contiguous row per token instead of 4H values a row apart (a cache miss each). */
+    /* Token models: W_ih of layer 0 transposed, (D, X0, G) (per direction), so the one-hot product
+     * reads one contiguous row per token instead of G values a row apart (a cache miss each). */
     float *embed;
     uint64_t param_version; /* bumped whenever parameters change */
     uint64_t embed_version; /* param_version that embed was built from */
 
-    lstm_workspace ws;
-    lstm_infer inf;
-    void *inf_arena;
+    lstm_workspace ws;    /* training, evaluation, prediction */
+    lstm_workspace infer; /* step-by-step inference: its units' h[0], c[0] are the state */
+    int has_logits;       /* infer.logits holds the last step's logits */
+    float *probs;         /* (V) sampling scratch */
+    void *pairs;          /* (V) (probability, index) pairs: the sort scratch of top-k/top-p */
 
     uint32_t *vocab;
     int32_t vocab_size;
@@ -209,29 +242,46 @@ void lstm_message_set(lstm_message *msg, const char *fmt, ...)
 #endif
     ;
 
-/* Validation shared by create and load; writes the reason into msg. */
+/* model.c: validation shared by create and load (writes the reason into msg); allocation of
+ * a model for a checked config (parameters uninitialised); the carried state. */
 lstm_status lstm_config_check(const lstm_config *cfg, uint64_t *n_params, lstm_message *msg);
-lstm_status lstm_optimizer_check(const lstm_optimizer *opt, char *msg, size_t cap);
-/* Allocate a model for a checked config (parameters uninitialised). */
 lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_message *msg);
-void lstm_init_parameters(lstm_model *m);
-int lstm_moments_for(int32_t optimizer_type);
+lstm_status lstm_carry_resize(lstm_model *m, int B);
 /* Make m->embed current (token models). */
 void lstm_embed_refresh(lstm_model *m);
-lstm_status lstm_carry_resize(lstm_model *m, int B);
-/* GRU cell for B rows (train.c). gi (B, 3H): in W_i x + b_i, out activations r, z, n;
- * gh (B, 3H) W_h h + b_h; hn (B, H) receives gh's n rows; h may alias h_prev. */
-void lstm_gru_cell_forward(const lstm_kernels *k, int B, int H, float *gi, const float *gh,
-                           const float *h_prev, float *hn, float *h, int relu);
-/* The general LSTM cell (peepholes, CIFG, relu) for B rows, in the layout of the kernel's
- * lstm_cell_forward (gates: pre-activations in, activations out; c may alias c_prev). */
-void lstm_variant_cell_forward(const lstm_config *cfg, int B, int H, float *gates,
-                               const float *c_prev, float *c, float *act_c, float *h,
-                               const float *peep);
-/* The layer-normalised LSTM cell for B rows (gates: raw pre-activations in, activations out;
- * c may alias c_prev). xg, rg, xc, rc receive what backward needs, or are all NULL. */
-void lstm_ln_cell_forward(int B, int H, float *gates, const float *c_prev, float *c, float *tanh_c,
-                          float *h, const float *ln_g, const float *ln_c, float *xg, float *rg,
-                          float *xc, float *rc);
+
+/* params.c */
+void lstm_describe_tensors(lstm_model *m);
+void lstm_init_parameters(lstm_model *m);
+
+/* optimizer.c */
+lstm_status lstm_optimizer_check(const lstm_optimizer *opt, char *msg, size_t cap);
+int lstm_moments_for(int32_t optimizer_type);
+lstm_status lstm_ensure_optimizer(lstm_model *m);
+/* Clip and apply the optimizer to m->grads: LSTM_SKIP_NONE once applied, else why not. */
+lstm_skip_reason lstm_apply_update(lstm_model *m);
+
+/* step_guard.c: a training step's outcome under the bad-step policy. */
+int lstm_loss_spike(const lstm_model *m, double loss);
+lstm_status lstm_skip_step(lstm_model *m, lstm_skip_reason why, double loss, uint64_t rng_before);
+void lstm_accept_step(lstm_model *m, double loss);
+
+/* network.c: the whole network over a batch in a workspace (inputs, initial state and lengths
+ * already there). rng NULL: no dropout. The head's outputs of the scored rows go to
+ * w->logits; the loss makes them d loss / d outputs. */
+void lstm_network_forward(lstm_model *m, lstm_workspace *w, int B, int T, uint64_t *rng);
+size_t lstm_head_forward(lstm_model *m, lstm_workspace *w, int B, int T);
+double lstm_head_loss(lstm_model *m, int B, int T, size_t rows, size_t *correct);
+/* Every parameter gradient of the batch into m->grads (zeroed first); dense input gradients
+ * into m->ws.dx when want_dx. */
+void lstm_network_backward(lstm_model *m, int B, int T, int want_dx);
+/* Each unit's initial h and c from state (2, L, B, H), or zeros; the state after each
+ * sequence's last valid step back into it. */
+void lstm_load_state(lstm_workspace *w, const lstm_config *c, int B, const float *state);
+void lstm_store_state(const lstm_workspace *w, const lstm_config *c, int B, int T, float *state);
+size_t lstm_head_rows(const lstm_model *m, int B, int T);
+int lstm_row_valid(const lstm_model *m, int B, size_t r);
+size_t lstm_valid_rows(const lstm_model *m, int B, int T);
+int lstm_argmax(const float *x, int n);
 
 #endif /* LSTM_MODEL_H */

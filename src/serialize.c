@@ -187,6 +187,24 @@ static int all_finite(const float *x, size_t n) {
     return 1;
 }
 
+/* Words [from, to) of a record, which this build does not know: a newer build's feature,
+ * refused unless they are all zero (the feature unused). */
+static lstm_status unknown_words_zero(reader *r, uint32_t from, uint32_t to, const char *what, lstm_message *msg) {
+    for (uint32_t i = from; i < to; i++) {
+        uint32_t word;
+        if (!take_u32(r, &word)) {
+            lstm_message_set(msg, "truncated while reading the %s", what);
+            return LSTM_ERR_TRUNCATED;
+        }
+        if (word != 0) {
+            lstm_message_set(msg, "%s word %u is set (%u): the model uses a feature newer than this build", what, i,
+                             word);
+            return LSTM_ERR_UNSUPPORTED_VERSION;
+        }
+    }
+    return LSTM_OK;
+}
+
 static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, lstm_message *msg) {
     if (len < 8 || memcmp(buf, MAGIC, 8) != 0) {
         lstm_message_set(msg, "not an lstm-wasm model: the first 8 bytes are not \"LSTMWASM\"");
@@ -231,15 +249,8 @@ static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, 
     }
     const uint32_t known = n_words < (uint32_t)CONFIG_WORDS ? n_words : (uint32_t)CONFIG_WORDS;
     if (!take(&r, &cfg, known * 4)) TRUNC("the config");
-    for (uint32_t i = known; i < n_words; i++) {
-        uint32_t word;
-        if (!take_u32(&r, &word)) TRUNC("the config");
-        if (word != 0) {
-            lstm_message_set(msg, "config word %u is set (%u): the model uses a feature newer than "
-                             "this build", i, word);
-            return LSTM_ERR_UNSUPPORTED_VERSION;
-        }
-    }
+    lstm_status st = unknown_words_zero(&r, known, n_words, "config", msg);
+    if (st != LSTM_OK) return st;
     uint64_t n_params = 0;
     lstm_message why;
     if (lstm_config_check(&cfg, &n_params, &why) != LSTM_OK) CORRUPT("bad config: %s", why.text);
@@ -298,21 +309,14 @@ static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, 
                 TRUNC("the bad-step record");
             if (!isfinite(loss_mean) || loss_mean < 0.0 || loss_count > LSTM_LOSS_WINDOW)
                 CORRUPT("the running loss mean (%g over %u losses) is impossible", loss_mean, loss_count);
-            for (uint32_t i = GUARD_WORDS; i < n_guard; i++) {
-                uint32_t word;
-                if (!take_u32(&r, &word)) TRUNC("the bad-step record");
-                if (word != 0) {
-                    lstm_message_set(msg, "bad-step word %u is set (%u): the model uses a feature newer "
-                                     "than this build", i, word);
-                    return LSTM_ERR_UNSUPPORTED_VERSION;
-                }
-            }
+            lstm_status gst = unknown_words_zero(&r, GUARD_WORDS, n_guard, "bad-step record", msg);
+            if (gst != LSTM_OK) return gst;
         }
     }
     if (r.at != r.n) CORRUPT("%zu unexpected bytes before the checksum", r.n - r.at);
 
     lstm_model *m = NULL;
-    lstm_status st = lstm_model_alloc(&cfg, &m, msg);
+    st = lstm_model_alloc(&cfg, &m, msg);
     if (st != LSTM_OK) return st;
     memcpy(m->params, buf + params_at, (size_t)n_params * 4);
     if (!all_finite(m->params, m->n_params)) {

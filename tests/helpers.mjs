@@ -2,6 +2,14 @@
 import assert from 'node:assert/strict';
 import { Model, _internals, simdSupported } from '../dist/lstm.js';
 
+/** A test build (build/test/, made by `make test`): the release build with the test entry
+ * points (every kernel of both tables), and `kernels`, the kernel ids by name. */
+export async function testBuild(simd) {
+  const w = await _internals({ simd, wasmUrl: new URL(`../build/test/lstm-${simd ? 'simd' : 'scalar'}.wasm`, import.meta.url) });
+  const names = w.utf8(w.x.lstm_kernel_names()).split(',').filter(Boolean);
+  return { w, kernels: Object.fromEntries(names.map((n, i) => [n, i])) };
+}
+
 /** The builds to test: the SIMD build (where the engine has SIMD) and the scalar fallback. */
 export async function builds() {
   const list = [];

@@ -2,11 +2,15 @@
 // above and at multiples of the vector width (4) and of the GEMM tiles (2x4, 4x8).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { _internals, simdSupported } from '../dist/lstm.js';
-import { rng } from './helpers.mjs';
+import { simdSupported } from '../dist/lstm.js';
+import { rng, testBuild } from './helpers.mjs';
 
-const K = { GEMM_NT: 0, GEMM_NN: 1, GEMM_TN: 2, SIGMOID: 3, TANH: 4, CELL_FORWARD: 5, CELL_BACKWARD: 6,
-  SOFTMAX_XENT: 7, SUM_ROWS: 8, SUM_SQUARES: 9, SCALE: 10, SGD: 11, RMSPROP: 12, ADAM: 13, TRANSPOSE: 14 };
+// the kernel ids come from the one list in src/kernels.h, through the test build
+const { w: testWasm, kernels } = simdSupported() ? await testBuild(true) : { kernels: {} };
+const K = { GEMM_NT: kernels.gemm_nt, GEMM_NN: kernels.gemm_nn, GEMM_TN: kernels.gemm_tn, SIGMOID: kernels.vec_sigmoid,
+  TANH: kernels.vec_tanh, CELL_FORWARD: kernels.lstm_cell_forward, CELL_BACKWARD: kernels.lstm_cell_backward,
+  SOFTMAX_XENT: kernels.softmax_xent, SUM_ROWS: kernels.sum_rows, SUM_SQUARES: kernels.sum_squares, SCALE: kernels.scale,
+  SGD: kernels.sgd_update, RMSPROP: kernels.rmsprop_update, ADAM: kernels.adam_update, TRANSPOSE: kernels.transpose };
 const SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33, 64, 67];
 
 const skip = !simdSupported() && 'this engine has no wasm SIMD';
@@ -50,7 +54,7 @@ function agree(name, scalar, simd, tol, scaleOf = () => 1) {
 }
 
 test('gemm kernels: SIMD equals scalar on odd and tile-sized shapes', { skip }, async () => {
-  const w = await _internals({ simd: true });
+  const w = testWasm;
   const r = rng(1);
   let worst = 0;
   let shapes = 0;
@@ -71,7 +75,7 @@ test('gemm kernels: SIMD equals scalar on odd and tile-sized shapes', { skip }, 
 });
 
 test('elementwise kernels and transpose: SIMD equals scalar bit for bit, including NaN', { skip }, async () => {
-  const w = await _internals({ simd: true });
+  const w = testWasm;
   const r = rng(2);
   for (const n of SIZES) {
     const x = rand(r, n, -30, 30);
@@ -105,7 +109,7 @@ test('elementwise kernels and transpose: SIMD equals scalar bit for bit, includi
 });
 
 test('softmax cross-entropy, reductions and optimizer updates: SIMD equals scalar', { skip }, async () => {
-  const w = await _internals({ simd: true });
+  const w = testWasm;
   const r = rng(3);
   let worst = 0;
   for (const V of [1, 2, 3, 4, 5, 7, 8, 65, 67]) {
@@ -138,6 +142,21 @@ test('softmax cross-entropy, reductions and optimizer updates: SIMD equals scala
       const a = run(w, 0, id, [n], g, hs, 3 * n, state).c;
       const b = run(w, 1, id, [n], g, hs, 3 * n, state).c;
       agree(`optimizer ${id} n=${n}`, a, b, 0);
+    }
+    // check only (dims[1] = 1): nothing is written, and whether every new value is finite is
+    // reported; a 3e38 gradient overflows g^2 (rmsprop, adam), an infinite one everything
+    for (const id of [K.SGD, K.RMSPROP, K.ADAM]) {
+      const hs = Float32Array.from(hyper[id]);
+      for (const impl of [0, 1]) {
+        const fine = run(w, impl, id, [n, 1], g, hs, 3 * n, state);
+        assert.equal(fine.out, 1, `optimizer ${id} impl ${impl} n=${n}: finite update reported non-finite`);
+        agree(`check-only optimizer ${id} impl ${impl} n=${n} wrote`, fine.c, state, 0);
+        const big = g.slice();
+        big[n - 1] = id === K.SGD ? Infinity : 3e38; // the last element: the scalar tail when n % 4
+        const bad = run(w, impl, id, [n, 1], big, hs, 3 * n, state);
+        assert.equal(bad.out, 0, `optimizer ${id} impl ${impl} n=${n}: overflow not reported`);
+        agree(`check-only optimizer ${id} impl ${impl} n=${n} wrote`, bad.c, state, 0);
+      }
     }
   }
   console.log(`  softmax dlogits max difference ${worst.toExponential(2)}; updates and reductions identical`);

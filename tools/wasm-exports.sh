@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Print the comma-separated list of functions the wasm module exports: every function
-# declared in include/lstm.h, the test entry points of src/kernel_check.c, malloc and free.
+# Print the comma-separated list of functions a wasm build exports: every function declared in
+# include/lstm.h, malloc and free; with `test`, also the test entry points of
+# tests/kernel_check.c (the test builds only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 api=$(sed -n 's/^[a-z_ *0-9]*[ *]\(lstm_[a-z_0-9]*\)(.*/_\1/p' include/lstm.h)
-echo $api _lstm_build_simd _lstm_kernel_run _lstm_kernel_table_name _lstm_debug_heap_bytes _malloc _free | tr ' ' ','
+# the names the JS layer used before lstm_kernels_name/lstm_allocated_bytes (src/build_info.c)
+compat="_lstm_build_simd _lstm_kernel_table_name _lstm_debug_heap_bytes"
+extra=""
+if [ "${1:-}" = test ]; then extra="_lstm_kernel_run _lstm_kernel_names"; fi
+echo $api $compat $extra _malloc _free | tr ' ' ','

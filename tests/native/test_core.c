@@ -1387,7 +1387,7 @@ static void test_scalar_kernels(void) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines reach CI logs even if a sanitizer ends the run */
-    printf("lstm-wasm native tests (%s kernels)\n", lstm_kernels_best()->name);
+    printf("lstm-wasm native tests (%s kernels)\n", lstm_kernels_best()->impl);
     run("gradient check, token model, every tensor", test_gradcheck_tokens);
     run("gradient check, dense model and input gradients", test_gradcheck_dense_and_inputs);
     run("dropout masks repeatable in gradients", test_dropout_gradients);

@@ -1,0 +1,73 @@
+/* cell.h - the cell table and the unit a cell steps through.
+ *
+ * A unit is one direction of one layer over the T steps of a batch (unit.c runs it). A cell
+ * is what happens inside one step: the recurrent product on top of the input products, and
+ * the nonlinearity. lstm_cell_for picks the cell once, when a model is made, with its options
+ * resolved (plain LSTM and its peephole, CIFG and relu variants in cell_lstm.c, the
+ * layer-normalised LSTM in cell_lstm_ln.c, the GRU in cell_gru.c); the loop over time calls
+ * through the table and never asks which cell it runs. */
+#ifndef LSTM_CELL_H
+#define LSTM_CELL_H
+
+#include <math.h>
+
+#include "model.h"
+
+/* One unit over one batch. Step t of the activations a: rows t*B .. t*B+B-1. */
+typedef struct lstm_unit {
+    const lstm_kernels *k;
+    int B, T, H, S, G;
+    const lstm_layer_tensors *p; /* parameters */
+    lstm_layer_tensors *g;       /* gradients (backward only) */
+    lstm_layer_acts *a;
+    lstm_workspace *w;
+} lstm_unit;
+
+typedef struct lstm_cell {
+    const char *name;
+    /* The GRU keeps b_hh inside its recurrent product (the reset gate scales it), so only
+     * b_ih joins the input products; the LSTM cells add both there. */
+    int bias_hh_in_recurrent;
+    /* Step t for B rows: the recurrent product on top of the input products in the step's
+     * gates, then the nonlinearity. Writes the gate activations, c_t, act(c_t) and the cell
+     * output (h_t, or o * act(c_t) before a projection), and what backward reads. */
+    void (*forward)(const lstm_unit *u, int t);
+    /* Backward through step t: dh (B, H) is d loss / d the cell output. Writes the step's
+     * d loss / d pre-activations (w->dgates, and w->dgh for the GRU), carries w->dc to t-1,
+     * adds the cell's own parameter gradients, and adds d loss / d h_{t-1} into dh_prev
+     * (NULL at t = 0: truncated backpropagation). */
+    void (*backward)(const lstm_unit *u, int t, const float *dh, float *dh_prev);
+} lstm_cell;
+
+const lstm_cell *lstm_cell_for(const lstm_config *c);
+
+/* The cells' tables (cell_lstm.c, cell_lstm_ln.c, cell_gru.c). */
+const lstm_cell *lstm_cell_lstm(const lstm_config *c);
+extern const lstm_cell lstm_cell_layer_norm;
+extern const lstm_cell lstm_cell_gru, lstm_cell_gru_relu;
+
+/* ---- what cells share (unit.c) ---- */
+
+/* Pointers to step t's rows. */
+static inline float *unit_gates(const lstm_unit *u, int t) { return u->a->gates + (size_t)t * u->B * u->G; }
+static inline float *unit_dgates(const lstm_unit *u, int t) { return u->w->dgates + (size_t)t * u->B * u->G; }
+static inline float *unit_c(const lstm_unit *u, int t) { return u->a->c + (size_t)t * u->B * u->H; } /* c_{t-1}; +1 for c_t */
+static inline float *unit_act_c(const lstm_unit *u, int t) { return u->a->tanh_c + (size_t)t * u->B * u->H; }
+static inline const float *unit_h_prev(const lstm_unit *u, int t) { return u->a->h + (size_t)t * u->B * u->S; }
+/* Where the cell writes its output: h_t, or with a projection o * act(c_t) for W_hr. */
+static inline float *unit_cell_out(const lstm_unit *u, int t) {
+    return u->a->mh ? u->a->mh + (size_t)t * u->B * u->H : u->a->h + (size_t)(t + 1) * u->B * u->S;
+}
+
+/* out (B, ldo) += h_{t-1} . W_hh^T, through the recurrent dropout mask when there is one. */
+void unit_recurrent(const lstm_unit *u, int t, float *out, int ldo);
+/* dh_prev (B, S) += d_rec (B, G) . W_hh (w->whhT holds W_hh transposed), through the mask. */
+void unit_recurrent_backward(const lstm_unit *u, const float *d_rec, float *dh_prev);
+
+/* The option cells' scalar activations (the plain LSTM's are the kernels' fast ones), and
+ * derivatives from the output y = act(x). */
+static inline float cell_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float cell_act(float x, int relu) { return relu ? (x > 0.0f ? x : 0.0f) : tanhf(x); }
+static inline float cell_dact(float y, int relu) { return relu ? (y > 0.0f ? 1.0f : 0.0f) : 1.0f - y * y; }
+
+#endif /* LSTM_CELL_H */

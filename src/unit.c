@@ -1,0 +1,144 @@
+/* unit.c - one unit (one direction of one layer) over the T steps of a batch, forward and
+ * backward. The input products of all T*B rows are one matrix product before the time loop;
+ * inside it the cell (cell.h) adds the recurrent product and applies its nonlinearity, and
+ * a projection (PyTorch's proj_size) maps its output to h. Backward runs the steps in reverse
+ * (truncated at the batch's first step), then forms the weight gradients of all rows at once. */
+#include <string.h>
+
+#include "cell.h"
+
+static lstm_unit unit_of(lstm_model *m, lstm_workspace *w, int u, int B, int T) {
+    const lstm_config *c = &m->cfg;
+    return (lstm_unit){m->k, B, T, c->hidden_size, lstm_state_size(c), lstm_gate_count(c) * c->hidden_size,
+                       &m->p.layer[u], &m->g.layer[u], &w->layer[u], w};
+}
+
+/* What W_hh multiplies at step t: h_{t-1}, or with recurrent dropout h_{t-1} * rmask. */
+static const float *recurrent_input(const lstm_unit *u, int t) {
+    const float *h = unit_h_prev(u, t);
+    if (!u->a->rdrop) return h;
+    const size_t n = (size_t)u->B * u->S;
+    for (size_t i = 0; i < n; i++) u->w->hm[i] = h[i] * u->a->rmask[i];
+    return u->w->hm;
+}
+
+void unit_recurrent(const lstm_unit *u, int t, float *out, int ldo) {
+    u->k->gemm_nt(u->B, u->G, u->S, recurrent_input(u, t), u->S, u->p->w_hh, u->S, out, ldo);
+}
+
+void unit_recurrent_backward(const lstm_unit *u, const float *d_rec, float *dh_prev) {
+    const size_t n = (size_t)u->B * u->S;
+    if (!u->a->rdrop) {
+        u->k->gemm_nt(u->B, u->S, u->G, d_rec, u->G, u->w->whhT, u->G, dh_prev, u->S);
+        return;
+    }
+    float *d = u->w->hm;
+    memset(d, 0, n * sizeof(float));
+    u->k->gemm_nt(u->B, u->S, u->G, d_rec, u->G, u->w->whhT, u->G, d, u->S);
+    for (size_t i = 0; i < n; i++) dh_prev[i] += d[i] * u->a->rmask[i];
+}
+
+void lstm_unit_forward(lstm_model *m, lstm_workspace *w, int index, int B, int T, const float *x, int X,
+                       const int32_t *tokens) {
+    const lstm_unit u = unit_of(m, w, index, B, T);
+    const lstm_cell *cell = m->cell;
+    const int G = u.G, S = u.S, H = u.H;
+    const size_t R = (size_t)B * T;
+    const lstm_layer_tensors *p = u.p;
+    float *bias = w->bias;
+    for (int j = 0; j < G; j++) bias[j] = cell->bias_hh_in_recurrent ? p->b_ih[j] : p->b_ih[j] + p->b_hh[j];
+    if (tokens) {
+        /* one-hot input: W_ih x is column `token` of W_ih, a row of the transposed copy;
+         * units 0 and 1 (the directions of layer 0) each have their table. A batch rebuilds
+         * it (cheap beside the batch, and right even if parameters were written without
+         * lstm_parameters_changed); a single inference step only when they changed. */
+        if (w->backward || m->embed_version != m->param_version) lstm_embed_refresh(m);
+        for (size_t r = 0; r < R; r++) {
+            float *g = u.a->gates + r * G;
+            const float *e = m->embed + ((size_t)index * m->X0 + (size_t)tokens[r]) * G;
+            for (int j = 0; j < G; j++) g[j] = bias[j] + e[j];
+        }
+    } else {
+        for (size_t r = 0; r < R; r++) memcpy(u.a->gates + r * G, bias, (size_t)G * sizeof(float));
+        m->k->gemm_nt((int)R, G, X, x, X, p->w_ih, X, u.a->gates, G);
+    }
+    for (int t = 0; t < T; t++) {
+        cell->forward(&u, t);
+        if (p->w_hr) {
+            float *h = u.a->h + (size_t)(t + 1) * B * S;
+            memset(h, 0, (size_t)B * S * sizeof(float));
+            m->k->gemm_nt(B, S, H, unit_cell_out(&u, t), H, p->w_hr, H, h, S);
+        }
+    }
+}
+
+void lstm_unit_backward(lstm_model *m, int index, int B, int T, float *dh_all, const float *x, int X,
+                        const int32_t *tokens, float *dx) {
+    lstm_workspace *w = &m->ws;
+    const lstm_unit u = unit_of(m, w, index, B, T);
+    const lstm_kernels *k = m->k;
+    const int H = u.H, S = u.S, G = u.G;
+    const size_t R = (size_t)B * T;
+    const lstm_layer_tensors *p = u.p;
+    lstm_layer_tensors *g = u.g;
+    lstm_layer_acts *a = u.a;
+    /* dh_{t-1} += d_rec_t . W_hh, with W_hh transposed once for all T steps */
+    k->transpose(G, S, p->w_hh, S, w->whhT, G);
+    memset(w->dc, 0, (size_t)B * H * sizeof(float));
+    for (int t = T - 1; t >= 0; t--) {
+        float *dh = dh_all + (size_t)t * B * S;
+        float *dh_prev = t > 0 ? dh - (size_t)B * S : NULL;
+        const float *dcell = dh; /* d loss / d the cell output */
+        if (p->w_hr) {
+            /* through the projection h = mh . W_hr^T: dmh = dh . W_hr */
+            memset(w->dm, 0, (size_t)B * H * sizeof(float));
+            k->gemm_nn(B, H, S, dh, S, p->w_hr, H, w->dm, H);
+            dcell = w->dm;
+        }
+        m->cell->backward(&u, t, dcell, dh_prev);
+    }
+    /* weight gradients over all T*B rows at once, as dot products along the rows: dW_hh and
+     * db_hh from the recurrent product's gradient (the GRU's dgh, else dgates), dW_ih and
+     * db_ih from the input product's */
+    const float *drec = w->dgh ? w->dgh : w->dgates;
+    if (p->w_hr) {
+        /* dW_hr = dh^T . mh: dh_all now holds every step's complete dh */
+        k->transpose((int)R, S, dh_all, S, w->dgT, (int)R);
+        k->transpose((int)R, H, a->mh, H, w->xT, (int)R);
+        k->gemm_nt(S, H, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hr, H);
+    }
+    k->transpose((int)R, G, drec, G, w->dgT, (int)R);
+    k->transpose((int)R, S, a->h, S, w->xT, (int)R);
+    if (a->rdrop) /* W_hh saw h * rmask: mask the transposed rows (xT[j][r], r = t*B + b) */
+        for (int j = 0; j < S; j++)
+            for (size_t r = 0; r < R; r++) w->xT[(size_t)j * R + r] *= a->rmask[(r % (size_t)B) * S + j];
+    k->gemm_nt(G, S, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hh, S);
+    k->sum_rows((int)R, G, drec, G, g->b_hh);
+    if (drec != w->dgates) {
+        k->sum_rows((int)R, G, w->dgates, G, g->b_ih);
+        k->transpose((int)R, G, w->dgates, G, w->dgT, (int)R);
+    } else {
+        memcpy(g->b_ih, g->b_hh, (size_t)G * sizeof(float));
+    }
+    if (tokens) {
+        /* one-hot input: add each row of dgates to its token's row of the transposed
+         * gradient, then add that table, transposed back, into dW_ih */
+        memset(w->dembed, 0, (size_t)X * G * sizeof(float));
+        for (size_t r = 0; r < R; r++) {
+            float *de = w->dembed + (size_t)tokens[r] * G;
+            const float *dg = w->dgates + r * G;
+            for (int j = 0; j < G; j++) de[j] += dg[j];
+        }
+        k->transpose(X, G, w->dembed, G, w->wihT, X); /* wihT as scratch: (G, X) */
+        for (size_t i = 0; i < (size_t)G * X; i++) g->w_ih[i] += w->wihT[i];
+    } else {
+        k->transpose((int)R, X, x, X, w->xT, (int)R);
+        k->gemm_nt(G, X, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_ih, X);
+    }
+    if (dx) {
+        /* d loss / d x = dgates . W_ih */
+        k->transpose(G, X, p->w_ih, X, w->wihT, G);
+        memset(dx, 0, R * X * sizeof(float));
+        k->gemm_nt((int)R, X, G, w->dgates, G, w->wihT, G, dx, X);
+    }
+}
