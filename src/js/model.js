@@ -299,44 +299,44 @@ export class Model {
   /** Position (in tokens, within each stripe) of the next trainSteps batch. */
   get streamPosition() { return Number(this.#wasm.x.lstm_stream_position(this.#p)); }
 
-  // Check and copy a batch into the heap, then fn(pointer to its lstm_batch); see batch.js.
-  #withBatch(what, b, fn, needTargets = true) {
-    return withBatch(this.#wasm, this.config, what, b, fn, needTargets);
+  // Check and copy a batch into the heap (batch.js), give C scratch blocks of `sizes` bytes for
+  // its out-parameters: call(model, lstm_batch, ...outs) returns the status, read(...outs) the
+  // result, copied out before the blocks are freed.
+  #onBatch(what, batch, sizes, call, read) {
+    const w = this.#wasm;
+    const p = this.#p;
+    return withBatch(w, this.config, what, batch, (desc) => w.scratch(sizes, (...outs) => {
+      this.#check(call(p, desc, ...outs), what);
+      return read(...outs);
+    }));
   }
 
   /** One training step (forward, backward, clip, update) on a batch; returns the loss. A bad
    * step is skipped (see setStepGuard; trainingStats.lastSkipReason says so). */
   trainBatch(batch) {
     const w = this.#wasm;
-    const p = this.#p;
-    return this.#withBatch('trainBatch', batch, (desc) => w.scratch([4], (loss) => {
-      this.#check(w.x.lstm_train_batch(p, desc, loss), 'trainBatch');
-      return w.f32(loss, 1)[0];
-    }));
+    return this.#onBatch('trainBatch', batch, [4], (p, desc, loss) => w.x.lstm_train_batch(p, desc, loss),
+      (loss) => w.f32(loss, 1)[0]);
   }
 
   /** Mean cross-entropy of a batch from the carried state, without dropout; changes nothing. */
   computeLoss(batch) {
     const w = this.#wasm;
-    const p = this.#p;
-    return this.#withBatch('computeLoss', batch, (desc) => w.scratch([8], (loss) => {
-      this.#check(w.x.lstm_compute_loss(p, desc, loss), 'computeLoss');
-      return w.f64(loss, 1)[0];
-    }));
+    return this.#onBatch('computeLoss', batch, [8], (p, desc, loss) => w.x.lstm_compute_loss(p, desc, loss),
+      (loss) => w.f64(loss, 1)[0]);
   }
 
   /** Loss and gradients of a batch (and input gradients for dense models); no update. */
   computeGradients(batch) {
     const w = this.#wasm;
-    const p = this.#p;
-    return this.#withBatch('computeGradients', batch, (desc) => w.scratch([8], (loss) => {
-      this.#check(w.x.lstm_compute_gradients(p, desc, loss), 'computeGradients');
-      const result = { loss: w.f64(loss, 1)[0], gradients: this.gradients() };
-      if (this.config.dense) {
-        result.inputGradients = w.f32(w.x.lstm_input_gradients(p), batch.batch * batch.steps * this.config.inputSize).slice();
-      }
-      return result;
-    }));
+    return this.#onBatch('computeGradients', batch, [8], (p, desc, loss) => w.x.lstm_compute_gradients(p, desc, loss),
+      (loss) => {
+        const result = { loss: w.f64(loss, 1)[0], gradients: this.gradients() };
+        if (this.config.dense) {
+          result.inputGradients = w.f32(w.x.lstm_input_gradients(this.#p), batch.batch * batch.steps * this.config.inputSize).slice();
+        }
+        return result;
+      });
   }
 
   /**
@@ -346,11 +346,9 @@ export class Model {
    */
   evaluateBatch(batch) {
     const w = this.#wasm;
-    const p = this.#p;
-    return this.#withBatch('evaluateBatch', batch, (desc) => w.scratch([8, 8], (loss, accuracy) => {
-      this.#check(w.x.lstm_evaluate_batch(p, desc, loss, accuracy), 'evaluateBatch');
-      return { loss: w.f64(loss, 1)[0], accuracy: w.f64(accuracy, 1)[0] };
-    }));
+    return this.#onBatch('evaluateBatch', batch, [8, 8],
+      (p, desc, loss, accuracy) => w.x.lstm_evaluate_batch(p, desc, loss, accuracy),
+      (loss, accuracy) => ({ loss: w.f64(loss, 1)[0], accuracy: w.f64(accuracy, 1)[0] }));
   }
 
   /**
@@ -362,7 +360,8 @@ export class Model {
     const w = this.#wasm;
     const p = this.#p;
     const { outputSize, returnSequences } = this.config;
-    return this.#withBatch('predictBatch', batch, (desc) => {
+    // the output's size follows from the batch, so it is allocated once the batch is checked
+    return withBatch(w, this.config, 'predictBatch', batch, (desc) => {
       const count = batch.batch * (returnSequences ? batch.steps : 1) * outputSize;
       return w.scratch([count * 4], (out) => {
         this.#check(w.x.lstm_predict(p, desc, out, count), 'predictBatch');
