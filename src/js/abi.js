@@ -92,8 +92,13 @@ export const TENSOR_INFO = struct('lstm_tensor_info', [
   ['name', 'ptr'], ['offset', 'u32'], ['rows', 'i32'], ['cols', 'i32'],
 ]);
 
+export const MEMORY = struct('lstm_memory', [
+  ['parameters', 'u64'], ['parameterBytes', 'u64'], ['optimizerBytes', 'u64'], ['activationBytes', 'u64'],
+  ['inferenceBytes', 'u64'], ['totalBytes', 'u64'],
+]);
+
 /** Every layout above, for the ABI test. */
-export const STRUCTS = Object.freeze([CONFIG, OPTIMIZER, BATCH, SAMPLING, STEP_GUARD, TRAINING_STATS, TENSOR_INFO]);
+export const STRUCTS = Object.freeze([CONFIG, OPTIMIZER, BATCH, SAMPLING, STEP_GUARD, TRAINING_STATS, TENSOR_INFO, MEMORY]);
 
 // ---- reading and writing ----
 
