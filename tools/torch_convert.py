@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Convert PyTorch LSTM weights to lstm-wasm model files and back.
 
-Needs PyTorch (on Debian: apt-get install python3-torch, then run with /usr/bin/python3).
+Needs PyTorch (on Debian: apt-get install python3-torch, then run with /usr/bin/python3), and
+lstm_layout.py and lstm_layout.json beside this file (the parameter layout: copy tools/ whole).
 The lstm-wasm package itself never needs Python or torch.
 
     # PyTorch -> lstm-wasm
@@ -60,6 +61,17 @@ import struct
 import sys
 import zlib
 
+sys.dont_write_bytecode = True  # importing lstm_layout leaves no __pycache__ beside this file
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+try:
+    import lstm_layout  # the arena's tensors, from lstm_layout.json
+except ModuleNotFoundError as e:
+    if e.name != "lstm_layout":
+        raise
+    raise ImportError(f"{os.path.join(HERE, 'lstm_layout.py')} is missing: torch_convert.py needs it and "
+                      "lstm_layout.json beside it (copy them from lstm-wasm's tools/)") from e
+
 MAGIC = b"LSTMWASM"
 # The newest version read (version 3 differs only inside the training state, which is skipped);
 # files are written as version 1 when they can be, else 2.
@@ -105,7 +117,7 @@ def write_lstm(config, params, vocab=(), metadata=None):
     params = np.ascontiguousarray(np.asarray(params, dtype="<f4").reshape(-1))
     if not np.all(np.isfinite(params)):
         raise ConvertError("a parameter is NaN or infinite; lstm-wasm refuses such models")
-    expected = parameter_count(config)
+    expected = lstm_layout.parameter_count(config)
     if params.size != expected:
         raise ConvertError(f"{params.size} parameters given, the config needs {expected}")
     cps = [c if isinstance(c, int) else ord(c) for c in vocab]
@@ -203,8 +215,8 @@ def read_lstm(data):
     need(8, "the parameter count")
     (npar,) = struct.unpack_from("<Q", data, at)
     at += 8
-    if npar != parameter_count(config):
-        raise ConvertError(f"parameter count {npar} does not match the config ({parameter_count(config)})", 1)
+    if npar != lstm_layout.parameter_count(config):
+        raise ConvertError(f"parameter count {npar} does not match the config ({lstm_layout.parameter_count(config)})", 1)
     need(4 * npar, "the parameters")
     params = np.frombuffer(data, dtype="<f4", count=npar, offset=at).astype(np.float32)
     at += 4 * npar
@@ -216,36 +228,6 @@ def read_lstm(data):
         metadata = meta_bytes.decode("utf-8", "replace")
     return dict(config=config, vocab=vocab, metadata=metadata, params=params,
                 training_state=bool(flags & FLAG_TRAINING_STATE), version=version, size=len(data))
-
-
-def arena_layout(config):
-    """(name, shape) of every tensor of the parameter arena, in order (include/lstm.h), named as
-    in LstmWasmModel: lstm.* (nn.LSTM) or gru.* (nn.GRU), then out.*."""
-    H, L = config["hidden_size"], config["num_layers"]
-    X = config["input_vocab"] or config["input_size"]
-    gru = config.get("cell", 0) == 1
-    pre, G = ("gru.", 3 * H) if gru else ("lstm.", 4 * H)
-    P = config.get("proj_size", 0)
-    S = P or H
-    D = 2 if config.get("bidirectional", 0) else 1
-    out = []
-    for k in range(L):
-        for sfx in ("", "_reverse")[:D]:
-            out += [(f"{pre}weight_ih_l{k}{sfx}", (G, X if k == 0 else D * S)), (f"{pre}weight_hh_l{k}{sfx}", (G, S)),
-                    (f"{pre}bias_ih_l{k}{sfx}", (G,)), (f"{pre}bias_hh_l{k}{sfx}", (G,))]
-            if P:
-                out.append((f"{pre}weight_hr_l{k}{sfx}", (P, H)))
-    return out + [("out.weight", (config["output_size"], D * S)), ("out.bias", (config["output_size"],))]
-
-
-def parameter_count(config):
-    n = 0
-    for _, shape in arena_layout(config):
-        size = 1
-        for d in shape:
-            size *= d
-        n += size
-    return n
 
 
 # ---------------------------------------------------------------------------
@@ -403,29 +385,26 @@ def find_layout(sd, lstm=None, embedding=None, head=None):
         H, cell = cols, "lstm"
     else:
         raise ConvertError(f"{lstm}weight_hh_l0 is ({rows}, {cols}); an nn.LSTM has (4H, H), an nn.GRU (3H, H)")
-    G, S = rows, P or H
+    S = P or H
     L = 0
     while f"{lstm}weight_ih_l{L}" in sd:
         L += 1
-    for k in range(L):
-        for sfx in ("", "_reverse")[:D]:
-            expect = [(f"weight_ih_l{k}{sfx}", (G, None if k == 0 else D * S)), (f"weight_hh_l{k}{sfx}", (G, S)),
-                      (f"bias_ih_l{k}{sfx}", (G,)), (f"bias_hh_l{k}{sfx}", (G,))]
-            if P:
-                expect.append((f"weight_hr_l{k}{sfx}", (P, H)))
-            for name, shape in expect:
-                t = sd.get(lstm + name)
-                if t is None:
-                    if name.startswith("bias") and (lstm + "bias_ih_l0") not in sd:
-                        continue  # bias=False
-                    raise ConvertError(f"{lstm}{name} is missing")
-                if len(t.shape) != len(shape) or any(want is not None and got != want for got, want in zip(t.shape, shape)):
-                    raise ConvertError(f"{lstm}{name} has shape {tuple(t.shape)}, expected {tuple('X' if s is None else s for s in shape)}")
+    X = w_ih0.shape[1]
+    # the recurrent tensors such a model has, by name, with their PyTorch shapes
+    expect = {t.name: t.shape for t in lstm_layout.tensors(dict(
+        input_vocab=0, input_size=X, hidden_size=H, num_layers=L, output_size=1, cell=1 if cell == "gru" else 0,
+        proj_size=P, bidirectional=1 if D == 2 else 0)) if t.unit is not None}
+    for name, shape in expect.items():
+        t = sd.get(lstm + name)
+        if t is None:
+            if name.startswith("bias") and (lstm + "bias_ih_l0") not in sd:
+                continue  # bias=False
+            raise ConvertError(f"{lstm}{name} is missing")
+        if tuple(t.shape) != shape:
+            raise ConvertError(f"{lstm}{name} has shape {tuple(t.shape)}, expected {shape}")
     if f"{lstm}weight_ih_l{L}_reverse" in sd or (D == 2 and any(f"{lstm}weight_ih_l{k}_reverse" not in sd for k in range(L))):
         raise ConvertError(f"{lstm}: the _reverse tensors do not match the forward layers")
-    X = w_ih0.shape[1]
-    lstm_keys = {k for k in keys if k.startswith(lstm) and k[len(lstm):].split("_l")[0] in
-                 ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")}
+    lstm_keys = {lstm + name for name in expect} & set(keys)
     others = [k for k in keys if k not in lstm_keys]
 
     if head is None:
@@ -506,7 +485,7 @@ def to_lstm(sd, vocab=None, input_kind="auto", lstm=None, embedding=None, head=N
 
     lay = find_layout(sd, lstm, embedding, head)
     H, L, X, V, lstm, head, emb = lay["H"], lay["L"], lay["X"], lay["V"], lay["lstm"], lay["head"], lay["embedding"]
-    D, P, G = lay["D"], lay["P"], (3 if lay["cell"] == "gru" else 4) * lay["H"]
+    D, P = lay["D"], lay["P"]
     f64 = lambda t: t.detach().to("cpu").double().numpy()  # noqa: E731
     sfxs = ("", "_reverse")[:D]
     if emb != "none":
@@ -514,11 +493,11 @@ def to_lstm(sd, vocab=None, input_kind="auto", lstm=None, embedding=None, head=N
             raise ConvertError("--input dense contradicts the embedding: an embedded model takes tokens")
         table = f64(sd[emb])  # (V_in, E)
         # each direction's (G, E) @ (E, V_in) = (G, V_in)
-        w_ih0 = {sfx: f64(sd[f"{lstm}weight_ih_l0{sfx}"]) @ table.T for sfx in sfxs}
+        w_ih0 = {f"weight_ih_l0{sfx}": f64(sd[f"{lstm}weight_ih_l0{sfx}"]) @ table.T for sfx in sfxs}
         n_in = table.shape[0]
         tokens = True
     else:
-        w_ih0 = {sfx: f64(sd[f"{lstm}weight_ih_l0{sfx}"]) for sfx in sfxs}
+        w_ih0 = {f"weight_ih_l0{sfx}": f64(sd[f"{lstm}weight_ih_l0{sfx}"]) for sfx in sfxs}
         n_in = X
         if input_kind == "auto":
             tokens = vocab is not None or X == V
@@ -536,17 +515,18 @@ def to_lstm(sd, vocab=None, input_kind="auto", lstm=None, embedding=None, head=N
                   cell=1 if lay["cell"] == "gru" else 0, recurrent_dropout=recurrent_dropout,
                   orthogonal_init=orthogonal_init, proj_size=P, bidirectional=1 if D == 2 else 0)
     parts = []
-    zeros = np.zeros(G)
-    for k in range(L):
-        for sfx in sfxs:  # the arena's order: each layer's forward unit, then its reverse unit
-            n = f"l{k}{sfx}"
-            parts += [w_ih0[sfx] if k == 0 else f64(sd[f"{lstm}weight_ih_{n}"]), f64(sd[f"{lstm}weight_hh_{n}"]),
-                      f64(sd[f"{lstm}bias_ih_{n}"]) if f"{lstm}bias_ih_{n}" in sd else zeros,
-                      f64(sd[f"{lstm}bias_hh_{n}"]) if f"{lstm}bias_hh_{n}" in sd else zeros]
-            if P:
-                parts.append(f64(sd[f"{lstm}weight_hr_{n}"]))
-    parts += [f64(sd[f"{head}weight"]), f64(sd[f"{head}bias"]) if f"{head}bias" in sd else np.zeros(V)]
-    params = np.concatenate([p.reshape(-1) for p in parts]).astype(np.float32)
+    for t in lstm_layout.tensors(config):  # in the arena's order
+        # the table names the head out.* (LstmWasmModel's names); here its prefix is `head`
+        key = lstm + t.name if t.unit is not None else head + t.name.split(".", 1)[1]
+        if t.name in w_ih0:
+            value = w_ih0[t.name]
+        elif key not in sd and t.vector:
+            value = np.zeros(t.shape)  # bias=False: zero biases
+        else:
+            value = f64(sd[key])
+        assert value.shape == t.shape, (t, value.shape)  # find_layout checked every shape
+        parts.append(value.reshape(-1))
+    params = np.concatenate(parts).astype(np.float32)
     meta = dict(metadata or {})
     meta.setdefault("converter", "tools/torch_convert.py")
     if emb != "none":
@@ -559,14 +539,11 @@ def from_lstm(model, embedding="none"):
     """A parsed model file (read_lstm) to (state_dict, checkpoint dict) for LstmWasmModel."""
     torch = _torch()
     cfg = model["config"]
+    rnn = "gru." if cfg["cell"] == 1 else "lstm."  # LstmWasmModel's names: the unit tensors under gru. or lstm.
     sd = {}
-    at = 0
-    for name, shape in arena_layout(cfg):
-        n = 1
-        for d in shape:
-            n *= d
-        sd[name] = torch.from_numpy(model["params"][at:at + n].copy()).reshape(shape)
-        at += n
+    for t in lstm_layout.tensors(cfg):
+        sd[t.name if t.unit is None else rnn + t.name] = \
+            torch.from_numpy(model["params"][t.offset:t.offset + t.size].copy()).reshape(t.shape)
     tokens = cfg["input_vocab"] > 0
     n_in = cfg["input_vocab"] or cfg["input_size"]
     emb_dim = None
@@ -725,9 +702,9 @@ def main(argv=None):
                   f"{cfg['output_size']}, token_input={cfg['token_input']}, embedding_dim={cfg['embedding_dim']}, "
                   f"cell={cfg['cell']!r}, bidirectional={cfg['bidirectional']}, proj_size={cfg['proj_size']}), "
                   f"vocabulary {len(ckpt['vocab'])}")
-    except ConvertError as e:
+    except (ConvertError, lstm_layout.LayoutError) as e:
         print(f"torch_convert.py: error: {e}", file=sys.stderr)
-        return e.status
+        return getattr(e, "status", 1)
     return 0
 
 
