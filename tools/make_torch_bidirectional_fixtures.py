@@ -16,8 +16,9 @@ Loss: mean squared error over the valid rows and the V outputs (mse head) or mea
 cross-entropy over the scored rows (softmax head), as lstm-wasm's heads.
 
 Parameters and dense inputs are drawn in float32 (a float32 implementation loads them
-exactly), then everything is computed in float64. The arena order is PyTorch's own
-named_parameters() order (weight_ih_l0, ..., weight_ih_l0_reverse, ...), asserted below.
+exactly), then everything is computed in float64. The arena order (tools/lstm_layout.py) is
+PyTorch's own named_parameters() order (weight_ih_l0, ..., weight_ih_l0_reverse, ...), asserted
+below.
 Each fixture is checked after writing: the loss recomputed from the file and gradients
 spot-checked by central differences in float64. Re-running produces identical files.
 """
@@ -28,6 +29,10 @@ import os
 import sys
 
 import torch
+
+sys.dont_write_bytecode = True  # no tools/__pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lstm_layout  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "tests", "fixtures")
@@ -106,16 +111,13 @@ def make_case(case):
     B, T, X, V = case["batch"], case["steps"], case["input_size"], case["output_size"]
     torch.manual_seed(case["seed"])
     model = BiModel(case)
-    names = [n for n, _ in model.named_parameters()]
-    L = case["num_layers"]
-    expected = []
-    for l in range(L):
-        for sfx in ("", "_reverse"):
-            expected += [f"rnn.{k}_l{l}{sfx}" for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            if case.get("proj_size"):
-                expected.append(f"rnn.weight_hr_l{l}{sfx}")
-    expected += ["out.weight", "out.bias"]
-    assert names == expected, names
+    arena = lstm_layout.tensors(dict(
+        input_vocab=0, input_size=X, hidden_size=case["hidden_size"], num_layers=case["num_layers"], output_size=V,
+        cell=1 if case["cell"] == "gru" else 0, proj_size=case.get("proj_size", 0), bidirectional=1))
+    # the recurrent tensors are BiModel's rnn.*
+    expected = [(t.name if t.unit is None else "rnn." + t.name, t.shape) for t in arena]
+    got = [(n, tuple(p.shape)) for n, p in model.named_parameters()]
+    assert got == expected, (got, expected)
     with torch.no_grad():
         for p in model.parameters():
             p.uniform_(-0.5, 0.5)  # float32 draws

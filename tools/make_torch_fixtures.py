@@ -22,6 +22,10 @@ import sys
 
 import torch
 
+sys.dont_write_bytecode = True  # no tools/__pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lstm_layout  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "tests", "fixtures")
 
@@ -46,23 +50,16 @@ CASES = [
 MAX_FILE_BYTES = 100 * 1024
 
 
+def arena_tensors(X, H, L, V, cell="lstm", P=0):
+    """The tensors of the flat parameter arena (tools/lstm_layout.py), in arena order."""
+    return lstm_layout.tensors(dict(input_vocab=0, input_size=X, hidden_size=H, num_layers=L, output_size=V,
+                                    cell=1 if cell == "gru" else 0, proj_size=P))
+
+
 def arena_layout(X, H, L, V, cell="lstm", P=0):
-    """(name, shape) of every tensor in the flat parameter arena, in arena order."""
-    G = (3 if cell == "gru" else 4) * H
-    S = P or H  # the width of h
-    layout = []
-    for l in range(L):
-        x_l = X if l == 0 else S
-        layout += [
-            (f"{cell}.weight_ih_l{l}", (G, x_l)),
-            (f"{cell}.weight_hh_l{l}", (G, S)),
-            (f"{cell}.bias_ih_l{l}", (G,)),
-            (f"{cell}.bias_hh_l{l}", (G,)),
-        ]
-        if P:
-            layout.append((f"{cell}.weight_hr_l{l}", (P, H)))
-    layout += [("out.weight", (V, S)), ("out.bias", (V,))]
-    return layout
+    """(name, shape) of every tensor in the flat parameter arena, in arena order, named as Model
+    names its parameters (the recurrent ones under lstm. or gru.)."""
+    return [(t.name if t.unit is None else f"{cell}.{t.name}", t.shape) for t in arena_tensors(X, H, L, V, cell, P)]
 
 
 class Model(torch.nn.Module):
@@ -189,7 +186,8 @@ def make_case(case):
 # Self-checks, run on the JSON as re-read from disk.
 
 def reference_forward(fx):
-    """Plain-Python float64 LSTM + head + loss straight from the flat arena.
+    """Plain-Python float64 LSTM + head + loss straight from the flat arena, cut into
+    tensors by the parameter table (tools/lstm_layout.py).
 
     Independent of torch; confirms the arena layout (and PyTorch's i, f, g, o
     gate order within each 4H block, or r, z, n within each 3H block of a GRU)
@@ -201,21 +199,13 @@ def reference_forward(fx):
     P = fx.get("proj_size", 0)
     S = P or H
     G = (3 if gru else 4) * H
-    p, pos = fx["params"], 0
-
-    def take(n):
-        nonlocal pos
-        chunk = p[pos:pos + n]
-        pos += n
-        return chunk
-
-    layers, w_hr = [], []
-    for l in range(L):
-        x_l = X if l == 0 else S
-        layers.append((take(G * x_l), take(G * S), take(G), take(G), x_l))
-        w_hr.append(take(P * H) if P else None)
-    w_out, b_out = take(V * S), take(V)
-    assert pos == len(p)
+    tensors = arena_tensors(X, H, L, V, fx.get("cell", "lstm"), P)
+    assert sum(t.size for t in tensors) == len(fx["params"])
+    w = {t.name: fx["params"][t.offset:t.offset + t.size] for t in tensors}
+    layers = [(w[f"weight_ih_l{l}"], w[f"weight_hh_l{l}"], w[f"bias_ih_l{l}"], w[f"bias_hh_l{l}"], X if l == 0 else S)
+              for l in range(L)]
+    w_hr = [w.get(f"weight_hr_l{l}") for l in range(L)]
+    w_out, b_out = w["out.weight"], w["out.bias"]
 
     sig = lambda z: 1.0 / (1.0 + math.exp(-z))
     logits, h_n, c_n, loss = [], [[None] * B for _ in range(L)], [[None] * B for _ in range(L)], 0.0
