@@ -43,6 +43,10 @@ import sys
 import numpy as np
 import torch
 
+sys.dont_write_bytecode = True  # no tools/__pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lstm_layout  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "fixtures", "optim_torch.json")
 
@@ -70,18 +74,10 @@ def short(x):
     return float(repr(np.float32(x)))
 
 
-def tensor_layout(vocab, hidden, layers):
-    """(name, shape) of the tensors of a token LSTM with a softmax head over the vocabulary,
-    in arena order (include/lstm.h): per layer weight_ih, weight_hh, bias_ih, bias_hh, then the head."""
-    G = 4 * hidden
-    out = []
-    for l in range(layers):
-        out += [(f"weight_ih_l{l}", [G, vocab if l == 0 else hidden]), (f"weight_hh_l{l}", [G, hidden]),
-                (f"bias_ih_l{l}", [G]), (f"bias_hh_l{l}", [G])]
-    return out + [("out.weight", [vocab, hidden]), ("out.bias", [vocab])]
-
-
-LAYOUT = tensor_layout(MODEL["vocabSize"], MODEL["hiddenSize"], MODEL["layers"])
+# (name, shape) of MODEL's tensors in arena order (tools/lstm_layout.py)
+LAYOUT = [(t.name, list(t.shape)) for t in lstm_layout.tensors(dict(
+    input_vocab=MODEL["vocabSize"], input_size=0, hidden_size=MODEL["hiddenSize"], num_layers=MODEL["layers"],
+    output_size=MODEL["vocabSize"]))]
 SIZES = [math.prod(shape) for _, shape in LAYOUT]
 N = sum(SIZES)
 
