@@ -19,7 +19,7 @@ TEST_EXPORTS := $(shell bash tools/wasm-exports.sh test)
 WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 EMCC        := emcc
 EMCC_CFLAGS := -std=c11 -O3 $(WARN)
-# Standalone wasm, instantiated by our own ESM loader (src/lstm.js) in Node and browsers.
+# Standalone wasm, instantiated by our own ESM loader (src/js/loader.js) in Node and browsers.
 # ABORTING_MALLOC=0: a failed malloc returns NULL, which the core reports as a status.
 EMCC_LDFLAGS := --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH -sABORTING_MALLOC=0 \
                 -sMAXIMUM_MEMORY=4GB -sINITIAL_MEMORY=16MB -sTOTAL_STACK=1MB

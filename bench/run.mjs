@@ -63,12 +63,12 @@ async function measureOurs(simd, text) {
   for (const [name, w] of Object.entries(WORKLOADS)) {
     // a fresh module per workload, so its heap measures this model alone
     const wasm = await _internals({ simd });
-    const before = wasm.x.lstm_debug_heap_bytes();
+    const before = wasm.x.lstm_allocated_bytes();
     const data = new TextDataset(text, vocab, { validationFraction: 0.1 });
     const model = await Model.create({ vocabSize: V, hiddenSize: w.hidden, layers: w.layers, seed: 1, wasm });
     const opts = { seqLength: w.seq, batchSize: w.batch, optimizer: { type: 'adam', learningRate: 2e-3 }, clipNorm: 5 };
     const warm = model.trainSteps(data, { ...opts, steps: 1 });
-    const heap = wasm.x.lstm_debug_heap_bytes() - before - data.train.length * 4; // minus the token stream
+    const heap = wasm.x.lstm_allocated_bytes() - before - data.train.length * 4; // minus the token stream
     const stepSeconds = warm.seconds;
     const steps = Math.max(1, Math.round(SECONDS / Math.max(stepSeconds, 1e-3)));
     const repeats = !simd && name === 'W2' && !QUICK ? 2 : REPEATS;

@@ -40,7 +40,7 @@ while (Date.now() - t0 < minutes * 60e3) {
   const s = longLived.trainSteps(stream, { steps: 1, seqLength: 32, batchSize: 16 });
   cycles++;
   if (Date.now() - t0 >= nextReport) {
-    console.log(`${String(Math.round((Date.now() - t0) / 60e3)).padStart(6)}  ${String(cycles).padStart(6)}  ${String(wasm.x.lstm_debug_heap_bytes()).padStart(15)}  ${String(wasm.buffer.byteLength).padStart(17)}  ${(process.memoryUsage().heapUsed / 1e6).toFixed(1).padStart(10)}  ${s.loss.toFixed(3).padStart(15)}`);
+    console.log(`${String(Math.round((Date.now() - t0) / 60e3)).padStart(6)}  ${String(cycles).padStart(6)}  ${String(wasm.x.lstm_allocated_bytes()).padStart(15)}  ${String(wasm.buffer.byteLength).padStart(17)}  ${(process.memoryUsage().heapUsed / 1e6).toFixed(1).padStart(10)}  ${s.loss.toFixed(3).padStart(15)}`);
     nextReport += 60e3;
   }
 }

@@ -95,6 +95,7 @@ extern "C" {
 #define LSTM_MAX_PARAMS (1u << 28) /* floats per arena: 1 GiB, more than wasm32 can hold twice */
 #define LSTM_MAX_BATCH 65536
 #define LSTM_MAX_STEPS 65536
+#define LSTM_MAX_SKIPS 1000        /* lstm_step_guard.max_skips */
 
 typedef struct lstm_model lstm_model;
 
@@ -299,7 +300,7 @@ lstm_status lstm_apply_gradients(lstm_model *model);
  * and puts back what the run of skips moved (stream position, dropout generator, carried
  * state), so the model is as it was before the first of them. */
 typedef struct lstm_step_guard {
-    int32_t max_skips; /* K in [1, 1000]: the K-th skipped step in a row fails (default 5) */
+    int32_t max_skips; /* K in [1, LSTM_MAX_SKIPS]: the K-th skipped step in a row fails (default 5) */
     float loss_factor; /* 0: off (default); else > 1: skip a step whose loss is above this
                           times the mean of about the last 50 accepted losses (from the 10th on) */
 } lstm_step_guard;

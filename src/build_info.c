@@ -14,15 +14,3 @@ size_t lstm_allocated_bytes(void) {
     return 0; /* the C library's own accounting differs between platforms: not reported */
 #endif
 }
-
-/* The names the JS layer used before lstm_kernels_name and lstm_allocated_bytes were public;
- * kept until src/lstm.js moves to them. */
-int lstm_build_simd(void) {
-#ifdef __wasm_simd128__
-    return 1;
-#else
-    return 0;
-#endif
-}
-const char *lstm_kernel_table_name(int impl) { return impl == 0 ? "scalar" : lstm_kernels_name(); }
-size_t lstm_debug_heap_bytes(void) { return lstm_allocated_bytes(); }

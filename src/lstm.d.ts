@@ -47,6 +47,8 @@ export const limits: Readonly<{
   maxParams: number;
   maxBatch: number;
   maxSteps: number;
+  /** setStepGuard's maxSkips. */
+  maxSkips: number;
   maxSeed: number;
 }>;
 
@@ -78,6 +80,19 @@ export class TextDataset {
   readonly validation: TokenStream;
   dispose(): void;
   [Symbol.dispose](): void;
+}
+
+export interface MemoryEstimate {
+  parameters: number;
+  /** Parameters and gradients. */
+  parameterBytes: number;
+  /** Optimizer moments (Adam 2 per parameter, SGD and RMSprop 1). */
+  optimizerBytes: number;
+  /** Training activations for the batch shape, and the carried state. */
+  activationBytes: number;
+  /** One inference step's activations, the embedding copy of token models, the sampler. */
+  inferenceBytes: number;
+  totalBytes: number;
 }
 
 export interface ModelOptions {
@@ -328,6 +343,8 @@ export interface TensorInfo {
 export class Model {
   static create(options: ModelOptions): Promise<Model>;
   static load(bytes: Uint8Array | ArrayBuffer): Promise<Model>;
+  /** What a model of these options takes before it is made, as the core lays it out. */
+  static estimate(options: ModelOptions, training?: { batchSize?: number; seqLength?: number; optimizer?: 'adam' | 'rmsprop' | 'sgd' }): Promise<MemoryEstimate>;
 
   readonly config: ModelConfig;
   readonly disposed: boolean;

@@ -84,8 +84,9 @@ lstm_status lstm_apply_gradients(lstm_model *m) {
 lstm_status lstm_set_step_guard(lstm_model *m, const lstm_step_guard *g) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
     if (!g) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "guard is NULL");
-    if (g->max_skips < 1 || g->max_skips > 1000)
-        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "max_skips must be in [1, 1000], got %d", g->max_skips);
+    if (g->max_skips < 1 || g->max_skips > LSTM_MAX_SKIPS)
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "max_skips must be in [1, %d], got %d", LSTM_MAX_SKIPS,
+                         g->max_skips);
     if (!(g->loss_factor == 0.0f || (isfinite(g->loss_factor) && g->loss_factor > 1.0f && g->loss_factor <= 1e6f)))
         return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "loss_factor must be 0 (off) or in (1, 1e6], got %g",
                          (double)g->loss_factor);

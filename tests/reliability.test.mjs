@@ -24,12 +24,12 @@ test('creating, training, saving, loading and disposing 2000 models keeps both h
   };
   for (let i = 0; i < 100; i++) await cycle(i); // warm up: allocator and JIT settle
   gc();
-  const heap0 = wasm.x.lstm_debug_heap_bytes();
+  const heap0 = wasm.x.lstm_allocated_bytes();
   const mem0 = wasm.buffer.byteLength;
   const js0 = process.memoryUsage().heapUsed;
   for (let i = 0; i < 2000; i++) await cycle(i);
   gc();
-  const heap1 = wasm.x.lstm_debug_heap_bytes();
+  const heap1 = wasm.x.lstm_allocated_bytes();
   const js1 = process.memoryUsage().heapUsed;
   console.log(`  wasm live bytes ${heap0} -> ${heap1}, wasm memory ${mem0} -> ${wasm.buffer.byteLength}, JS heap ${(js0 / 1e6).toFixed(1)} -> ${(js1 / 1e6).toFixed(1)} MB`);
   assert.equal(heap1, heap0, 'wasm allocations leaked');

@@ -5,8 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 api=$(sed -n 's/^[a-z_ *0-9]*[ *]\(lstm_[a-z_0-9]*\)(.*/_\1/p' include/lstm.h)
-# the names the JS layer used before lstm_kernels_name/lstm_allocated_bytes (src/build_info.c)
-compat="_lstm_build_simd _lstm_kernel_table_name _lstm_debug_heap_bytes"
 extra=""
 if [ "${1:-}" = test ]; then extra="_lstm_kernel_run _lstm_kernel_names"; fi
-echo $api $compat $extra _malloc _free | tr ' ' ','
+echo $api $extra _malloc _free | tr ' ' ','

@@ -32,6 +32,7 @@ export const limits = Object.freeze({
   maxParams: 2 ** 28,
   maxBatch: 65536,
   maxSteps: 65536,
+  maxSkips: 1000,
   maxSeed: 0xffffffff,
 });
 

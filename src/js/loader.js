@@ -97,8 +97,8 @@ async function instantiate(options) {
 class Wasm {
   constructor(exports, simd) {
     this.x = exports;
-    this.simd = simd && exports.lstm_build_simd() === 1;
-    this.kernels = this.utf8(exports.lstm_kernel_table_name(1));
+    this.kernels = this.utf8(exports.lstm_kernels_name());
+    this.simd = simd && this.kernels === 'wasmsimd';
   }
 
   onGrow() { /* views are made fresh per access, so nothing to update */ }

@@ -2,7 +2,7 @@
 // training, inference, generation and saving. Call dispose() when done.
 
 import {
-  CONFIG, MESSAGE_BYTES, OPTIMIZER, OPTIMIZER_TYPES, SAMPLING, SAVE_TRAINING_STATE, SKIP_REASONS,
+  CONFIG, MEMORY, MESSAGE_BYTES, OPTIMIZER, OPTIMIZER_TYPES, SAMPLING, SAVE_TRAINING_STATE, SKIP_REASONS,
   STATUS, STEP_GUARD, TENSOR_INFO, TRAINING_STATS, limits,
 } from './abi.js';
 import { withBatch } from './batch.js';
@@ -56,6 +56,28 @@ export class Model {
     return wasm.scratch([CONFIG.size], (cfg) => {
       wasm.writeStruct(CONFIG, cfg, fields);
       return newModel(wasm, 'Model.create', (out, msg) => wasm.x.lstm_create(cfg, out, msg));
+    });
+  }
+
+  /**
+   * What a model of these Model.create options takes, before making it: { parameters,
+   * parameterBytes (parameters and gradients), optimizerBytes, activationBytes (training on
+   * batchSize x seqLength batches, carried state included), inferenceBytes, totalBytes }, as
+   * the core lays them out. training: { batchSize (32), seqLength (64), optimizer ('adam') }.
+   */
+  static async estimate(options = {}, training = {}) {
+    const choices = checkModelChoices(options);
+    const { batchSize = 32, seqLength = 64, optimizer = 'adam' } = checkOptions('Model.estimate', training, ['batchSize', 'seqLength', 'optimizer']);
+    checkInt('batchSize', batchSize, 1, limits.maxBatch);
+    checkInt('seqLength', seqLength, 1, limits.maxSteps);
+    if (!OPTIMIZER_TYPES.includes(optimizer)) throw new LstmError(`optimizer must be one of ${OPTIMIZER_TYPES.join(', ')}, got ${String(optimizer)}`);
+    const wasm = options.wasm ?? await wasmInstance();
+    const fields = configFields(options, choices);
+    return wasm.scratch([CONFIG.size, MEMORY.size, MESSAGE_BYTES], (cfg, out, msg) => {
+      wasm.writeStruct(CONFIG, cfg, fields);
+      const status = wasm.x.lstm_estimate_memory(cfg, batchSize, seqLength, OPTIMIZER_TYPES.indexOf(optimizer), out, msg);
+      if (status !== STATUS.OK) throw statusError(status, `Model.estimate: ${wasm.utf8(msg)}`);
+      return Object.fromEntries(Object.entries(wasm.readStruct(MEMORY, out)).map(([k, v]) => [k, Number(v)]));
     });
   }
 
@@ -241,7 +263,7 @@ export class Model {
   setStepGuard(options = {}) {
     checkOptions('setStepGuard', options, ['maxSkips', 'skipIfLossAbove']);
     const cur = this.stepGuard;
-    const maxSkips = checkInt('maxSkips', options.maxSkips ?? cur.maxSkips, 1, 1000);
+    const maxSkips = checkInt('maxSkips', options.maxSkips ?? cur.maxSkips, 1, limits.maxSkips);
     const lossFactor = options.skipIfLossAbove ?? cur.skipIfLossAbove;
     if (lossFactor !== 0) checkNumber('skipIfLossAbove', lossFactor, 1, 1e6, { minOpen: true });
     const w = this.#wasm;
