@@ -400,6 +400,9 @@ export class Model {
   generate(options?: GenerateOptions): string;
   generateStream(vocab: Vocabulary, options?: GenerateOptions): AsyncGenerator<string, void, unknown>;
   generateStream(options?: GenerateOptions): AsyncGenerator<string, void, unknown>;
+  /** Seed the sampler as generate's `seed` does: its random state is saved with the training
+   * state, so this puts a file back where it would be had nobody sampled. */
+  seedSampler(seed: number): void;
 
   save(options?: { trainingState?: boolean }): Uint8Array;
   dispose(): void;

@@ -2,7 +2,7 @@
 // training, inference, generation and saving. Call dispose() when done.
 
 import {
-  CONFIG, MEMORY, MESSAGE_BYTES, OPTIMIZER, OPTIMIZER_TYPES, SAMPLING, SAVE_TRAINING_STATE, SKIP_REASONS,
+  CONFIG, MEMORY, MESSAGE_BYTES, OPTIMIZER, OPTIMIZER_TYPES, SAVE_TRAINING_STATE, SKIP_REASONS,
   STATUS, STEP_GUARD, TENSOR_INFO, TRAINING_STATS, limits,
 } from './abi.js';
 import { withBatch } from './batch.js';
@@ -10,6 +10,7 @@ import { checkBoolean, checkInt, checkNumber, checkOptions } from './checks.js';
 import { checkModelChoices, configFields, modelConfig } from './config.js';
 import { LstmError, statusError } from './errors.js';
 import { applyTrainingOptions, evaluate, fit, predict } from './fit.js';
+import { generateChars, generateStream, generateText } from './generate.js';
 import { wasmInstance } from './loader.js';
 import { TextDataset, TokenStream, Vocabulary } from './text.js';
 
@@ -509,64 +510,23 @@ export class Model {
    * The inference state starts from zero and the prompt; with no prompt a newline (or
    * token 0) seeds it. Options are checked when it is called, not at the first character.
    */
-  generateChars(options = {}) {
-    checkOptions('generate', options, ['prompt', 'length', 'temperature', 'topK', 'topP', 'seed', 'vocab', 'chunk']);
-    const vocab = options.vocab ?? this.vocabulary;
-    if (!(vocab instanceof Vocabulary)) throw new LstmError('generate needs a vocabulary: pass { vocab } or train on a TextDataset first');
-    if (this.config.dense) throw new LstmError('generate needs a token model');
-    const length = checkInt('length', options.length ?? 200, 0, 1e9);
-    const sampling = {
-      temperature: checkNumber('temperature', options.temperature ?? 1, 0, 100),
-      topK: checkInt('topK', options.topK ?? 0, 0, limits.maxVocab),
-      topP: checkNumber('topP', options.topP ?? 1, 0, 1),
-    };
-    const prompt = options.prompt ?? '';
-    if (typeof prompt !== 'string') throw new LstmError('prompt must be a string');
-    let ids = vocab.encode(prompt);
-    if (ids.length === 0) ids = Int32Array.of(vocab.has('\n') ? vocab.index.get(10) : 0);
-    for (const id of ids) {
-      if (id >= this.config.vocabSize) throw statusError(STATUS.TOKEN_RANGE, `prompt token ${id} is outside the model's vocabulary of ${this.config.vocabSize}`);
-    }
-    const w = this.#wasm;
-    this.#check(w.x.lstm_infer_reset(this.#p), 'generate');
-    this.#check(w.x.lstm_sampler_seed(this.#p, checkInt('seed', options.seed ?? 1, 0, limits.maxSeed)), 'generate');
-    // a bound on the heap block of one call, not a limit of the core
-    const chunk = checkInt('chunk', options.chunk ?? 16, 1, 1 << 16);
-    return this.#emitChars(vocab, ids, length, sampling, chunk);
-  }
-
-  // The generator behind generateChars: the prompt goes in with the first chunk.
-  * #emitChars(vocab, ids, length, sampling, chunk) {
-    const w = this.#wasm;
-    let promptLeft = ids;
-    for (let done = 0; done < length;) {
-      const n = Math.min(chunk, length - done);
-      const out = w.scratch([SAMPLING.size, promptLeft.byteLength || 4, n * 4], (s, pr, o) => {
-        w.writeStruct(SAMPLING, s, sampling);
-        w.i32(pr, promptLeft.length).set(promptLeft);
-        this.#check(w.x.lstm_generate(this.#p, pr, promptLeft.length, s, n, o), 'generate');
-        return w.i32(o, n).slice();
-      });
-      promptLeft = new Int32Array(0);
-      done += n;
-      for (const id of out) yield String.fromCodePoint(vocab.codePoints[id]);
-    }
-  }
+  generateChars(options = {}) { return generateChars(this, this.#core(), options); }
 
   /** Generate text as a string; see generateChars. `vocab` may be the first argument. */
-  generate(vocabOrOptions, maybeOptions) {
-    let out = '';
-    for (const ch of this.generateChars(generateOptions(vocabOrOptions, maybeOptions))) out += ch;
-    return out;
-  }
+  generate(vocabOrOptions, maybeOptions) { return generateText(this, vocabOrOptions, maybeOptions); }
 
   /** Async iterator of characters, yielding to the event loop between chunks. */
-  async * generateStream(vocabOrOptions, maybeOptions) {
-    let i = 0;
-    for (const ch of this.generateChars(generateOptions(vocabOrOptions, maybeOptions))) {
-      yield ch;
-      if (++i % 64 === 0) await new Promise((r) => setTimeout(r, 0));
-    }
+  generateStream(vocabOrOptions, maybeOptions) { return generateStream(this, vocabOrOptions, maybeOptions); }
+
+  /** Seed the sampler as generate's `seed` does. Its random state is saved with the training
+   * state, so a caller that wants a file independent of past sampling puts it back here. */
+  seedSampler(seed) {
+    this.#check(this.#wasm.x.lstm_sampler_seed(this.#p, checkInt('seed', seed, 0, limits.maxSeed)), 'seedSampler');
+  }
+
+  // The handle generate.js works through: the module, the pointer and the status check.
+  #core() {
+    return { wasm: this.#wasm, ptr: this.#p, check: (status, what) => this.#check(status, what) };
   }
 
   // ---- saving ----
@@ -596,9 +556,4 @@ export class Model {
   }
 
   [Symbol.dispose]() { this.dispose(); }
-}
-
-// generate's and generateStream's arguments: (vocab, options) or (options).
-function generateOptions(vocabOrOptions, maybeOptions) {
-  return vocabOrOptions instanceof Vocabulary ? { ...maybeOptions, vocab: vocabOrOptions } : (vocabOrOptions ?? {});
 }
