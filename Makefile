@@ -7,7 +7,7 @@ export NODE_PATH := /usr/share/nodejs
 CORE_SRC    := src/model.c src/params.c src/workspace.c src/cell_lstm.c src/cell_lstm_ln.c \
                src/cell_gru.c src/unit.c src/network.c src/train.c src/optimizer.c \
                src/step_guard.c src/sampler.c src/infer.c src/serialize.c src/build_info.c \
-               src/kernels_scalar.c src/kernels_wasmsimd.c
+               src/threads.c src/kernels_scalar.c src/kernels_wasmsimd.c
 CORE_HDR    := include/lstm.h src/model.h src/cell.h src/kernels.h src/kernel_elements.h \
                src/fastmath.h src/rng.h
 # Test entry points (every kernel of both tables, a look at a cell's gates): the native tests
@@ -35,7 +35,7 @@ NATIVE_TESTS := build/native/test_core build/native/test_faults
 # The JS modules, shipped side by side in dist/ (src/js/index.js as the entry point, dist/lstm.js).
 JS_DIST     := dist/lstm.js $(patsubst src/js/%,dist/%,$(filter-out src/js/index.js,$(wildcard src/js/*.js)))
 
-all: dist/lstm-simd.wasm dist/lstm-scalar.wasm $(JS_DIST) dist/lstm.d.ts
+all: dist/lstm-simd.wasm dist/lstm-scalar.wasm dist/lstm-simd-threads.wasm $(JS_DIST) dist/lstm.d.ts
 
 dist/lstm-simd.wasm: $(CORE_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
 	@mkdir -p dist
@@ -44,6 +44,20 @@ dist/lstm-simd.wasm: $(CORE_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
 dist/lstm-scalar.wasm: $(CORE_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
 	@mkdir -p dist
 	$(EMCC) $(EMCC_CFLAGS) $(CORE_SRC) $(EMCC_LDFLAGS) -sEXPORTED_FUNCTIONS=$(EXPORTS) -o $@
+
+# The threads build: one shared memory (imported, so every thread's instance gets the same)
+# and atomics; its data segments are initialised once, by the first instance (wasm-ld's
+# --shared-memory). src/js/threads.js starts the extra threads.
+THREAD_FLAGS := -msimd128 -matomics -mbulk-memory
+THREAD_LDFLAGS := -sIMPORTED_MEMORY -Wl,--shared-memory
+
+dist/lstm-simd-threads.wasm: $(CORE_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
+	@mkdir -p dist
+	$(EMCC) $(EMCC_CFLAGS) $(THREAD_FLAGS) $(CORE_SRC) $(EMCC_LDFLAGS) $(THREAD_LDFLAGS) -sEXPORTED_FUNCTIONS=$(EXPORTS) -o $@
+
+build/test/lstm-simd-threads.wasm: $(CORE_SRC) $(TEST_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
+	@mkdir -p build/test
+	$(EMCC) $(EMCC_CFLAGS) $(THREAD_FLAGS) $(CORE_SRC) $(TEST_SRC) $(EMCC_LDFLAGS) $(THREAD_LDFLAGS) -sEXPORTED_FUNCTIONS=$(TEST_EXPORTS) -o $@
 
 # The same builds with the test entry points, for the kernel tests (tests/helpers.mjs).
 build/test/lstm-simd.wasm: $(CORE_SRC) $(TEST_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
@@ -54,7 +68,7 @@ build/test/lstm-scalar.wasm: $(CORE_SRC) $(TEST_SRC) $(CORE_HDR) Makefile tools/
 	@mkdir -p build/test
 	$(EMCC) $(EMCC_CFLAGS) $(CORE_SRC) $(TEST_SRC) $(EMCC_LDFLAGS) -sEXPORTED_FUNCTIONS=$(TEST_EXPORTS) -o $@
 
-TEST_WASM   := build/test/lstm-simd.wasm build/test/lstm-scalar.wasm
+TEST_WASM   := build/test/lstm-simd.wasm build/test/lstm-scalar.wasm build/test/lstm-simd-threads.wasm
 
 dist/lstm.js: src/js/index.js
 	@mkdir -p dist

@@ -6,9 +6,10 @@ import { _internals } from '../dist/lstm.js';
 const args = process.argv.slice(2);
 const simd = !args.includes('--scalar');
 const seconds = Number(args[args.indexOf('--seconds') + 1]) || 0.5;
-const w = await _internals({ simd });
-
-const KERNELS = { nt: 0, nn: 1, tn: 2 };
+// the test build (build/test/, `make test` makes it) has the kernel entry point
+const w = await _internals({ simd, wasmUrl: new URL(`../build/test/lstm-${simd ? 'simd' : 'scalar'}.wasm`, import.meta.url) });
+const ids = Object.fromEntries(w.utf8(w.x.lstm_kernel_names()).split(',').filter(Boolean).map((n, i) => [n, i]));
+const KERNELS = { nt: ids.gemm_nt, nn: ids.gemm_nn, tn: ids.gemm_tn };
 // [name, kernel, M, N, K, calls per training step]
 const SHAPES = [
   ['input product, layer 1 (X.W_ih^T)', 'nt', 2048, 2048, 512, 1],

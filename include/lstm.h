@@ -96,6 +96,7 @@ extern "C" {
 #define LSTM_MAX_BATCH 65536
 #define LSTM_MAX_STEPS 65536
 #define LSTM_MAX_SKIPS 1000        /* lstm_step_guard.max_skips */
+#define LSTM_MAX_THREADS 64
 
 typedef struct lstm_model lstm_model;
 
@@ -376,6 +377,20 @@ lstm_status lstm_sample(lstm_model *model, const lstm_sampling *sampling, int32_
  * sample n_out tokens, each fed back; out receives them. Continues the inference state. */
 lstm_status lstm_generate(lstm_model *model, const int32_t *prompt, int32_t n_prompt,
                           const lstm_sampling *sampling, int32_t n_out, int32_t *out);
+
+/* ---- threads ----
+ * The large matrix products of every model run on lstm_threads() threads, cut so that each
+ * element is summed as one thread sums it: results are bit-identical for any count. Only the
+ * threads build (lstm-simd-threads.wasm: shared memory, atomics) has more than one: the JS
+ * loader instantiates it once per thread on one shared memory, runs lstm_thread_main(i,
+ * lstm_thread_epoch()) on each extra thread i = 1..n-1 (it returns when the count drops to i
+ * or below), and once they run calls lstm_set_threads(n, caller_may_block) on thread 0;
+ * caller_may_block 0 makes thread 0 spin rather than wait (a browser's main thread may not
+ * block). Other builds accept only n = 1 (LSTM_ERR_STATE otherwise). */
+lstm_status lstm_set_threads(int32_t n, int32_t caller_may_block);
+int32_t lstm_threads(void);
+int32_t lstm_thread_epoch(void);
+void lstm_thread_main(int32_t index, int32_t epoch);
 
 /* ---- serialization (format described in README.md) ---- */
 #define LSTM_SAVE_TRAINING_STATE 1u /* optimizer moments, RNG, carried state, stream position */

@@ -89,6 +89,11 @@ extern const lstm_kernels lstm_kernels_scalar;
 extern const lstm_kernels lstm_kernels_wasmsimd;
 #endif
 
+#if defined(__wasm_atomics__) && defined(__wasm_simd128__)
+/* The SIMD table with the matrix products spread over the threads (threads.c). */
+const lstm_kernels *lstm_kernels_threads(void);
+#endif
+
 /* The fastest table this build has. */
 const lstm_kernels *lstm_kernels_best(void);
 

@@ -155,7 +155,9 @@ static int adam_update_scalar(size_t n, float *p, const float *g, float *m, floa
 const lstm_kernels lstm_kernels_scalar = {.impl = "scalar", LSTM_KERNELS(LSTM_KERNEL_ENTRY)};
 
 const lstm_kernels *lstm_kernels_best(void) {
-#ifdef __wasm_simd128__
+#if defined(__wasm_atomics__) && defined(__wasm_simd128__)
+    return lstm_kernels_threads(); /* threads.c */
+#elif defined(__wasm_simd128__)
     return &lstm_kernels_wasmsimd;
 #else
     return &lstm_kernels_scalar;

@@ -156,7 +156,8 @@ test('init: options that come after the module is loaded are refused, not ignore
     await rejectsLstm(init({ simd: !simd }), /init: the module is already loaded \(the (SIMD|scalar) build\), so simd cannot apply; pass them to the first init\(\)/, 'STATE');
     await rejectsLstm(init({ wasmUrl: './elsewhere.wasm' }), /so wasmUrl cannot apply/, 'STATE');
     await rejectsLstm(init({ simd, wasmBinary: new Uint8Array(8) }), /so simd, wasmBinary cannot apply/, 'STATE');
-    await rejectsLstm(init({ threads: 2 }), /init: unknown option "threads"/);
+    await rejectsLstm(init({ threads: 64 }), /so threads cannot apply/, 'STATE');
+    await rejectsLstm(init({ thread: 2 }), /init: unknown option "thread"/);
     await rejectsLstm(init(null), /init must be an object/);
     assert.ok(Number.isFinite(model.trainBatch({ batch: 1, steps: 2, tokens: [0, 1], targets: [1, 2] })));
   } finally {

@@ -33,6 +33,7 @@ export const limits = Object.freeze({
   maxBatch: 65536,
   maxSteps: 65536,
   maxSkips: 1000,
+  maxThreads: 64,
   maxSeed: 0xffffffff,
 });
 
