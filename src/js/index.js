@@ -7,3 +7,5 @@ export { init, simdSupported, buildInfo, _internals } from './loader.js';
 export { Vocabulary, TokenStream, TextDataset } from './text.js';
 export { slidingWindows } from './series.js';
 export { Model } from './model.js';
+export { Corpus } from './corpus.js';
+export { Session } from './session.js';

@@ -2,8 +2,9 @@
 // the packed package (strict, with nodenext and with bundler resolution) and runs the output.
 // The @ts-expect-error lines prove the declarations are checked, not `any`: each must fail.
 import {
-  Model, Vocabulary, TextDataset, TokenStream, LstmError, init, buildInfo, simdSupported,
+  Model, Vocabulary, TextDataset, TokenStream, LstmError, Corpus, Session, init, buildInfo, simdSupported,
   type GenerateOptions, type ModelConfig, type OptimizerOptions, type TensorInfo, type TrainStats,
+  type TrainReport, type SessionMetadata, type SessionEstimate,
 } from 'lstm-wasm';
 
 export async function run(text: string): Promise<string> {
@@ -36,10 +37,21 @@ export async function run(text: string): Promise<string> {
   copy.dispose();
   model.dispose();
   data.dispose();
+  // the training session the demo and the command line run
+  const corpus = new Corpus(text, { name: 'text' });
+  const estimate: SessionEstimate = await Session.estimate({ hiddenSize: 32, layers: 1 }, { vocabSize: corpus.vocab.size, chars: corpus.chars });
+  const session: Session = await Session.create(corpus, { hiddenSize: 32, layers: 1, seqLength: 16, batchSize: 4 });
+  const report: TrainReport = session.train({ steps: 20, seconds: 60 });
+  const reopened = await Session.open(session.save());
+  const meta: SessionMetadata = reopened.metadata();
+  const sameModel = estimate.parameters === reopened.model.parameterCount;
+  session.dispose();
+  reopened.dispose();
   return [
     `simd ${info.simd}`, `hidden ${config.hiddenSize}`, `tensors ${tensors.length}`, `logits ${logits.length}`,
     `loss ${stats.loss.toFixed(3)}`, `validation ${validation.toFixed(3)}`, `copy ${again.toFixed(3)}`,
     `error ${code}`, `streamed ${[...streamed].length}`, `generated ${[...generated].length}`,
+    `session ${report.steps} steps ${meta.progress.steps} saved ${sameModel}`,
   ].join(', ');
 }
 
@@ -57,6 +69,8 @@ export function typeErrors(model: Model, data: TextDataset, vocab: Vocabulary): 
   const n: number = model.generate(vocab, { length: 3 });
   // @ts-expect-error init takes options, not a URL
   void init('/lstm-simd.wasm');
+  // @ts-expect-error a session's schedule is 'cosine' or 'constant'
+  void Session.create(new Corpus('abc'), { schedule: 'linear' });
   void n;
 }
 
