@@ -1,5 +1,6 @@
 // cli.test.mjs - the command line (bin/lstm-wasm.mjs): train with progress, checkpoints,
-// exact resume and Ctrl-C; sample; info; errors and exit codes.
+// exact resume and Ctrl-C, the demo's recipe and options; sample; info; eval; errors and exit
+// codes. (That its files equal the demo's Session's is tests/session.test.mjs.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -7,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, readdirSync, copyFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Model } from '../dist/lstm.js';
+import { Model, TextDataset, TokenStream } from '../dist/lstm.js';
 import { rng } from './helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,39 +41,52 @@ test('help, version and usage errors', () => {
   assert.match(help.stdout, /train <corpus\.txt> --out model\.lstm/);
   assert.match(help.stdout, /sample <model\.lstm>/);
   assert.match(help.stdout, /info <model\.lstm>/);
+  assert.match(help.stdout, /eval <model\.lstm> <text\.txt>/);
   assert.equal(cli([]).status, 2);
   assert.equal(cli(['--version']).stdout.trim(), JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
-  for (const c of ['train', 'sample', 'info']) {
+  for (const c of ['train', 'sample', 'info', 'eval']) {
     const r = cli([c, '--help']);
     assert.equal(r.status, 0, c);
     assert.match(r.stdout, new RegExp(`Usage: lstm-wasm ${c}`));
   }
+  // the README's quality table, reproduced from the command line
+  assert.match(cli(['train', '--help']).stdout, /lstm-wasm train \.\.\/shared\/data\/tinyshakespeare\.txt --out shakespeare\.lstm --minutes 15 --report-at 2,5,15/);
 });
 
 test('train writes checkpoints on schedule and reports progress; info and sample read the model', async () => {
   const r = cli(['train', 'corpus.txt', ...SMALL, '--steps', '30', '--checkpoint-every', '10', '--out', 'model.lstm', '--progress', 'lines']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /step \d+\/30 +loss \d\.\d{3} +val (-|\d\.\d{3}) +[\d.]+k? chars\/s +ETA \d+s/);
-  assert.match(r.stderr, /checkpoint at step 10: loss \d\.\d+, val loss \d\.\d+/);
+  assert.match(r.stderr, /checkpoint at step 10: loss \d\.\d{4} nats\/char \(\d\.\d{4} bits\), val loss \d\.\d{4} nats\/char \(\d\.\d{4} bits\)/);
   assert.match(r.stderr, /checkpoint at step 20:/);
   assert.match(r.stderr, /saved at step 30:/);
-  assert.match(r.stdout, /trained 30 steps .* chars\/s; loss \d\.\d+, val loss \d\.\d+; saved model\.lstm/);
+  assert.match(r.stdout, /trained 30 steps .* chars\/s; loss \d\.\d+ nats\/char \(\d\.\d+ bits\), val loss \d\.\d+ nats\/char \(\d\.\d+ bits\); saved model\.lstm/);
   assert.deepEqual(tempFiles(), []);
 
   const model = await loadModel('model.lstm');
   assert.equal(model.stepCount, 30);
   assert.equal(model.config.hiddenSize, 32);
   assert.equal(model.vocabulary.size, new Set(corpus).size);
-  assert.equal(model.metadata.training.seqLength, 16);
-  assert.equal(model.metadata.history.length, 3);
+  // the session's metadata (src/js/session_file.js): settings, progress, curves at fixed positions
+  const meta = model.metadata;
+  assert.equal(meta.format, 'lstm-wasm-session');
+  assert.equal(meta.settings.seqLength, 16);
+  assert.deepEqual(meta.progress, { chars: 30 * 8 * 16, steps: 30, skipped: 0 });
+  assert.deepEqual(meta.corpus, { name: 'corpus.txt', chars: corpus.length, fingerprint: meta.corpus.fingerprint, vocabSize: new Set(corpus).size });
+  assert.equal(meta.history.val[0][0], 0, 'the curve starts with the untrained model');
+  assert.ok(meta.history.val.length >= 2, JSON.stringify(meta.history));
+  // a training point is the mean loss of ~4k characters (32 steps of 8 x 16): none yet, 30 pending
+  assert.deepEqual([meta.history.train.length, meta.history.pending[1]], [0, 30]);
   model.dispose();
 
   const info = cli(['info', 'model.lstm']);
   assert.equal(info.status, 0, info.stderr);
   // version 3: a trained model's checkpoint carries the bad-step record
   for (const re of [/format version 3/, /with training state/, /hidden size +32/, /layers +1/, /parameters +[\d,]+ /,
-    /vocabulary +\d+ characters: \\n ,\.abd/, /training +30 steps, data position [\d,]+, optimizer adam \(learning rate 0\.002/,
-    /settings +--seq 16 --batch 8/, /corpus +corpus\.txt, 24,\d{3} characters/, /last loss +\d\.\d{4} \(train\), \d\.\d{4} \(validation\) at step 30/]) {
+    /vocabulary +\d+ characters: \\n ,\.abd/, /training +30 steps, data position [\d,]+, optimizer adam \(learning rate 0\.00299/,
+    /settings +--seq 16 --batch 8 --optimizer adam --lr 0\.003 --schedule cosine --epochs 100 --clip 5 --val 0\.1/,
+    /corpus +corpus\.txt, 24,\d{3} characters, \d+ distinct \(fingerprint [0-9a-f]{8}\)/, /progress +30 steps, 3,840 characters/,
+    /last val +\d\.\d{4} nats\/char \(\d\.\d{4} bits\) validation, at [\d,]+ characters/]) {
     assert.match(info.stdout, re);
   }
   const json = JSON.parse(cli(['info', 'model.lstm', '--json']).stdout);
@@ -115,16 +129,62 @@ test('--resume continues bit-exactly: 10 + 14 steps equal 24 steps in one run', 
   assert.deepEqual(b.config, a.config);
   a.dispose();
   b.dispose();
+  // the whole file: the metadata holds no clock, and the curve point under way is saved
+  assert.ok(readFileSync(at('split.lstm')).equals(readFileSync(at('straight.lstm'))), 'the same bytes');
   const done = cli(['train', 'corpus.txt', '--resume', '--steps', '24', '--out', 'split.lstm']);
   assert.equal(done.status, 0);
   assert.match(done.stdout, /already taken 24 steps .*nothing to do/);
+  // --epochs is the length of the cosine schedule, in passes over the training text; without
+  // --steps or --minutes training stops where it ends
   const epoch = cli(['train', 'corpus.txt', ...SMALL, '--epochs', '0.5', '--val', '0', '--out', 'epoch.lstm', '--quiet']);
   assert.equal(epoch.status, 0, epoch.stderr);
   const m = await loadModel('epoch.lstm');
-  const perEpoch = Math.floor((Math.floor(corpus.length / 8) - 1) / 16);
-  assert.equal(m.metadata.training.stepsPerEpoch, perEpoch);
-  assert.equal(m.stepCount, Math.ceil(perEpoch / 2));
+  assert.equal(m.metadata.settings.epochs, 0.5);
+  assert.equal(m.stepCount, Math.ceil(0.5 * corpus.length / (8 * 16)));
+  assert.deepEqual(m.metadata.history.val, [], '--val 0: no validation');
   m.dispose();
+});
+
+test('the demo\'s options: cells and variants, optimizer and schedule; eval in nats and bits', async () => {
+  const run = (out, extra) => {
+    const r = cli(['train', 'corpus.txt', ...SMALL, '--steps', '6', '--out', out, '--quiet', ...extra]);
+    assert.equal(r.status, 0, r.stderr);
+    return loadModel(out);
+  };
+  const gru = await run('gru.lstm', ['--cell', 'gru', '--recurrent-dropout', '0.1', '--optimizer', 'rmsprop', '--schedule', 'constant']);
+  assert.equal(gru.config.cell, 'gru');
+  assert.equal(gru.config.recurrentDropout, Math.fround(0.1));
+  assert.equal(gru.optimizer.type, 'rmsprop');
+  assert.equal(gru.optimizer.learningRate, Math.fround(0.002), 'RMSprop\'s starting rate, constant');
+  assert.equal(gru.metadata.settings.schedule, 'constant');
+  gru.dispose();
+  const variant = await run('variant.lstm', ['--peephole', '--cifg', '--proj-size', '16', '--dropout', '0']);
+  assert.deepEqual([variant.config.peephole, variant.config.cifg, variant.config.projSize, variant.config.dropout], [true, true, 16, 0]);
+  variant.dispose();
+  const ln = await run('ln.lstm', ['--layer-norm', '--lr', '0.01', '--clip', '1']);
+  assert.equal(ln.config.layerNorm, true);
+  assert.equal(ln.optimizer.clipNorm, 1);
+  // the cosine schedule: step 0's rate is the base rate, set again every 16 steps
+  assert.equal(ln.optimizer.learningRate, Math.fround(0.01));
+  ln.dispose();
+
+  // eval: the validation part (the last 10 %, as training holds it out), or the whole text
+  const r = cli(['eval', 'model.lstm', 'corpus.txt']);
+  assert.equal(r.status, 0, r.stderr);
+  const [, nats, bitsPerChar] = /: (\d\.\d{4}) nats\/char \((\d\.\d{4}) bits\)$/m.exec(r.stdout);
+  assert.ok(Math.abs(Number(bitsPerChar) - Number(nats) / Math.LN2) < 1e-3, r.stdout);
+  assert.match(r.stdout, /model\.lstm on corpus\.txt \(its last 10%, the part training holds out, 2,400 characters\)/);
+  const model = await loadModel('model.lstm');
+  const data = new TextDataset(corpus, model.vocabulary, { validationFraction: 0.1 });
+  const expected = model.evaluate(data.validation, { batchSize: 16, seqLength: 128 });
+  const json = JSON.parse(cli(['eval', 'model.lstm', 'corpus.txt', '--json']).stdout);
+  assert.equal(json.nats, expected);
+  assert.equal(json.chars, data.validation.length);
+  const whole = JSON.parse(cli(['eval', 'model.lstm', 'corpus.txt', '--part', 'text', '--json']).stdout);
+  assert.equal(whole.nats, model.evaluate(new TokenStream(model.vocabulary.encode(corpus)), { batchSize: 16, seqLength: 128 }));
+  assert.equal(whole.bits, whole.nats / Math.LN2);
+  data.dispose();
+  model.dispose();
 });
 
 /** Start a training run; resolve when stderr matches `pattern`. */
@@ -150,7 +210,7 @@ test('Ctrl-C saves a checkpoint and exits 130; SIGKILL leaves the last checkpoin
   const { code, stderr } = await run.exited;
   assert.equal(code, 130, stderr);
   assert.match(stderr, /Ctrl-C: stopping after this chunk/);
-  assert.match(stderr, /interrupted at step (\d+); int\.lstm is saved\. Continue with: lstm-wasm train corpus\.txt --out int\.lstm --resume/);
+  assert.match(stderr, /interrupted at step (\d+); int\.lstm is saved\. Continue with: lstm-wasm train corpus\.txt --out int\.lstm --resume --steps 1000000\n/);
   const stoppedAt = Number(/interrupted at step (\d+)/.exec(stderr)[1]);
   const m = await loadModel('int.lstm');
   assert.equal(m.stepCount, stoppedAt);
@@ -179,14 +239,20 @@ test('errors: clear messages, exit 1 for files and models, 2 for the command lin
   const cases = [
     [['train', 'missing.txt', '--out', 'x.lstm'], 1, /cannot read corpus missing\.txt: no such file/],
     [['train', 'corpus.txt', '--out', 'no/such/dir/x.lstm'], 1, /cannot write no\/such\/dir\/x\.lstm: the directory .* does not exist/],
-    [['train', 'tiny.txt', '--out', 'x.lstm'], 1, /has 10 characters; --batch 32 x --seq 64 needs at least 2,080/],
+    // the demo's recipe: batch 16 x sequence 64 (the command line had 32 x 64 before)
+    [['train', 'tiny.txt', '--out', 'x.lstm'], 1, /tiny\.txt: the text is too small: 10 characters to train on, 10 % of the 11 kept for validation, and batch 16 x sequence 64 needs at least 1,040/],
     [['train', 'corpus.txt', '--out', 'model.lstm'], 2, /model\.lstm exists: pass --resume to continue training it, or --force/],
     [['train', 'corpus.txt', '--resume', '--out', 'absent.lstm'], 1, /cannot resume: absent\.lstm does not exist/],
     [['train', 'corpus.txt', '--resume', '--hidden', '64', '--out', 'model.lstm'], 2, /--hidden 64 does not match the model being resumed \(32\)/],
     [['train', 'corpus.txt', '--hiden', '64', '--out', 'x.lstm'], 2, /unknown option --hiden \(did you mean --hidden\?\)/],
     [['train', 'corpus.txt', '--hidden', 'lots', '--out', 'x.lstm'], 2, /--hidden must be an integer in \[1, 4096\], got "lots"/],
     [['train', 'corpus.txt', '--lr', '0', '--out', 'x.lstm'], 2, /--lr must be a number in \(0, 1000\]/],
-    [['train', 'corpus.txt', '--steps', '5', '--epochs', '1', '--out', 'x.lstm'], 2, /--steps or --epochs, not both/],
+    [['train', 'corpus.txt', '--cell', 'rnn', '--out', 'x.lstm'], 2, /--cell must be lstm, gru, got "rnn"/],
+    [['train', 'corpus.txt', '--report-at', '2,five', '--out', 'x.lstm'], 2, /--report-at must be minutes separated by commas/],
+    [['train', 'corpus.txt', '--resume', '--cell', 'gru', '--out', 'model.lstm'], 2, /--cell gru does not match the model being resumed \(lstm\)/],
+    [['eval', 'model.lstm'], 2, /eval takes a model file and a text file/],
+    [['eval', 'model.lstm', 'corpus.txt', '--part', 'train'], 2, /--part must be validation, text/],
+    [['eval', 'model.lstm', 'missing.txt'], 1, /cannot read corpus missing\.txt: no such file/],
     [['train', 'corpus.txt'], 2, /train needs --out FILE/],
     [['train'], 2, /train needs a corpus file/],
     [['sample', 'absent.lstm'], 1, /cannot read model absent\.lstm: no such file/],

@@ -21,7 +21,9 @@ const PKG = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 // dist/lstm.js is src/js/index.js; the modules it imports must ship beside it, every one
 const JS_MODULES = readdirSync(path.join(ROOT, 'src/js')).filter((f) => f.endsWith('.js'))
   .map((f) => (f === 'index.js' ? 'dist/lstm.js' : `dist/${f}`));
-const EXPECTED_FILES = ['README.md', 'bin/lstm-wasm.mjs', 'dist/lstm-scalar.wasm', 'dist/lstm-simd.wasm',
+// the command line is bin/lstm-wasm.mjs and a module per command in bin/cli/
+const CLI_MODULES = readdirSync(path.join(ROOT, 'bin/cli')).filter((f) => f.endsWith('.mjs')).map((f) => `bin/cli/${f}`);
+const EXPECTED_FILES = ['README.md', 'bin/lstm-wasm.mjs', ...CLI_MODULES, 'dist/lstm-scalar.wasm', 'dist/lstm-simd.wasm',
   'dist/lstm.d.ts', ...JS_MODULES, 'package.json', ...(existsSync(path.join(ROOT, 'LICENSE')) ? ['LICENSE'] : [])];
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'lstm-package-'));
@@ -124,7 +126,7 @@ test('command line: the README commands run through npx from the installed packa
   copyFileSync(at('corpus.txt'), path.join(dir, 'corpus.txt'));
   writeFileSync(path.join(dir, 'cli.sh'), example('cli.sh'));
   const r = ok(run('bash', ['-e', 'cli.sh'], { cwd: dir, env: { ...env, npm_config_offline: 'true' } }), 'README cli.sh');
-  assert.match(r.stdout, /^trained 100 steps \(100 in all\) in .* chars\/s; loss \d\.\d+, val loss \d\.\d+; saved model\.lstm/m);
+  assert.match(r.stdout, /^trained 100 steps \(100 in all\) in .* chars\/s; loss \d\.\d+ nats\/char \(\d\.\d+ bits\), val loss \d\.\d+ nats\/char \(\d\.\d+ bits\); saved model\.lstm/m);
   assert.match(r.stdout, /^The /m);
   assert.match(r.stdout, /hidden size +128\n +layers +2\n/);
   assert.match(r.stdout, /training +100 steps/);
