@@ -6,12 +6,14 @@
 // a too-small Chinese text with a readable error, trains a tiny model on a small English
 // text, sees the chart update and the loss fall, pauses (within a second), generates text,
 // downloads the model, saves it in IndexedDB, reloads the page, loads the file, gets the
-// same text for the same seed, and continues training from where it stopped.
+// same text for the same seed, and continues training from where it stopped; then opens a
+// model trained by the command line, with its curves and settings, and continues that too.
 // Writes build/screenshots/demo-training.png mid-training, for reviewers.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -191,6 +193,27 @@ test('demo page: train, watch, pause, generate, download, reload, load, same tex
     await waitFor((n) => window.lstmDemo.corpus?.chars === n && window.lstmDemo.corpus.attached && !window.lstmDemo.busy, text.length);
     await page.click('#resume');
     await waitFor((c) => window.lstmDemo.state === 'running' && window.lstmDemo.progress.chars > c, charsAtPause);
+    await page.click('#stop');
+    await waitFor(() => window.lstmDemo.state === 'stopped');
+
+    // A model trained by the command line on the same text opens with its curves and settings
+    // (the same training session: one metadata format) and continues on the text in the page.
+    writeFileSync(path.join(tmp, 'small.txt'), text);
+    const cliModel = path.join(tmp, 'from-cli.lstm');
+    const bin = path.join(ROOT, 'bin/lstm-wasm.mjs');
+    const trained = spawnSync(process.execPath, [bin, 'train', path.join(tmp, 'small.txt'), '--hidden', '24', '--layers', '1',
+      '--seq', '32', '--batch', '8', '--steps', '80', '--out', cliModel, '--quiet'], { encoding: 'utf8' });
+    assert.equal(trained.status, 0, trained.stderr);
+    const saved = JSON.parse(spawnSync(process.execPath, [bin, 'info', cliModel, '--json'], { encoding: 'utf8' }).stdout).metadata;
+    await page.setInputFiles('#load-file', cliModel);
+    await waitFor((n) => window.lstmDemo.model?.config.hiddenSize === 24 && !window.lstmDemo.busy && window.lstmDemo.progress?.chars === n, 80 * 256);
+    assert.deepEqual(await demo(() => window.lstmDemo.history), { train: saved.history.train, val: saved.history.val }, 'the command line\'s curves');
+    assert.equal(await page.inputValue('#hidden'), '24');
+    assert.equal(await page.inputValue('#batch'), '8');
+    assert.equal(await page.inputValue('#epochs'), String(saved.settings.epochs));
+    await waitFor(() => window.lstmDemo.corpus.attached);
+    await page.click('#resume');
+    await waitFor((c) => window.lstmDemo.state === 'running' && window.lstmDemo.progress.chars > c, 80 * 256);
     await page.click('#stop');
     await waitFor(() => window.lstmDemo.state === 'stopped');
 

@@ -1,50 +1,19 @@
 // app.js - the demo page: controls, live statistics, chart, samples, generation, saving.
-// All the work with the model happens in worker.js; this file only talks to it by messages
-// and keeps the page responsive. No framework: a small state object and a render().
+// All the work with the model happens in worker.js (a shell around the library's Session);
+// this file only talks to it by messages (worker_client.js) and keeps the page responsive.
+// No framework: a small state object and a render().
 
-import { LossChart, formatCount, smoothLoss, halvePoints } from './chart.js';
-import { limits } from './lib/lstm.js'; // the library's limits only: the model lives in worker.js
+import { LossChart, formatCount, smoothLoss } from './chart.js';
+import { fmtBytes, fmtDuration, fmtInt, fmtRate } from './format.js';
+import { generate, generationEvents, initGeneration } from './generation.js';
+import { notify, clearNotice } from './notices.js';
+import { showSaved, storeModel } from './saved_models.js';
+import { readSettings, writeSettings, showEstimate, showNoEstimate } from './settings_form.js';
+import { call, onEvents } from './worker_client.js';
 
 const $ = (id) => document.getElementById(id);
 const MODEL_MAGIC = 'LSTMWASM'; // the first bytes of a saved model (see src/serialize.c)
 const MAX_TEXT_BYTES = 32 * 1024 * 1024;
-
-// ---- the worker and its request/reply protocol ----
-
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-const pending = new Map();
-let nextId = 1;
-
-/** Send a request to the worker; resolves with its result, rejects with its error. */
-function call(type, args = {}, transfer = []) {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ id, type, ...args }, transfer);
-  });
-}
-
-worker.onmessage = ({ data: m }) => {
-  if (m.kind === 'reply') {
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    if (m.error) {
-      const e = new Error(m.error.message);
-      e.code = m.error.code;
-      p?.reject(e);
-    } else {
-      p?.resolve(m.result);
-    }
-    return;
-  }
-  events[m.kind]?.(m);
-};
-
-worker.onerror = (e) => {
-  e.preventDefault?.();
-  setState('failed');
-  notify('error', `The training worker could not start (${e.message || 'module worker failed to load'}). Serve the demo over http from its build folder (make demo), in a browser that supports module workers.`);
-};
 
 // ---- page state ----
 
@@ -63,6 +32,7 @@ const app = {
   genCount: 0,
   build: null,
   lastSample: '',
+  rates: null,               // the recipe's starting learning rate of each optimizer
 };
 
 // Read-only view for the end-to-end test and for curious visitors in the console.
@@ -81,33 +51,7 @@ window.lstmDemo = {
 };
 
 const chart = new LossChart($('chart'));
-
-// ---- notices ----
-
-/** Show a message on the page. Errors stay until closed; a key replaces an earlier notice. */
-function notify(kind, message, { key, timeout } = {}) {
-  const box = $('notices');
-  if (key) box.querySelector(`[data-key="${CSS.escape(key)}"]`)?.remove();
-  const el = document.createElement('div');
-  el.className = `notice ${kind}`;
-  el.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-  if (key) el.dataset.key = key;
-  const text = document.createElement('span');
-  text.textContent = message;
-  const close = document.createElement('button');
-  close.type = 'button';
-  close.className = 'close';
-  close.setAttribute('aria-label', 'Dismiss');
-  close.textContent = '×';
-  close.onclick = () => el.remove();
-  el.append(text, close);
-  box.append(el);
-  const ms = timeout ?? (kind === 'error' || kind === 'warning' ? 0 : 7000);
-  if (ms) setTimeout(() => el.remove(), ms);
-  return el;
-}
-
-const clearNotice = (key) => $('notices').querySelector(`[data-key="${CSS.escape(key)}"]`)?.remove();
+initGeneration(app, () => render());
 
 /** Run an async action with the page marked busy; errors become notices. */
 async function guarded(action, { busy = true } = {}) {
@@ -122,131 +66,35 @@ async function guarded(action, { busy = true } = {}) {
   }
 }
 
-// ---- formatting ----
+// ---- the size and cost of the settings (the library's estimate, from the worker) ----
 
-const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
+let estimate = null;   // the last one: { e, s }
+let estimateSeq = 0;   // replies to older requests are dropped
 
-function fmtBytes(n) {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)} MB`;
-  return `${Math.max(1, Math.round(n / 1e3))} kB`;
-}
-
-function fmtDuration(seconds) {
-  if (!Number.isFinite(seconds)) return '–';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-}
-
-function fmtRate(lr) {
-  return lr.toExponential(2).replace('e-', 'e−');
-}
-
-// ---- settings ----
-
-const FIELDS = {
-  layers: ['layers', 'int', 1, 8],
-  hiddenSize: ['hidden', 'int', 1, limits.maxHidden],
-  dropout: ['dropout', 'num', 0, 0.95],
-  seed: ['seed', 'int', 0, limits.maxSeed],
-  seqLength: ['seq', 'int', 1, 4096],
-  batchSize: ['batch', 'int', 1, 4096],
-  learningRate: ['lr', 'num', 1e-7, 10],
-  epochs: ['epochs', 'num', 0.01, 100000],
-  clipNorm: ['clip', 'num', 0, 1000],
-};
-
-const LABELS = {
-  layers: 'Layers', hiddenSize: 'Hidden size', dropout: 'Dropout', seed: 'Init seed',
-  seqLength: 'Sequence length', batchSize: 'Batch size', learningRate: 'Learning rate',
-  epochs: 'Epochs', clipNorm: 'Clip gradient norm',
-};
-
-/** The settings from the form; throws a readable error for a bad value. */
-function readSettings() {
-  const s = { optimizer: $('optimizer').value, schedule: $('schedule').value };
-  for (const [key, [id, kind, min, max]] of Object.entries(FIELDS)) {
-    const raw = $(id).value.trim();
-    const v = Number(raw);
-    const ok = raw !== '' && Number.isFinite(v) && v >= min && v <= max && (kind !== 'int' || Number.isInteger(v));
-    if (!ok) {
-      $(id).focus();
-      throw new Error(`${LABELS[key]} must be ${kind === 'int' ? 'a whole number' : 'a number'} from ${min} to ${max}.`);
-    }
-    s[key] = v;
-  }
-  if (s.dropout >= 1) throw new Error('Dropout must be below 1.');
-  return s;
-}
-
-function writeSettings(s, config) {
-  const set = (id, v) => { if (v !== undefined && v !== null) $(id).value = String(v); };
-  set('layers', config?.layers ?? s.layers);
-  set('hidden', config?.hiddenSize ?? s.hiddenSize);
-  set('dropout', Math.round((config?.dropout ?? s.dropout) * 1000) / 1000);
-  set('seed', config?.seed ?? s.seed);
-  set('seq', s.seqLength);
-  set('batch', s.batchSize);
-  set('optimizer', s.optimizer);
-  set('lr', s.learningRate);
-  set('schedule', s.schedule);
-  set('epochs', s.epochs);
-  set('clip', s.clipNorm);
-}
-
-// Sensible starting rates when the optimizer changes (the visitor can still edit them).
-const DEFAULT_RATES = { adam: 0.003, rmsprop: 0.002, sgd: 0.5 };
-
-/** Parameters of a token LSTM in the library's (PyTorch) layout. */
-function parameterCount(V, H, L) {
-  const layer0 = 4 * H * V + 4 * H * H + 8 * H;
-  const upper = (L - 1) * (8 * H * H + 8 * H);
-  return layer0 + upper + V * H + V;
-}
-
-/** Memory the model will take in the wasm heap: an estimate, shown before training. */
-function memoryEstimate(s, V, chars) {
-  const H = s.hiddenSize;
-  const P = parameterCount(V, H, s.layers);
-  // parameters + gradients + optimizer moments (2 for Adam, 1 for RMSprop / SGD momentum),
-  // and the library's transposed copy of the input weights (a row per character)
-  const weights = P * 4 * (s.optimizer === 'adam' ? 4 : 3) + 4 * 4 * H * V;
-  // activations kept for backpropagation through the B x T characters of one step
-  const perLayer = 2 * H + 4 * H + H + (s.dropout > 0 ? 2 * H : 0);
-  const activations = 4 * s.batchSize * s.seqLength * (s.layers * perLayer + 2 * V + 4 * H + H);
-  const text = 4 * chars; // the text as 32-bit token ids, copied into the heap
-  return { P, weights, activations, text, total: weights + activations + text };
-}
-
-function updateEstimate() {
+async function refreshEstimate() {
+  const seq = ++estimateSeq;
   let s;
-  try { s = readSettings(); } catch { $('param-count').textContent = '–'; return; }
-  if (app.model) {
-    const c = app.model.config;
-    Object.assign(s, { layers: c.layers, hiddenSize: c.hiddenSize, dropout: c.dropout });
-  }
-  const V = app.model?.config.vocabSize ?? app.corpus?.vocabSize;
-  if (!V) {
-    $('param-count').textContent = '–';
-    $('memory-estimate').textContent = '–';
-    $('memory-detail').textContent = 'Choose a text first: the vocabulary size sets the input and output layers.';
+  try { s = readSettings(); } catch { estimate = null; showNoEstimate(); return; }
+  if (!app.model && !app.corpus?.vocabSize) {
+    estimate = null;
+    showNoEstimate('Choose a text first: the vocabulary size sets the input and output layers.');
     return;
   }
-  const m = memoryEstimate(s, V, app.corpus?.chars ?? 0);
-  $('param-count').textContent = fmtInt(app.model?.parameterCount ?? m.P);
-  $('memory-estimate').textContent = `≈ ${fmtBytes(m.total)}`;
-  // WebAssembly memory is limited to 4 GB, and browsers often give less.
-  $('memory-estimate').classList.toggle('too-big', m.total > 2e9);
-  $('memory-estimate').title = m.total > 2e9 ? 'Probably more than this browser can give a WebAssembly module (at most 4 GB).' : '';
-  // The same rule as the worker's: ~6 flops per weight per character (input weights are
-  // looked up, not multiplied), ~3e10 flops/s.
-  const stepSeconds = 6 * (m.P - 4 * s.hiddenSize * V) * s.batchSize * s.seqLength / 3e10;
-  const slow = stepSeconds > 1 ? ` One training step will take about ${stepSeconds.toFixed(0)} s${stepSeconds > 5 ? ': too slow to train here' : ''}.` : '';
-  const heap = app.model && app.progress?.heapBytes ? ` WebAssembly memory in use now: ${fmtBytes(app.progress.heapBytes)}.` : '';
-  $('memory-detail').textContent = `Weights, gradients and ${s.optimizer === 'adam' ? 'Adam moments' : 'optimizer state'} ${fmtBytes(m.weights)} · activations for batch ${s.batchSize} × ${s.seqLength} ${fmtBytes(m.activations)} · text ${fmtBytes(m.text)}.${heap}${slow}`;
+  let e;
+  try {
+    e = await call('estimate', { settings: s });
+  } catch (err) {
+    if (seq === estimateSeq) { estimate = null; showNoEstimate(err.message); }
+    return;
+  }
+  if (seq !== estimateSeq || !e) return;
+  estimate = { e, s };
+  showHeapNow();
+}
+
+/** The estimate with the WebAssembly memory in use now (it grows while a model trains). */
+function showHeapNow() {
+  if (estimate) showEstimate(estimate.e, estimate.s, app.model ? app.progress?.heapBytes : 0);
 }
 
 // ---- rendering ----
@@ -301,7 +149,6 @@ function render() {
   pill.dataset.state = state;
 
   renderCorpus();
-  updateEstimate();
 }
 
 function renderCorpus() {
@@ -335,7 +182,7 @@ function renderStats() {
   $('stat-epoch').textContent = p.trainChars ? `${p.epoch.toFixed(2)}${planned ? ` of ${+planned.toFixed(2)}` : ''}` : '–';
   $('stat-epoch-time').textContent = p.charsPerSecond && p.trainChars ? `≈ ${fmtDuration(p.trainChars / p.charsPerSecond)}` : '–';
   $('stat-lr').textContent = p.learningRate ? fmtRate(p.learningRate) : '–';
-  updateEstimate();
+  showHeapNow();
 }
 
 function resetHistory(history) {
@@ -358,17 +205,13 @@ function refreshChart() {
 const events = {
   progress(m) {
     app.progress = m;
-    if (m.train) {
-      app.history.train.push(m.train);
-      // The worker keeps at most 3000 points for the saved history; the page as many.
-      if (app.history.train.length > 3000) app.history.train = halvePoints(app.history.train);
-      app.dirty = true;
+    // the session's curves: the points this chunk made, or all of them when it thinned them
+    if (m.history) app.history = m.history;
+    else {
+      app.history.train.push(...m.train);
+      app.history.val.push(...m.val);
     }
-    if (m.val) {
-      const last = app.history.val.at(-1);
-      if (last && last[0] === m.val[0]) app.history.val[app.history.val.length - 1] = m.val;
-      else app.history.val.push(m.val);
-    }
+    if (m.train.length || m.val.length) app.dirty = true;
     if (m.state !== app.state && app.model) setState(m.state);
     refreshChart();
     renderStats();
@@ -386,38 +229,17 @@ const events = {
     $('sample-meta').textContent = `after ${formatCount(m.chars)} characters · temperature 0.8`;
   },
 
-  'gen-chunk'(m) {
-    if (app.gen?.genId !== m.genId) return;
-    $('gen-text').append(document.createTextNode(m.text));
-    const out = $('gen-output');
-    out.scrollTop = out.scrollHeight;
-  },
-
-  'gen-done'(m) {
-    if (app.gen?.genId !== m.genId) return;
-    const g = app.gen;
-    app.gen = null;
-    app.genCount++;
-    $('gen-output').dataset.done = String(app.genCount);
-    if (!m.cancelled) {
-      $('gen-meta').textContent = `${fmtInt(m.chars)} characters in ${m.seconds.toFixed(2)} s · seed ${g.options.seed}, temperature ${g.options.temperature}, top-k ${g.options.topK || 'off'}, top-p ${g.options.topP < 1 ? g.options.topP : 'off'}`;
-    } else {
-      $('gen-meta').textContent = 'Stopped.';
-    }
-    render();
-  },
-
-  'gen-error'(m) {
-    if (app.gen?.genId !== m.genId) return;
-    app.gen = null;
-    notify('error', `Generation failed: ${m.error.message}`);
-    render();
-  },
+  ...generationEvents,
 
   error(m) {
     notify('error', m.error.message);
   },
 };
+
+onEvents(events, (message) => {
+  setState('failed');
+  notify('error', `The training worker could not start (${message}). Serve the demo over http from its build folder (make demo), in a browser that supports module workers.`);
+});
 
 // ---- corpus ----
 
@@ -425,37 +247,28 @@ async function useDefaultCorpus() {
   app.corpusTab = 'default';
   render();
   await guarded(async () => {
-    const c = await call('useDefaultCorpus');
-    corpusChanged(c);
+    await corpusChanged(await call('useDefaultCorpus'));
   });
 }
 
 async function useUserText(text, name) {
   app.corpusTab = 'user';
   await guarded(async () => {
-    const c = await call('setCorpus', { text, name });
-    corpusChanged(c);
+    await corpusChanged(await call('setCorpus', { text, name }));
   });
 }
 
-/** The default length of the cosine decay, in epochs of this corpus: about 9 million
- * characters, i.e. roughly 15 minutes of the default model on a 2-core machine, so a small
- * corpus is not left at the floor rate for most of a run and a large one still decays.
- * (Measured on tinyshakespeare: decaying over 3 epochs = 5 minutes reached 1.54 nats/char
- * at 15 minutes; over 9 epochs, 1.51.) */
-const DECAY_CHARACTERS = 9e6;
-const defaultEpochs = (chars) => Math.min(100, Math.max(1, Math.round(DECAY_CHARACTERS / Math.max(1, 0.9 * chars))));
-
-function corpusChanged(c, { quiet = false } = {}) {
+async function corpusChanged(c, { quiet = false } = {}) {
   app.corpus = c;
-  // until the visitor sets it, the schedule follows the corpus size
-  if (!app.model && !app.epochsEdited && c.chars > 0) $('epochs').value = String(defaultEpochs(c.chars));
+  // until the visitor sets it, the schedule follows the corpus size (the recipe's decay length)
+  if (!app.model && !app.epochsEdited && c.epochs) $('epochs').value = String(c.epochs);
   if (c.problem && !quiet) notify('error', c.problem, { key: 'corpus' });
   else clearNotice('corpus');
   if (c.attached && app.model) clearNotice('need-corpus');
-  if (app.progress) app.progress = { ...app.progress, trainChars: Math.floor(c.chars * 0.9) };
+  if (app.progress && c.trainChars) app.progress = { ...app.progress, trainChars: c.trainChars };
   render();
   renderStats();
+  await refreshEstimate();
 }
 
 let typingTimer = 0;
@@ -528,6 +341,7 @@ function modelChanged(m) {
   setState(m.state);
   renderStats();
   refreshChart();
+  refreshEstimate();
 }
 
 // ---- keeping models ----
@@ -569,32 +383,33 @@ async function loadModelBytes(bytes, label) {
     modelChanged(r);
     app.dirty = false;
     const trained = r.progress?.chars ? `, trained on ${formatCount(r.progress.chars)} characters` : '';
-    notify('success', `Loaded ${label}: ${r.config.layers} × ${r.config.hiddenSize} LSTM, ${fmtInt(r.parameterCount)} parameters${trained}.`);
+    notify('success', `Loaded ${label}: ${r.config.layers} × ${r.config.hiddenSize} ${r.config.cell === 'gru' ? 'GRU' : 'LSTM'}, ${fmtInt(r.parameterCount)} parameters${trained}.`);
     await connectCorpus(r);
   });
 }
 
 /** After loading: find the text to continue training on. The built-in corpus is reloaded
- * automatically; a visitor's own text is not saved with the model, so it is asked for. */
+ * automatically (the worker knows it by its fingerprint); another text (a visitor's, or the
+ * file a model was trained on with the command line) is not saved with the model, so it is
+ * asked for. */
 async function connectCorpus(r) {
-  const source = r.corpus?.source;
-  if (source === 'default') {
+  if (r.builtIn) {
     if (app.corpus?.source !== 'default' || !r.corpusStatus.attached) {
       app.corpusTab = 'default';
-      corpusChanged(await call('useDefaultCorpus'));
+      await corpusChanged(await call('useDefaultCorpus'));
     } else {
-      corpusChanged({ ...app.corpus, ...r.corpusStatus });
+      await corpusChanged({ ...app.corpus, ...r.corpusStatus });
     }
     return;
   }
   // The text loaded now may not fit the model; that is expected, so it is said calmly below.
-  corpusChanged({ ...app.corpus, ...r.corpusStatus }, { quiet: true });
-  if (!r.corpusStatus.attached && source !== 'user') {
+  await corpusChanged({ ...app.corpus, ...r.corpusStatus }, { quiet: true });
+  if (!r.corpusStatus.attached && !r.corpus) {
     app.corpusTab = 'user';
     render();
     notify('info', 'To continue training this model, paste or drop a text that uses only its characters. Generating works without it.', { key: 'need-corpus', timeout: 0 });
   }
-  if (source === 'user') {
+  if (r.corpus) {
     const wanted = `${r.corpus.name} (${fmtInt(r.corpus.chars)} characters)`;
     if (!r.corpusStatus.attached) {
       app.corpusTab = 'user';
@@ -603,31 +418,6 @@ async function connectCorpus(r) {
     } else if (app.corpus.fingerprint !== r.corpus.fingerprint) {
       notify('info', `“Continue training” will use the text loaded now (${app.corpus.name}), not the one the model was trained on, ${wanted}. Its characters are compatible.`, { key: 'need-corpus' });
     }
-  }
-}
-
-// IndexedDB: one object store of { key, name, bytes, savedAt, summary }.
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open('lstm-wasm-demo', 1);
-    req.onupgradeneeded = () => req.result.createObjectStore('models', { keyPath: 'key' });
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(new Error(`The browser storage is not available: ${req.error?.message ?? 'unknown error'}`));
-  });
-}
-
-async function dbRequest(mode, fn) {
-  const db = await openDb();
-  try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction('models', mode);
-      const req = fn(tx.objectStore('models'));
-      tx.oncomplete = () => resolve(req.result);
-      tx.onerror = () => reject(new Error(tx.error?.name === 'QuotaExceededError' ? 'The browser storage is full: delete saved models or download this one instead.' : `Browser storage failed: ${tx.error?.message}`));
-      tx.onabort = tx.onerror;
-    });
-  } finally {
-    db.close();
   }
 }
 
@@ -645,7 +435,7 @@ async function saveToBrowser() {
       savedAt,
       summary: { chars, val, size: bytes.length, parameters: m.parameterCount },
     };
-    await dbRequest('readwrite', (store) => store.put(record));
+    await storeModel(record);
     app.dirty = false;
     notify('success', `Saved in this browser: ${record.name}.`);
     await refreshSaved();
@@ -653,94 +443,8 @@ async function saveToBrowser() {
 }
 
 async function refreshSaved() {
-  let records;
-  try {
-    records = await dbRequest('readonly', (store) => store.getAll());
-  } catch (e) {
-    $('saved-list').innerHTML = '';
-    const li = document.createElement('li');
-    li.className = 'muted';
-    li.textContent = e.message;
-    $('saved-list').append(li);
-    return;
-  }
-  records.sort((a, b) => b.savedAt.localeCompare(a.savedAt));
-  const list = $('saved-list');
-  list.innerHTML = '';
-  if (!records.length) {
-    const li = document.createElement('li');
-    li.className = 'muted';
-    li.textContent = 'Nothing saved yet.';
-    list.append(li);
-    return;
-  }
-  for (const r of records) {
-    const li = document.createElement('li');
-    const info = document.createElement('div');
-    info.className = 'saved-info';
-    const name = document.createElement('strong');
-    name.textContent = r.name;
-    const meta = document.createElement('span');
-    meta.className = 'muted';
-    const when = new Date(r.savedAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-    meta.textContent = `${when} · ${formatCount(r.summary.chars)} chars${r.summary.val != null ? ` · val ${r.summary.val.toFixed(3)}` : ''} · ${fmtBytes(r.summary.size)}`;
-    info.append(name, meta);
-    const load = document.createElement('button');
-    load.type = 'button';
-    load.className = 'button small';
-    load.dataset.action = 'load';
-    load.textContent = 'Load';
-    load.onclick = async () => {
-      const rec = await dbRequest('readonly', (store) => store.get(r.key)).catch((e) => notify('error', e.message));
-      if (rec) await loadModelBytes(new Uint8Array(rec.bytes), `“${rec.name}” from this browser`);
-    };
-    const del = document.createElement('button');
-    del.type = 'button';
-    del.className = 'button small subtle';
-    del.textContent = 'Delete';
-    del.onclick = async () => {
-      await dbRequest('readwrite', (store) => store.delete(r.key)).catch((e) => notify('error', e.message));
-      await refreshSaved();
-    };
-    li.append(info, load, del);
-    list.append(li);
-  }
+  await showSaved(loadModelBytes);
   render();
-}
-
-// ---- generation ----
-
-async function generate() {
-  if (app.gen) {
-    await call('cancelGenerate');
-    return;
-  }
-  const num = (id) => Number($(id).value);
-  const options = {
-    prompt: $('gen-prompt').value,
-    length: num('gen-length'),
-    temperature: num('gen-temperature'),
-    topK: num('gen-topk'),
-    topP: num('gen-topp'),
-    seed: num('gen-seed'),
-  };
-  const bad = [['length', 1, 100000, true], ['temperature', 0, 100], ['topK', 0, limits.maxVocab, true], ['topP', 0, 1], ['seed', 0, limits.maxSeed, true]]
-    .find(([k, min, max, int]) => !(Number.isFinite(options[k]) && options[k] >= min && options[k] <= max && (!int || Number.isInteger(options[k]))));
-  if (bad) { notify('error', `Generation: ${bad[0]} must be ${bad[3] ? 'a whole number' : 'a number'} from ${bad[1]} to ${bad[2]}.`); return; }
-  const genId = nextId++;
-  app.gen = { genId, options, t0: performance.now() };
-  $('gen-prompt-echo').textContent = options.prompt;
-  $('gen-text').textContent = '';
-  $('gen-meta').textContent = app.state === 'running' ? 'Generating (training waits meanwhile)…' : 'Generating…';
-  render();
-  try {
-    await call('generate', { genId, options });
-  } catch (e) {
-    app.gen = null;
-    $('gen-meta').textContent = '';
-    notify('error', e.message);
-    render();
-  }
 }
 
 // ---- wiring ----
@@ -802,12 +506,13 @@ $('new-model').onclick = async () => {
     $('sample').innerHTML = '<span class="muted">Start training to see what the model writes.</span>';
     $('sample-meta').textContent = 'a fresh sample every few seconds while training';
     setState('idle');
-    if (app.corpus && !app.corpus.attached) corpusChanged({ ...app.corpus, attached: true, problem: null });
+    if (app.corpus && !app.corpus.attached) await corpusChanged({ ...app.corpus, attached: true, problem: null });
+    else await refreshEstimate();
   });
 };
 
-$('optimizer').onchange = () => { $('lr').value = String(DEFAULT_RATES[$('optimizer').value]); updateEstimate(); };
-$('settings').addEventListener('input', updateEstimate);
+$('optimizer').onchange = () => { $('lr').value = String(app.rates[$('optimizer').value]); refreshEstimate(); };
+$('settings').addEventListener('input', refreshEstimate);
 $('epochs').addEventListener('input', () => { app.epochsEdited = true; });
 $('download').onclick = download;
 $('save-browser').onclick = saveToBrowser;
@@ -834,6 +539,7 @@ async function main() {
     return;
   }
   app.build = hello.build;
+  app.rates = hello.rates;
   const label = hello.build.simd ? 'WebAssembly SIMD' : 'WebAssembly scalar fallback';
   $('build').textContent = label;
   $('build').dataset.simd = String(hello.build.simd);

@@ -215,16 +215,6 @@ export class LossChart {
   }
 }
 
-/** Merge neighbouring points (mean loss at the later position): keeps long runs cheap to draw. */
-export function halvePoints(points) {
-  const out = [];
-  for (let i = 0; i + 1 < points.length; i += 2) {
-    out.push([points[i + 1][0], (points[i][1] + points[i + 1][1]) / 2]);
-  }
-  if (points.length % 2) out.push(points.at(-1));
-  return out;
-}
-
 /**
  * The training loss with its noise averaged out: a centred moving average whose window
  * grows with the number of points (up to 2 x 25 + 1), so that it does not lag behind a fast

@@ -1,170 +1,100 @@
-// worker.js - the demo's training worker. It owns the wasm module, the model and the corpus,
-// so the page never blocks: training runs here in chunks of ~120 ms, and between chunks the
-// worker returns to its event loop, where Pause / Stop / Generate / Save messages are handled.
+// worker.js - the demo's training worker: a shell around the library's Session, the training
+// session the command line runs too (same recipe, same schedule, same file). It owns the wasm
+// module, the session and the texts, so the page never blocks: training runs in chunks of
+// ~120 ms (Session.train({ seconds })), and between chunks the worker returns to its event
+// loop, where Pause / Stop / Generate / Save messages are handled. The chunks' length decides
+// only when control returns: the model and its file depend on the steps taken alone.
 //
 // Protocol (page -> worker): { id, type, ...args }; every request gets exactly one
 //   { kind: 'reply', id, result } or { kind: 'reply', id, error: { name, code, message } }.
-// Events (worker -> page, unrequested): 'progress', 'state', 'sample', 'gen-chunk', 'gen-done',
+// Events (worker -> page, unrequested): 'progress' (with the curve points made: train, val, and
+//   history when the curves were thinned), 'state', 'sample', 'gen-chunk', 'gen-done',
 //   'gen-error', 'error'.
 
-import {
-  init, buildInfo, simdSupported, Model, Vocabulary, TextDataset, TokenStream, limits,
-} from './lib/lstm.js';
-import { halvePoints } from './chart.js'; // shared with the page; no DOM at module level
+import { init, buildInfo, simdSupported, Corpus, Session } from './lib/lstm.js';
 
-const CHUNK_SECONDS = 0.12;       // target duration of one trainSteps call (>= 1 step)
+const CHUNK_SECONDS = 0.12;       // target duration of one Session.train call (>= 1 step)
 const SAMPLE_EVERY_SECONDS = 4;   // live samples while training
-const SAMPLE_LENGTH = 320;
 const GEN_SLICE_SECONDS = 0.04;   // generation streams in slices of ~40 ms
-const HISTORY_LIMIT = 3000;       // training-loss points kept (halved by merging when full)
-const LR_FLOOR = 0.1;             // cosine decay ends at 10 % of the base learning rate
-const VAL_FRACTION = 0.1;
+// A laptop core does ~3e10 flops/s in wasm SIMD. Pause can only answer between steps, so a
+// step must stay short: beyond ~5 s the page refuses to train.
+const FLOPS_PER_SECOND = 3e10;
+const MAX_STEP_SECONDS = 5;
+// The page's training settings (the rest of its form is the model's architecture).
+const TRAINING = ['seqLength', 'batchSize', 'optimizer', 'learningRate', 'schedule', 'epochs', 'clipNorm'];
 
 const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 
 // ---- state ----
 
-let model = null;
-/** The text chosen on the page: { text, source: 'default'|'user', name, chars, fingerprint, vocab }. */
-let corpus = null;
-/** The text encoded for the current model: { dataset, val, vocab } or null. */
-let data = null;
-/** The training run of the current model: settings, progress, history (saved in metadata). */
-let run = null;
+let session = null;
+/** The text chosen on the page: { corpus (a Corpus), source: 'default'|'user' }. */
+let chosen = null;
 let state = 'idle'; // idle (no model) | running | paused | stopped
-let defaultText = null;
-
-// Timing, measured (not saved).
-let secondsPerStep = 0;
-let charsPerSecond = 0;
-let lastEvalAt = -Infinity; // run.progress.seconds of the last validation
-let lastEvalSeconds = 0.05;
+let builtIn = null; // the built-in corpus, a Corpus, once downloaded
 let lastSampleAt = 0;       // performance.now()
 let gen = null;             // the generation in progress
 
-// ---- helpers ----
-
-/** FNV-1a over the UTF-16 units: tells "the same text" from "another text" in metadata. */
-function fingerprint(text) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
-
-function countCodePoints(text) {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdbff) n++; // count each surrogate pair once
-  }
-  return n;
-}
-
 const showChar = (ch) => (ch === '\n' ? '\\n' : ch === '\t' ? '\\t' : ch === ' ' ? '␠' : ch);
+const pick = (object, keys) => Object.fromEntries(keys.filter((k) => object?.[k] !== undefined).map((k) => [k, object[k]]));
 
 /** An Error whose message is meant for the page as it is. */
 class UserError extends Error {
   constructor(message, code = 'USER') { super(message); this.name = 'UserError'; this.code = code; }
 }
 
-/** The defaults (measured on the Brown corpus, 2 cores, Chromium): 2 x 192 learns about as
- * fast per second as 2 x 256 over the first minute, at nearly twice the characters per second,
- * and a batch of 16 gets past the early "unigram" plateau much sooner than 32 at the same
- * speed. Adam 3e-3 with a cosine decay (the page sets its length to ~9M characters of the
- * corpus), clipping at 5. Dropout 0.2: on tinyshakespeare, 15 minutes reached 1.49 nats/char
- * with 0.2 against 1.51 with 0.15 and 1.54 with 0.1 (bench/quality.mjs). */
-function defaultSettings(config) {
-  return {
-    layers: config?.layers ?? 2,
-    hiddenSize: config?.hiddenSize ?? 192,
-    dropout: config ? Math.round(config.dropout * 1000) / 1000 : 0.2,
-    seed: config?.seed ?? 1,
-    seqLength: 64,
-    batchSize: 16,
-    optimizer: 'adam',
-    learningRate: 0.003,
-    schedule: 'cosine',
-    epochs: 3,
-    clipNorm: 5,
-  };
+/** A library message ("the text is too small: ...") as a sentence for the page. */
+const sentence = (message) => `${message[0].toUpperCase()}${message.slice(1)}${/[.!?]$/.test(message) ? '' : '.'}`;
+
+/** The library's errors about a text or the settings, in the page's words; others as they are. */
+function userError(e) {
+  return ['BAD_TEXT', 'TOO_SMALL', 'INVALID_ARGUMENT'].includes(e?.code) ? new UserError(sentence(e.message), e.code) : e;
 }
 
-function newRun(settings) {
-  return {
-    settings,
-    corpus: null,
-    progress: { chars: 0, steps: 0, seconds: 0 },
-    history: { train: [], val: [] },
-    valChars: 0,
-  };
-}
+// ---- texts ----
 
-/** Learning rate for the next chunk: cosine from the base rate to LR_FLOOR of it over the
- * planned epochs, then constant; the position is measured in characters seen so that a
- * resumed model continues on the same curve. */
-function learningRate() {
-  const s = run.settings;
-  if (s.schedule !== 'cosine' || !data) return s.learningRate;
-  const planned = s.epochs * data.dataset.train.length;
-  const t = Math.min(1, run.progress.chars / Math.max(1, planned));
-  return s.learningRate * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + Math.cos(Math.PI * t)));
-}
-
-// ---- corpus ----
-
-function setCorpus(text, source, name) {
-  if (typeof text !== 'string') throw new UserError('The text could not be read.');
-  // Windows line ends and a byte-order mark would only add useless symbols to the vocabulary.
-  text = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
-  if (text.trim().length === 0) throw new UserError('The text is empty.');
-  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)) {
-    throw new UserError('The text contains broken characters (lone UTF-16 surrogates).');
-  }
-  const vocab = Vocabulary.fromText(text);
-  corpus = { text, source, name, chars: countCodePoints(text), fingerprint: fingerprint(text), vocab };
+/** Choose the text to train on (a Corpus); the reply describes it and says whether the model
+ * can continue on it. */
+function choose(corpus, source) {
+  chosen = { corpus, source };
   const status = attachCorpus();
-  return { ...corpusSummary(), ...status };
+  return { ...corpusSummary(), ...status, ...(attached() ? { trainChars: session.trainChars } : {}) };
 }
 
 function corpusSummary() {
-  if (!corpus) return { chars: 0, vocabSize: 0 };
-  return { source: corpus.source, name: corpus.name, chars: corpus.chars, vocabSize: corpus.vocab.size, fingerprint: corpus.fingerprint };
+  if (!chosen) return { chars: 0, vocabSize: 0 };
+  const c = chosen.corpus;
+  // epochs: the recipe's decay length for this text, which the form follows until edited
+  return { source: chosen.source, name: c.name, chars: c.chars, vocabSize: c.vocab.size, fingerprint: c.fingerprint, epochs: Session.defaults({ chars: c.chars }).epochs };
 }
 
-/** Encode the corpus for the current model (or for its own vocabulary when there is none).
- * A model can continue on a text only if the text uses no character outside its vocabulary. */
+/** Give the session the chosen text, if the model can continue on it: only if the text uses
+ * no character outside its vocabulary (and is long enough for the settings). */
 function attachCorpus() {
-  disposeData();
-  if (!corpus) return { attached: false };
-  const vocab = model ? model.vocabulary : corpus.vocab;
-  if (model) {
-    const unknown = corpus.vocab.toJSON().filter((cp) => !vocab.index.has(cp)).map((cp) => String.fromCodePoint(cp));
-    if (unknown.length > 0) {
-      const list = unknown.slice(0, 8).map((c) => `“${showChar(c)}”`).join(' ');
-      return {
-        attached: false,
-        unknown: unknown.length,
-        problem: `This text has ${unknown.length} character${unknown.length > 1 ? 's' : ''} the model has never seen (${list}${unknown.length > 8 ? ' …' : ''}), so the model cannot continue training on it. Use the text it was trained on, or start a new model for this text.`,
-      };
-    }
+  if (!chosen) return { attached: false };
+  if (!session) return { attached: true };
+  const unknown = chosen.corpus.unknownChars(session.model.vocabulary);
+  if (unknown.length > 0) {
+    const list = unknown.slice(0, 8).map((c) => `“${showChar(c)}”`).join(' ');
+    return {
+      attached: false,
+      unknown: unknown.length,
+      problem: `This text has ${unknown.length} character${unknown.length > 1 ? 's' : ''} the model has never seen (${list}${unknown.length > 8 ? ' …' : ''}), so the model cannot continue training on it. Use the text it was trained on, or start a new model for this text.`,
+    };
   }
-  const dataset = new TextDataset(corpus.text, vocab, { validationFraction: VAL_FRACTION });
-  data = { dataset, vocab, val: null };
+  try {
+    session.attach(chosen.corpus);
+  } catch (e) {
+    if (e.code !== 'TOO_SMALL') throw e;
+    return { attached: false, problem: sentence(e.message) };
+  }
   return { attached: true };
 }
 
-function disposeData() {
-  if (!data) return;
-  data.dataset.dispose();
-  data.val?.dispose();
-  data = null;
-}
+const attached = () => !!session && !!chosen && session.text === chosen.corpus;
 
-async function loadDefaultText() {
-  if (defaultText === null) {
+async function loadBuiltIn() {
+  if (builtIn === null) {
     const url = new URL('./corpus/brown.txt', import.meta.url);
     let response;
     try {
@@ -173,210 +103,97 @@ async function loadDefaultText() {
       throw new UserError('The built-in corpus could not be downloaded (network error).');
     }
     if (!response.ok) throw new UserError(`The built-in corpus could not be downloaded (HTTP ${response.status}). Was the demo built with tools/build-demo.mjs?`);
-    defaultText = await response.text();
+    builtIn = new Corpus(await response.text(), { name: 'Brown corpus' });
   }
-  return defaultText;
+  return builtIn;
 }
 
-// ---- model ----
-
-/** Is the text long enough for these settings? Checked before a model is made, so that a
- * too-small text costs nothing. The split is the one TextDataset makes (last 10 % validates). */
-function checkSize(settings) {
-  if (!corpus) throw new UserError('Choose a text to train on first.');
-  const B = settings.batchSize;
-  const T = settings.seqLength;
-  const valLen = Math.floor(corpus.chars * VAL_FRACTION);
-  const trainLen = corpus.chars - valLen;
-  if (trainLen < B * (T + 1) || valLen < 2) {
-    const need = Math.ceil(Math.max(B * (T + 1), 2) / (1 - VAL_FRACTION)) + 1;
-    throw new UserError(`The text is too small: ${corpus.chars.toLocaleString('en-US')} characters, and batch ${B} × sequence ${T} needs at least ${need.toLocaleString('en-US')} (90 % of the text trains, 10 % validates). Use a longer text, or a smaller batch size or sequence length.`, 'TOO_SMALL');
-  }
-}
-
-// One training step costs ~6 flops per weight per character (forward 2, backward 4), not
-// counting the input weights, which are looked up (one column per character), not multiplied.
-// A laptop core does ~3e10 flops/s in wasm SIMD. Pause can only answer between steps, so a
-// step must stay short: beyond ~5 s (1.5e11 flops) the page refuses to train.
-const FLOPS_PER_SECOND = 3e10;
-const MAX_STEP_FLOPS = 1.5e11;
-
-function parameterCount(V, H, L) {
-  return 4 * H * V + 4 * H * H + 8 * H + (L - 1) * (8 * H * H + 8 * H) + V * H + V;
-}
-
-function checkCost(settings, V, H, L) {
-  const flops = 6 * (parameterCount(V, H, L) - 4 * H * V) * settings.batchSize * settings.seqLength;
-  if (flops > MAX_STEP_FLOPS) {
-    throw new UserError(`This is too big to train interactively in a browser: one training step (batch ${settings.batchSize} × sequence ${settings.seqLength}, ${parameterCount(V, H, L).toLocaleString('en-US')} parameters) would take about ${Math.round(flops / FLOPS_PER_SECOND)} s, and Pause can only act between steps. Choose a smaller hidden size, fewer layers, or a smaller batch or sequence length.`, 'TOO_BIG');
-  }
-}
-
-function checkTrainable(settings) {
-  checkSize(settings);
-  const c = model.config;
-  checkCost(settings, c.vocabSize, c.hiddenSize, c.layers);
-  if (!data) throw new UserError('The current text cannot be used with this model (see the message above). Load a compatible text or start a new model.');
-}
-
-async function createModel(settings) {
-  if (state === 'running') throw new UserError('Pause training first.');
-  checkSize(settings);
-  checkCost(settings, corpus.vocab.size, settings.hiddenSize, settings.layers);
-  // The new model is built before the old one is freed: if it does not fit, nothing is lost.
-  const next = await Model.create({
-    vocabSize: corpus.vocab.size, hiddenSize: settings.hiddenSize, layers: settings.layers,
-    seed: settings.seed, dropout: settings.dropout,
-  });
+/** Was this model trained on the built-in corpus? (Then the page reloads it by itself.) */
+async function trainedOnBuiltIn(corpus) {
+  if (!corpus?.fingerprint) return false;
   try {
-    next.setVocabulary(corpus.vocab);
-    next.setOptimizer({ type: settings.optimizer, learningRate: settings.learningRate, clipNorm: settings.clipNorm });
-  } catch (e) {
-    next.dispose();
-    throw e;
+    return (await loadBuiltIn()).fingerprint === corpus.fingerprint;
+  } catch {
+    return false;
   }
+}
+
+// ---- the session ----
+
+/** The cost of one step, refused when Pause could not answer in time. */
+async function checkCost(estimate, settings) {
+  const e = await estimate;
+  const seconds = e.stepFlops / FLOPS_PER_SECOND;
+  if (seconds > MAX_STEP_SECONDS) {
+    throw new UserError(`This is too big to train interactively in a browser: one training step (batch ${settings.batchSize} × sequence ${settings.seqLength}, ${e.parameters.toLocaleString('en-US')} parameters) would take about ${Math.round(seconds)} s, and Pause can only act between steps. Choose a smaller hidden size, fewer layers, or a smaller batch or sequence length.`, 'TOO_BIG');
+  }
+}
+
+function estimateFor(settings) {
+  if (session) return session.estimate(pick(settings, TRAINING));
+  const c = chosen.corpus;
+  return Session.estimate(settings, { vocabSize: c.vocab.size, chars: c.chars });
+}
+
+async function createSession(settings) {
+  if (state === 'running') throw new UserError('Pause training first.');
+  if (!chosen) throw new UserError('Choose a text to train on first.');
+  await checkCost(Session.estimate(settings, { vocabSize: chosen.corpus.vocab.size, chars: chosen.corpus.chars }).catch((e) => { throw userError(e); }), settings);
+  // The new model is made before the old one is freed: if it does not fit, nothing is lost.
+  const next = await Session.create(chosen.corpus, settings).catch((e) => { throw userError(e); });
   cancelGeneration();
-  const previous = model;
-  model = next;
-  previous?.dispose();
-  run = newRun(settings);
-  resetTiming();
+  session?.dispose();
+  session = next;
   state = 'stopped';
-  attachCorpus();
-  run.corpus = corpusRef();
-  evaluateNow(); // the starting point of the curve: about ln(vocabulary size)
   return modelSummary();
 }
 
-function corpusRef() {
-  return { source: corpus.source, name: corpus.name, chars: corpus.chars, fingerprint: corpus.fingerprint };
-}
-
-function resetTiming() {
-  secondsPerStep = 0;
-  charsPerSecond = 0;
-  lastEvalAt = -Infinity;
-  lastSampleAt = performance.now();
-}
-
 function modelSummary() {
-  if (!model) return null;
-  const c = model.config;
+  if (!session) return null;
+  const c = session.model.config;
   return {
-    config: { layers: c.layers, hiddenSize: c.hiddenSize, vocabSize: c.vocabSize, dropout: c.dropout, seed: c.seed },
-    parameterCount: model.parameterCount,
-    settings: run.settings,
-    progress: run.progress,
-    history: run.history,
-    corpus: run.corpus,
+    config: { layers: c.layers, hiddenSize: c.hiddenSize, vocabSize: c.vocabSize, dropout: c.dropout, seed: c.seed, cell: c.cell },
+    parameterCount: session.model.parameterCount,
+    settings: { layers: c.layers, hiddenSize: c.hiddenSize, dropout: c.dropout, seed: c.seed, ...session.settings },
+    progress: { ...session.progress, seconds: session.seconds },
+    history: session.history,
+    corpus: session.corpus,
     state,
-    trainChars: data?.dataset.train.length ?? 0,
+    trainChars: session.trainChars,
   };
 }
 
-function metadata() {
-  return {
-    app: 'lstm-wasm-demo',
-    version: 1,
-    settings: run.settings,
-    corpus: run.corpus,
-    progress: run.progress,
-    history: run.history,
-    valChars: run.valChars,
-    savedAt: new Date().toISOString(),
-  };
-}
-
-async function loadModel(bytes) {
+async function loadSession(bytes) {
   if (state === 'running') throw new UserError('Pause training before loading another model.');
   let next;
   try {
-    next = await Model.load(new Uint8Array(bytes));
+    next = await Session.open(new Uint8Array(bytes));
   } catch (e) {
     if (e.code === 'OUT_OF_MEMORY') throw e;
+    if (e.code === 'NOT_TEXT_MODEL') throw new UserError('This model has no character vocabulary, so it is not a character-level language model the demo can use.');
     const why = { BAD_MAGIC: 'it is not a model file saved by this demo or by lstm-wasm', TRUNCATED: 'the file is incomplete', CHECKSUM: 'the file is damaged (checksum mismatch)', UNSUPPORTED_VERSION: 'it was saved by an incompatible version of lstm-wasm' }[e.code];
     throw new UserError(why ? `This file cannot be loaded: ${why}.` : `This file cannot be loaded: ${e.message}`, e.code);
   }
-  if (next.config.dense || !next.vocabulary) {
-    next.dispose();
-    throw new UserError('This model has no character vocabulary, so it is not a character-level language model the demo can use.');
-  }
-  const meta = safeMetadata(next);
   cancelGeneration();
-  model?.dispose();
-  model = next;
-  const base = defaultSettings(model.config);
-  run = newRun(base);
-  if (meta?.app === 'lstm-wasm-demo') {
-    // The architecture comes from the model itself; the rest from what was saved with it.
-    run.settings = { ...base, ...meta.settings, layers: base.layers, hiddenSize: base.hiddenSize, dropout: base.dropout, seed: base.seed };
-    run.corpus = meta.corpus ?? null;
-    const num = (v) => (Number.isFinite(v) && v >= 0 ? v : 0);
-    run.progress = { chars: num(meta.progress?.chars), steps: num(meta.progress?.steps), seconds: num(meta.progress?.seconds) };
-    run.history = { train: points(meta.history?.train), val: points(meta.history?.val) };
-    run.valChars = Number.isInteger(meta.valChars) && meta.valChars > 0 ? meta.valChars : 0;
-  }
-  resetTiming();
-  lastEvalAt = run.progress.seconds;
+  session?.dispose();
+  session = next;
   state = 'stopped';
   const corpusStatus = attachCorpus();
-  return { ...modelSummary(), corpusStatus, fromDemo: meta?.app === 'lstm-wasm-demo' };
-}
-
-/** [[chars, loss], ...] from saved metadata, keeping only well-formed points. */
-function points(list) {
-  if (!Array.isArray(list)) return [];
-  return list.filter((p) => Array.isArray(p) && p.length === 2 && p.every(Number.isFinite));
-}
-
-function safeMetadata(m) {
-  try { return m.metadata; } catch { return null; }
+  return { ...modelSummary(), corpusStatus, builtIn: await trainedOnBuiltIn(session.corpus) };
 }
 
 // ---- training ----
 
-/** The fixed slice of the validation text used for the curve: sized so that one evaluation
- * takes ~0.3 s (a forward pass costs ~2 flops per parameter per character), and kept in the
- * model's metadata so that a resumed run is measured on the same characters. */
-function validationStream() {
-  if (data.val) return data.val;
-  const full = data.dataset.validation;
-  if (!run.valChars) {
-    const budget = Math.round(3.6e9 / model.parameterCount / 1024) * 1024;
-    run.valChars = Math.max(4096, Math.min(65536, budget));
-  }
-  data.val = new TokenStream(full.ids.subarray(0, Math.min(full.length, run.valChars)));
-  return data.val;
-}
-
-function evaluateNow() {
-  if (!model || !data || data.dataset.validation.length < 2) return;
-  const val = validationStream();
-  const t0 = performance.now();
-  // Stripes of >= 1024 characters: each starts from a zero state, which costs a little loss.
-  const batchSize = Math.max(1, Math.min(16, Math.floor(val.length / 1024)));
-  const loss = model.evaluate(val, { batchSize, seqLength: 128 });
-  lastEvalSeconds = (performance.now() - t0) / 1000;
-  run.progress.seconds += lastEvalSeconds;
-  lastEvalAt = run.progress.seconds;
-  const point = [run.progress.chars, loss];
-  const last = run.history.val.at(-1);
-  if (last && last[0] === point[0]) run.history.val[run.history.val.length - 1] = point;
-  else run.history.val.push(point);
-  post({ kind: 'progress', ...progressEvent(), val: point });
-}
-
 function progressEvent() {
-  const trainChars = data?.dataset.train.length ?? 0;
   return {
     state,
-    chars: run.progress.chars,
-    steps: run.progress.steps,
-    seconds: run.progress.seconds,
-    epoch: trainChars ? run.progress.chars / trainChars : 0,
-    trainChars,
-    charsPerSecond,
-    learningRate: learningRate(),
+    chars: session.progress.chars,
+    steps: session.progress.steps,
+    seconds: session.seconds,
+    epoch: session.epoch,
+    trainChars: session.trainChars,
+    charsPerSecond: session.charsPerSecond,
+    learningRate: session.learningRate,
     heapBytes: heapBytes(),
   };
 }
@@ -390,54 +207,33 @@ const heapBytes = () => {
 };
 
 function trainChunk() {
-  const s = run.settings;
-  const steps = secondsPerStep > 0
-    ? Math.max(1, Math.min(5000, Math.round(CHUNK_SECONDS / secondsPerStep))) : 1;
-  const lr = learningRate();
-  model.setOptimizer({ type: s.optimizer, learningRate: lr, clipNorm: s.clipNorm });
-  // skip a step whose loss is over 3x the recent mean (char-rnn's explosion check) instead
-  // of training on it; five such steps in a row stop training with the model kept
-  const r = model.trainSteps(data.dataset, { steps, seqLength: s.seqLength, batchSize: s.batchSize, skipIfLossAbove: 3 });
-  const perStep = r.seconds / steps;
-  secondsPerStep = secondsPerStep ? 0.7 * secondsPerStep + 0.3 * perStep : perStep;
-  charsPerSecond = charsPerSecond ? 0.8 * charsPerSecond + 0.2 * r.tokensPerSecond : r.tokensPerSecond;
-  run.progress.chars += r.tokens;
-  run.progress.steps += steps;
-  run.progress.seconds += r.seconds;
-  run.progress.skipped = (run.progress.skipped ?? 0) + r.skipped;
-  const point = Number.isFinite(r.loss) ? [run.progress.chars, r.loss] : null; // null: all skipped
-  if (point) run.history.train.push(point);
-  if (run.history.train.length > HISTORY_LIMIT) run.history.train = halvePoints(run.history.train);
-  post({ kind: 'progress', ...progressEvent(), train: point });
-  // Validate every 0.2-3 s of training, so that it costs about 10 % of the time, and more
-  // often in the first seconds, where the curve changes fastest.
-  const interval = Math.min(3, Math.max(0.2, 10 * lastEvalSeconds), 1 + run.progress.seconds / 5);
-  if (run.progress.seconds - lastEvalAt >= interval) evaluateNow();
+  const r = session.train({ seconds: CHUNK_SECONDS });
+  // the curve points this chunk made; all of them again when the session thinned its curves
+  post({ kind: 'progress', ...progressEvent(), train: r.train, val: r.val, ...(r.halved ? { history: session.history } : {}) });
   if (performance.now() - lastSampleAt >= SAMPLE_EVERY_SECONDS * 1000) liveSample();
 }
 
 function liveSample() {
   lastSampleAt = performance.now();
-  const text = model.generate({ length: SAMPLE_LENGTH, temperature: 0.8, topP: 0.95, seed: (run.progress.steps % limits.maxSeed) + 1 });
-  post({ kind: 'sample', text, chars: run.progress.chars });
+  post({ kind: 'sample', text: session.sample(), chars: session.progress.chars });
 }
 
 function setState(next) {
   state = next;
-  post({ kind: 'state', state, progress: run ? progressEvent() : null });
+  post({ kind: 'state', state, progress: session ? progressEvent() : null });
 }
 
 // ---- generation ----
 
 function startGeneration(genId, options) {
-  if (!model) throw new UserError('Train or load a model first.');
+  if (!session) throw new UserError('Train or load a model first.');
   const prompt = options.prompt ?? '';
-  const vocab = model.vocabulary;
+  const vocab = session.model.vocabulary;
   const unknown = [...new Set([...prompt].filter((ch) => !vocab.has(ch)))];
   if (unknown.length) {
     throw new UserError(`The prompt has character${unknown.length > 1 ? 's' : ''} the model has never seen: ${unknown.slice(0, 8).map((c) => `“${showChar(c)}”`).join(' ')}.`);
   }
-  const iterator = model.generateChars({ ...options, chunk: 32 });
+  const iterator = session.model.generateChars({ ...options, chunk: 32 });
   cancelGeneration();
   gen = { genId, iterator, produced: 0, t0: performance.now() };
   pump();
@@ -513,32 +309,49 @@ const handlers = {
     await init();
     const info = await buildInfo();
     heapSize = info.memoryBytes;
-    return { build: { simd: info.simd, kernels: info.kernels }, simdSupported: simdSupported(), defaults: defaultSettings(null) };
+    const rates = Object.fromEntries(['adam', 'rmsprop', 'sgd'].map((optimizer) => [optimizer, Session.defaults({ optimizer }).learningRate]));
+    return { build: { simd: info.simd, kernels: info.kernels }, simdSupported: simdSupported(), defaults: Session.defaults(), rates };
   },
 
   async useDefaultCorpus() {
     if (state === 'running') throw new UserError('Pause training before changing the text.');
-    return setCorpus(await loadDefaultText(), 'default', 'Brown corpus');
+    return choose(await loadBuiltIn(), 'default');
   },
 
   setCorpus({ text, name }) {
     if (state === 'running') throw new UserError('Pause training before changing the text.');
-    return setCorpus(text, 'user', name || 'your text');
+    if (typeof text !== 'string') throw new UserError('The text could not be read.');
+    let corpus;
+    try {
+      corpus = new Corpus(text, { name: name || 'your text' });
+    } catch (e) {
+      throw userError(e);
+    }
+    return choose(corpus, 'user');
   },
 
-  create({ settings }) { return createModel(settings); },
+  /** Memory and step time of the form's settings, as the library lays the model out. */
+  async estimate({ settings }) {
+    if (!session && !chosen) return null;
+    const e = await estimateFor(settings).catch((err) => { throw userError(err); });
+    return { ...e, stepSeconds: e.stepFlops / FLOPS_PER_SECOND, heapBytes: heapSize };
+  },
 
-  start({ settings }) {
-    if (!model) throw new UserError('No model.');
+  create({ settings }) { return createSession(settings); },
+
+  async start({ settings }) {
+    if (!session) throw new UserError('No model.');
     if (state === 'running') return modelSummary();
+    // Training settings may change between runs; the architecture belongs to the model.
     if (settings) {
-      // Training settings may change between runs; the architecture belongs to the model.
-      const { seqLength, batchSize, optimizer, learningRate: lr, schedule, epochs, clipNorm } = settings;
-      run.settings = { ...run.settings, seqLength, batchSize, optimizer, learningRate: lr, schedule, epochs, clipNorm };
+      try {
+        session.configure(pick(settings, TRAINING));
+      } catch (e) {
+        throw userError(e);
+      }
     }
-    checkTrainable(run.settings);
-    run.corpus = corpusRef();
-    if (run.history.val.length === 0) evaluateNow();
+    if (!attached()) throw new UserError('The current text cannot be used with this model (see the message above). Load a compatible text or start a new model.');
+    await checkCost(session.estimate(), session.settings);
     lastSampleAt = performance.now() - (SAMPLE_EVERY_SECONDS - 1) * 1000; // first sample soon
     setState('running');
     pump();
@@ -551,11 +364,9 @@ const handlers = {
   discard() {
     if (state === 'running') throw new UserError('Pause training first.');
     cancelGeneration();
-    model?.dispose();
-    model = null;
-    run = null;
+    session?.dispose();
+    session = null;
     state = 'idle';
-    attachCorpus();
     return { state };
   },
 
@@ -567,21 +378,16 @@ const handlers = {
   },
 
   save() {
-    if (!model) throw new UserError('There is no model to save.');
-    model.metadata = metadata();
-    const bytes = model.save();
+    if (!session) throw new UserError('There is no model to save.');
+    const bytes = session.save();
     return { result: { bytes, summary: modelSummary() }, transfer: [bytes.buffer] };
   },
 
-  load({ bytes }) { return loadModel(bytes); },
+  load({ bytes }) { return loadSession(bytes); },
 };
 
 function halt(next) {
-  if (!model) return { state };
-  const wasRunning = state === 'running';
-  state = next;
-  // A last validation point where training stopped (cheap: ~0.3 s at most).
-  if (wasRunning && data && run.progress.seconds > lastEvalAt) evaluateNow();
+  if (!session) return { state };
   setState(next);
   return modelSummary();
 }
