@@ -151,8 +151,10 @@ demo: deps
 	node tools/build-demo.mjs
 	node tools/serve-demo.mjs
 
+# OpenBLAS for PyTorch's columns: Debian's torch uses the reference BLAS without it.
 bench: deps
-	$(MAKE) all
+	@bash tools/ensure-deps.sh bench
+	$(MAKE) all $(TEST_WASM)
 	node bench/run.mjs
 
 clean:

@@ -1,13 +1,15 @@
-// run.mjs - `make bench`: training and generation speed of lstm-wasm (SIMD and scalar builds,
-// Node and Chromium) beside TensorFlow.js (wasm backend) and PyTorch (native, 1 thread) on the
-// same workloads, GFLOP/s, GEMM kernel GFLOP/s, and peak memory against its formula.
+// run.mjs - `make bench`: training and generation speed of lstm-wasm (SIMD on 1 and on every
+// thread, scalar; Node and Chromium) beside TensorFlow.js (wasm backend) and PyTorch (native,
+// 1 thread and every thread) on the same workloads, in one run; GFLOP/s of the matrix products
+// against the measured SIMD peak; memory against Model.estimate. One table, and JSON.
 //
 //   node bench/run.mjs [--quick] [--repeats N] [--no-tfjs] [--no-torch] [--no-browser] [--json FILE]
 //
 // The machine is shared and noisy: every figure is a median of repeats with its spread, and
 // ratios are only taken between figures of the same run.
-import { readFileSync, existsSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +24,8 @@ const REPEATS = Number(option('--repeats', QUICK ? 1 : 3));
 const SECONDS = QUICK ? 1.5 : 4;
 const GEN_CHARS = 2000;
 const CORPUS = path.resolve(ROOT, option('--data', '../shared/data/tinyshakespeare.txt'));
+const CORES = os.availableParallelism?.() ?? os.cpus().length;
+const JSON_OUT = option('--json', path.join(ROOT, 'build/bench/latest.json'));
 const log = (...a) => console.error('[bench]', ...a);
 
 // W1: char-rnn's default; W2: a larger model. G1/G2 generate with the same shapes.
@@ -30,68 +34,60 @@ const WORKLOADS = {
   W2: { hidden: 512, layers: 2, seq: 64, batch: 32 },
 };
 const V = 65;
+// the targets of issue 13, as [workload, column, floor, what]
+const TARGETS = [
+  ['W2', 'simd1', 2000, 'W2 >= 2,000 chars/s on one thread'],
+  ['W1', 'simd1', 26000, 'W1 >= 26,000 chars/s on one thread'],
+  ['G2', 'simd1', 3000, 'G2 >= 3,000 chars/s'],
+  ['W1', 'simdN', (r) => r.torch1?.W1, 'W1 on every thread >= PyTorch 1 thread'],
+  ['W1', 'simdN', (r) => 0.8 * (r.torchN?.W1 ?? NaN), 'W1 on every thread >= 0.8 x PyTorch on every thread'],
+  ['W2', 'simdN', (r) => r.torch1?.W2, 'W2 on every thread >= PyTorch 1 thread'],
+  ['G1', 'simd1', (r) => 5 * (r.torch1?.G1 ?? NaN), 'G1 >= 5 x PyTorch 1 thread'],
+];
 
-/** forward FLOPs per character: sum over layers of 2*4H*(X+H), plus the head 2*H*V */
+/** Forward FLOPs per character of the products: sum over layers of 2*4H*(X+H) (layer 0's
+ * input is a column gather, no product), plus the head 2*H*V; training does 3 times that. */
 function forwardFlops({ hidden: H, layers: L }) {
   let f = 2 * H * V;
-  for (let l = 0; l < L; l++) f += 2 * 4 * H * ((l === 0 ? V : H) + H);
+  for (let l = 0; l < L; l++) f += 2 * 4 * H * ((l === 0 ? 0 : H) + H);
   return f;
-}
-
-/** Bytes the C core allocates for a token model at (B, T): the formula of the README. */
-function memoryFormula({ hidden: H, layers: L, seq: T, batch: B }, dropout = 0) {
-  const X0 = V; const R = B * T; const G = 4 * H;
-  let P = 0;
-  for (let l = 0; l < L; l++) P += G * ((l === 0 ? X0 : H) + H) + 2 * G;
-  P += V * (H + 1);
-  const parameters = 4 * P; // params, grads, Adam m and v
-  const embed = X0 * G; // transposed W_ih of layer 0
-  const perLayer = 2 * (R + B) * H + G * R + H * R + (dropout > 0 ? 2 * H * R : 0);
-  const shared = 2 * L * B * H + 2 * R + R * V + G * R + R * H + B * H + G + G * R + H * R + H * G +
-    Math.max(X0, H) * G + X0 * G;
-  const carry = 2 * L * B * H;
-  const inference = 2 * L * H + G + H + 2 * V + 2 * V;
-  return 4 * (parameters + embed + L * perLayer + shared + carry + inference);
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
 const spread = (xs) => (xs.length > 1 ? `${Math.round(Math.min(...xs))}-${Math.round(Math.max(...xs))}` : '');
 
-async function measureOurs(simd, text) {
+/** Our four workloads on one build: { simd, threads } picks it. */
+async function measureOurs(name, buildOptions, text) {
   const results = {};
   const vocab = Vocabulary.fromText(text);
-  for (const [name, w] of Object.entries(WORKLOADS)) {
+  for (const [wname, w] of Object.entries(WORKLOADS)) {
     // a fresh module per workload, so its heap measures this model alone
-    const wasm = await _internals({ simd });
-    const before = wasm.x.lstm_allocated_bytes();
+    const wasm = await _internals(buildOptions);
     const data = new TextDataset(text, vocab, { validationFraction: 0.1 });
-    const model = await Model.create({ vocabSize: V, hiddenSize: w.hidden, layers: w.layers, seed: 1, wasm });
+    data.train.heap(wasm); // the token stream's copy is not the model's
+    const before = wasm.x.lstm_allocated_bytes();
+    const options = { vocabSize: V, hiddenSize: w.hidden, layers: w.layers, seed: 1 };
+    const model = await Model.create({ ...options, wasm });
     const opts = { seqLength: w.seq, batchSize: w.batch, optimizer: { type: 'adam', learningRate: 2e-3 }, clipNorm: 5 };
     const warm = model.trainSteps(data, { ...opts, steps: 1 });
-    const heap = wasm.x.lstm_allocated_bytes() - before - data.train.length * 4; // minus the token stream
-    const stepSeconds = warm.seconds;
-    const steps = Math.max(1, Math.round(SECONDS / Math.max(stepSeconds, 1e-3)));
-    const repeats = !simd && name === 'W2' && !QUICK ? 2 : REPEATS;
+    model.generate(vocab, { length: 1, seed: 1 });
+    const heap = wasm.x.lstm_allocated_bytes() - before;
+    const estimate = await Model.estimate({ ...options, wasm }, { batchSize: w.batch, seqLength: w.seq, optimizer: 'adam' });
+    const steps = Math.max(1, Math.round(SECONDS / Math.max(warm.seconds, 1e-3)));
+    const repeats = name === 'scalar' && wname === 'W2' && !QUICK ? 2 : REPEATS;
     const runs = [];
-    let lastLoss = warm.loss;
-    for (let r = 0; r < repeats; r++) {
-      const s = model.trainSteps(data, { ...opts, steps });
-      runs.push(s.tokensPerSecond);
-      lastLoss = s.losses[s.losses.length - 1];
-    }
-    results[name] = { chars_per_s: median(runs), runs, steps_per_run: steps, loss_last: lastLoss, heap_bytes: heap, formula_bytes: memoryFormula(w) };
-    log(`${simd ? 'simd' : 'scalar'} ${name}: ${Math.round(median(runs))} chars/s (${runs.map(Math.round).join(', ')}), loss ${lastLoss.toFixed(3)}`);
-    // generation with the same shape, on the briefly trained model
-    const g = `G${name.slice(1)}`;
+    for (let r = 0; r < repeats; r++) runs.push(model.trainSteps(data, { ...opts, steps }).tokensPerSecond);
+    results[wname] = { chars_per_s: median(runs), runs, heap_bytes: heap, estimate_bytes: estimate.totalBytes };
+    log(`${name} ${wname}: ${Math.round(median(runs))} chars/s (${runs.map(Math.round).join(', ')})`);
+    const g = `G${wname.slice(1)}`;
     const gen = [];
-    model.generate(vocab, { length: 50, seed: 1 });
     for (let r = 0; r < REPEATS; r++) {
       const t0 = performance.now();
       const out = model.generate(vocab, { prompt: '\n', length: GEN_CHARS, temperature: 1, seed: r + 1, chunk: 256 });
       gen.push(out.length / ((performance.now() - t0) / 1000));
     }
     results[g] = { chars_per_s: median(gen), runs: gen };
-    log(`${simd ? 'simd' : 'scalar'} ${g}: ${Math.round(median(gen))} chars/s`);
+    log(`${name} ${g}: ${Math.round(median(gen))} chars/s`);
     model.dispose();
     data.dispose();
   }
@@ -111,35 +107,55 @@ function child(cmd, argv, what, timeoutS) {
   }
 }
 
-function torchAvailable() {
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  return r.status === 0;
+/** A static server of the repository; `isolated` adds the headers that give a page shared
+ * memory (and so threads). */
+function serve(isolated) {
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+  const server = createServer((req, res) => {
+    const file = path.join(ROOT, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    if (!file.startsWith(ROOT) || !existsSync(file)) { res.writeHead(404).end(); return; }
+    const headers = { 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream' };
+    if (isolated) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+    res.writeHead(200, headers).end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}/`, close: () => server.close() })));
 }
 
 async function measureBrowser(text) {
-  if (!existsSync('/usr/bin/chromium')) { log('chromium not installed; browser figure left out'); return null; }
+  if (!existsSync('/usr/bin/chromium')) { log('chromium not installed; browser figures left out'); return null; }
   const { chromium } = await import('playwright-core');
-  const { startServer } = await import('../tools/serve-demo.mjs');
-  const server = await startServer({ root: ROOT, port: 0 });
   const profile = mkdtempSync(path.join(os.tmpdir(), 'lstm-bench-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium', headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
+  const results = {};
   try {
-    const page = await context.newPage();
-    await page.goto(`${server.url}bench/browser.html`);
-    const w = WORKLOADS.W1;
-    const result = await page.evaluate(async ({ text, w, seconds, repeats }) => window.runW1(text, w, seconds, repeats),
-      { text, w, seconds: SECONDS, repeats: REPEATS });
-    log(`chromium W1: ${Math.round(result.chars_per_s)} chars/s (${result.runs.map(Math.round).join(', ')}), simd ${result.simd}`);
-    return result;
+    for (const isolated of [false, true]) {
+      const server = await serve(isolated);
+      try {
+        const page = await context.newPage();
+        await page.goto(`${server.url}bench/browser.html`);
+        const r = await page.evaluate(async ({ text, workloads, seconds, repeats }) => window.runAll(text, workloads, seconds, repeats),
+          { text, workloads: WORKLOADS, seconds: SECONDS, repeats: REPEATS });
+        results[isolated ? 'isolated' : 'plain'] = r;
+        log(`chromium ${isolated ? 'cross-origin isolated' : 'plain'} (${r.threads} thread${r.threads > 1 ? 's' : ''}): ` +
+          Object.entries(r.workloads).map(([k, v]) => `${k} ${Math.round(v.chars_per_s)}`).join(', '));
+        await page.close();
+      } finally {
+        server.close();
+      }
+    }
   } finally {
     await context.close();
-    await server.close();
     rmSync(profile, { recursive: true, force: true });
   }
+  return results;
+}
+
+function torchAvailable() {
+  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
 }
 
 // ---- run everything ----
@@ -149,66 +165,100 @@ if (!existsSync(CORPUS)) {
   process.exit(1);
 }
 const text = readFileSync(CORPUS, 'utf8');
-const report = { machine: `${os.cpus()[0].model}, ${os.cpus().length} cores, node ${process.version}`, date: new Date().toISOString(), quick: QUICK };
-report.simd = await measureOurs(true, text);
-report.scalar = await measureOurs(false, text);
+const report = {
+  machine: `${os.cpus()[0].model}, ${CORES} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+  date: new Date().toISOString(), quick: QUICK, threads: CORES,
+};
+report.simd1 = await measureOurs('simd, 1 thread', { simd: true, threads: 1 }, text);
+report.simdN = await measureOurs(`simd, ${CORES} threads`, { simd: true, threads: CORES }, text);
+report.scalar = await measureOurs('scalar', { simd: false }, text);
 if (!flag('--no-browser')) report.browser = await measureBrowser(text).catch((e) => { log(`browser run failed: ${e.message}`); return null; });
-report.gemm = child(process.execPath, ['bench/gemm_bench.mjs', '--seconds', QUICK ? '0.3' : '1'], 'gemm kernels', 300);
+report.gemm = child(process.execPath, ['bench/gemm_bench.mjs', '--seconds', QUICK ? '0.3' : '1'], 'GEMM kernels', 300);
 if (!flag('--no-tfjs')) {
   const wl = QUICK ? 'W1,G1' : 'W1,W2,G1,G2';
   report.tfjs = child(process.execPath, ['bench/tfjs_bench.mjs', '--workloads', wl, '--seconds', String(QUICK ? 3 : 6), '--repeats', String(REPEATS), '--gen-chars', String(GEN_CHARS)], 'TensorFlow.js', 1800);
 }
 if (!flag('--no-torch')) {
   if (torchAvailable()) {
-    report.torch = child('/usr/bin/python3', ['bench/torch_bench.py', '--seconds', String(QUICK ? 2 : 5), '--repeats', String(REPEATS), '--gen-chars', String(GEN_CHARS)], 'PyTorch', 900);
+    for (const [key, n] of [['torch1', 1], ['torchN', CORES]]) {
+      report[`${key}_raw`] = child('/usr/bin/python3', ['bench/torch_bench.py', '--threads', String(n), '--seconds', String(QUICK ? 2 : 5), '--repeats', String(REPEATS), '--gen-chars', String(GEN_CHARS)], `PyTorch, ${n} thread${n > 1 ? 's' : ''}`, 900);
+    }
   } else {
-    log('PyTorch (Debian python3-torch) not installed; its column is left out');
+    log('PyTorch (Debian python3-torch) not installed; its columns are left out');
   }
 }
 
 // ---- print ----
 
-const fmt = (x) => (x == null ? '-' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
-const ratio = (a, b) => (a != null && b != null ? `${(a / b).toFixed(1)}x` : '-');
-const rows = [];
-for (const name of ['W1', 'W2', 'G1', 'G2']) {
-  const ours = report.simd[name]?.chars_per_s;
-  const scalar = report.scalar[name]?.chars_per_s;
-  const tfjs = report.tfjs?.results?.[name]?.chars_per_s;
-  const torch = report.torch?.results?.[name]?.chars_per_s;
-  rows.push([name, `${fmt(ours)} (${spread(report.simd[name].runs)})`, fmt(scalar), fmt(tfjs), fmt(torch),
-    ratio(ours, tfjs), ratio(ours, torch), ratio(ours, scalar)]);
-}
+const figure = (col, name) => {
+  if (col === 'tfjs') return report.tfjs?.results?.[name]?.chars_per_s;
+  if (col === 'torch1' || col === 'torchN') return report[`${col}_raw`]?.results?.[name]?.chars_per_s;
+  return report[col]?.[name]?.chars_per_s;
+};
+const fmt = (x) => (x == null || Number.isNaN(x) ? '-' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
+const ratio = (a, b) => (a != null && b != null ? `${(a / b).toFixed(2)}x` : '-');
+const blas = report.torch1_raw?.blas ?? 'PyTorch';
+const columns = [
+  ['simd1', 'ours SIMD, 1 thr'], ['simdN', `ours SIMD, ${CORES} thr`], ['scalar', 'ours scalar'], ['tfjs', 'TF.js wasm'],
+  ['torch1', `PyTorch 1 thr`], ['torchN', `PyTorch ${CORES} thr`],
+];
+const header = ['workload', ...columns.map(([, t]) => t), `${CORES} thr / 1`, '1 thr / PyTorch 1', `${CORES} thr / PyTorch ${CORES}`, 'SIMD / TF.js'];
+const rows = ['W1', 'W2', 'G1', 'G2'].map((name) => {
+  const f = Object.fromEntries(columns.map(([c]) => [c, figure(c, name)]));
+  report.table ??= {};
+  report.table[name] = f;
+  return [name, ...columns.map(([c]) => fmt(f[c])), ratio(f.simdN, f.simd1), ratio(f.simd1, f.torch1), ratio(f.simdN, f.torchN), ratio(f.simd1, f.tfjs)];
+});
 console.log(`\nlstm-wasm benchmark - ${report.machine}${QUICK ? ' (quick)' : ''}`);
-console.log('chars/s, medians of repeats (spread); training: Adam, clip 5; generation: 2000 chars, batch 1, temperature 1\n');
-const header = ['workload', 'ours SIMD (spread)', 'ours scalar', 'TF.js wasm', 'PyTorch 1 thr', 'SIMD/TF.js', 'SIMD/PyTorch', 'SIMD/scalar'];
+console.log(`chars/s, medians of ${REPEATS} (spreads in the JSON); training: Adam, clip 5; generation: ${GEN_CHARS} chars, batch 1, temperature 1; PyTorch with ${blas}\n`);
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
 const line = (r) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
 console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
-if (report.browser) console.log(`\nChromium (headless, ${report.browser.simd ? 'SIMD' : 'scalar'} build), W1 training: ${fmt(report.browser.chars_per_s)} chars/s (${spread(report.browser.runs)}); Node: ${fmt(report.simd.W1.chars_per_s)}`);
 
-console.log('\nachieved GFLOP/s (training = 3 x forward FLOPs; forward per char = sum_l 2*4H*(X+H) + 2*H*V)');
+if (report.browser) {
+  console.log('\nChromium (headless):');
+  for (const [k, r] of Object.entries(report.browser)) {
+    console.log(`  ${k === 'isolated' ? 'cross-origin isolated' : 'plain static server'}: ${r.threads} thread(s), ${Object.entries(r.workloads).map(([w, v]) => `${w} ${fmt(v.chars_per_s)}`).join(', ')} chars/s`);
+  }
+}
+
+console.log('\ntargets (issue 13):');
+report.targets = TARGETS.map(([name, col, floor, what]) => {
+  const value = figure(col, name);
+  const need = typeof floor === 'function' ? floor(report.table) : floor;
+  const met = value >= need;
+  const by = need ? ((value / need - 1) * 100).toFixed(0) : '?';
+  console.log(`  ${met ? 'met   ' : 'missed'} ${what}: ${fmt(value)} against ${fmt(need)} (${by > 0 ? '+' : ''}${by}%)`);
+  return { what, value, need, met };
+});
+
+console.log('\nachieved GFLOP/s of the products (training = 3 x forward; forward per char = sum over layers of 2*4H*(X+H), layer 0 without X, + 2*H*V)');
 for (const name of ['W1', 'W2']) {
   const f = forwardFlops(WORKLOADS[name]);
   const g = (x) => (x ? (3 * f * x / 1e9).toFixed(1) : '-');
-  console.log(`  ${name}: ${(f / 1e6).toFixed(2)} MFLOP/char forward; ours SIMD ${g(report.simd[name].chars_per_s)}, scalar ${g(report.scalar[name].chars_per_s)}, TF.js ${g(report.tfjs?.results?.[name]?.chars_per_s)}, PyTorch ${g(report.torch?.results?.[name]?.chars_per_s)} GFLOP/s`);
+  console.log(`  ${name}: ${(f / 1e6).toFixed(2)} MFLOP/char forward; ours 1 thread ${g(figure('simd1', name))}, ${CORES} threads ${g(figure('simdN', name))}, TF.js ${g(figure('tfjs', name))}, PyTorch 1 thread ${g(figure('torch1', name))} GFLOP/s`);
 }
 if (report.gemm) {
-  console.log(`\nGEMM kernels on W2 shapes (${report.gemm.kernels}):`);
-  for (const r of report.gemm.results) console.log(`  ${r.name.padEnd(42)} ${r.kernel} ${r.M}x${r.N}x${r.K}: ${r.gflops.toFixed(1)} GFLOP/s`);
+  console.log(`\nGEMM kernels on the W2 shapes (${report.gemm.kernels}, 1 thread); measured 128-bit multiply-add peak ${report.gemm.peak_gflops.toFixed(1)} GFLOP/s:`);
+  for (const r of report.gemm.results) {
+    console.log(`  ${r.name.padEnd(42)} ${r.kernel} ${`${r.M}x${r.N}x${r.K}`.padEnd(15)} ${r.gflops.toFixed(1).padStart(5)} GFLOP/s  ${(100 * r.gflops / report.gemm.peak_gflops).toFixed(0).padStart(3)}% of peak`);
+  }
 }
 
-console.log('\npeak wasm heap in live allocations (after the first step) against the formula');
-console.log('  4 bytes x (4P [params, grads, Adam m, v] + X0*4H [embedding table] + activations kept for BPTT + backward scratch)');
+console.log('\nmemory: the wasm heap after the first step and a generation, against Model.estimate (the core\'s own layout)');
 let memoryOk = true;
 for (const name of ['W1', 'W2']) {
-  const r = report.simd[name];
-  const dev = (r.heap_bytes - r.formula_bytes) / r.formula_bytes;
-  const ok = Math.abs(dev) < 0.02;
+  const r = report.simd1[name];
+  const dev = (r.heap_bytes - r.estimate_bytes) / r.estimate_bytes;
+  const ok = Math.abs(dev) < 0.01;
   memoryOk &&= ok;
-  console.log(`  ${name}: measured ${(r.heap_bytes / 2 ** 20).toFixed(1)} MiB, formula ${(r.formula_bytes / 2 ** 20).toFixed(1)} MiB (${(dev * 100).toFixed(2)}%) ${ok ? 'ok' : 'MISMATCH'}`);
+  console.log(`  ${name}: heap ${(r.heap_bytes / 2 ** 20).toFixed(2)} MiB, estimate ${(r.estimate_bytes / 2 ** 20).toFixed(2)} MiB (${(dev * 100).toFixed(2)}%) ${ok ? 'within 1%' : 'MORE THAN 1% OFF'}`);
 }
-if (flag('--json')) writeFileSync(option('--json'), JSON.stringify(report, null, 2));
+console.log(`  each extra thread: a 256 KiB stack in the shared heap, and a worker with its own instance of the module (its code, not its memory)`);
+
+mkdirSync(path.dirname(JSON_OUT), { recursive: true });
+writeFileSync(JSON_OUT, JSON.stringify(report, null, 2));
+console.log(`\nJSON: ${path.relative(process.cwd(), JSON_OUT)}`);
 if (!memoryOk) process.exitCode = 1;

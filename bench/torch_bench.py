@@ -1,14 +1,14 @@
 #!/usr/bin/python3
-"""PyTorch (CPU, one thread) reference figures for the lstm-wasm benchmarks.
+"""PyTorch (CPU) reference figures for the lstm-wasm benchmarks, on a given number of threads.
 
-    /usr/bin/python3 bench/torch_bench.py [--workloads W1,W2,G1,G2] [--seconds S]
+    /usr/bin/python3 bench/torch_bench.py [--threads N] [--workloads W1,W2,G1,G2] [--seconds S]
                                           [--repeats R] [--gen-chars N] [--data PATH] [--seed N]
 
 Meant for Debian's python3-torch (1.13) with the system BLAS (libblas.so.3 -> OpenBLAS via
-update-alternatives when libopenblas0-pthread is installed).  Everything runs on ONE thread:
-OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS are set to 1 before torch is
-imported, then torch.set_num_threads(1) and torch.set_num_interop_threads(1); if the
-OpenBLAS in the process exports openblas_set_num_threads, it is also called with 1.
+update-alternatives when libopenblas0-pthread is installed).  Everything runs on N threads
+(default 1): OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS are set to N before
+torch is imported, then torch.set_num_threads(N) and torch.set_num_interop_threads(1); if the
+OpenBLAS in the process exports openblas_set_num_threads, it is also called with N.
 
 Model: one-hot input built with F.one_hot(x, V).float() (no embedding layer) ->
 nn.LSTM(V, H, num_layers=2, batch_first=True) -> nn.Linear(H, V).
@@ -29,24 +29,25 @@ Progress goes to stderr; the last line of stdout is one JSON object.
 """
 
 import os
+import sys
 
-# Must happen before torch (and its OpenMP / OpenBLAS) is loaded.
+# The thread count must be known before torch (and its OpenMP / OpenBLAS) is loaded.
+THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = "1"
+    os.environ[_v] = str(THREADS)
 
 import argparse
 import ctypes
 import json
 import re
 import statistics
-import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-torch.set_num_threads(1)
+torch.set_num_threads(THREADS)
 torch.set_num_interop_threads(1)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -74,7 +75,8 @@ def die(msg):
 
 
 def parse_args():
-    p = argparse.ArgumentParser(description="PyTorch single-thread LSTM reference benchmark")
+    p = argparse.ArgumentParser(description="PyTorch LSTM reference benchmark")
+    p.add_argument("--threads", type=int, default=1)
     p.add_argument("--workloads", default="W1,W2,G1,G2")
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--repeats", type=int, default=3)
@@ -135,7 +137,7 @@ def detect_blas():
         except Exception:  # noqa: BLE001
             pass
         try:
-            handle.openblas_set_num_threads(1)
+            handle.openblas_set_num_threads(THREADS)
             info["openblas_set_threads"] = True
         except Exception:  # noqa: BLE001
             pass
@@ -348,7 +350,7 @@ def main():
     out = {
         "system": "pytorch",
         "version": torch.__version__,
-        "threads": 1,
+        "threads": THREADS,
         "torch_threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
         "blas": blas,

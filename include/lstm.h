@@ -382,9 +382,9 @@ lstm_status lstm_generate(lstm_model *model, const int32_t *prompt, int32_t n_pr
  * The large matrix products of every model run on lstm_threads() threads, cut so that each
  * element is summed as one thread sums it: results are bit-identical for any count. Only the
  * threads build (lstm-simd-threads.wasm: shared memory, atomics) has more than one: the JS
- * loader instantiates it once per thread on one shared memory, runs lstm_thread_main(i,
- * lstm_thread_epoch()) on each extra thread i = 1..n-1 (it returns when the count drops to i
- * or below), and once they run calls lstm_set_threads(n, caller_may_block) on thread 0;
+ * loader instantiates it once per thread on one shared memory, runs on each extra thread
+ * i = 1..n-1 lstm_thread_main(i, e) with e = lstm_thread_epoch() (it returns when the count
+ * drops to i or below), and once they run calls lstm_set_threads(n, caller_may_block);
  * caller_may_block 0 makes thread 0 spin rather than wait (a browser's main thread may not
  * block). Other builds accept only n = 1 (LSTM_ERR_STATE otherwise). */
 lstm_status lstm_set_threads(int32_t n, int32_t caller_may_block);

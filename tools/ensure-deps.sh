@@ -16,6 +16,10 @@ command -v clang-tidy >/dev/null 2>&1 || need_apt+=(clang-tidy)
 if [ "${LSTM_WITH_BROWSER:-1}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
 # PyTorch for the converter's tests and the optimizer fixtures' check (Debian's, /usr/bin/python3)
 /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need_apt+=(python3-torch)
+# `ensure-deps.sh bench`: OpenBLAS, so that PyTorch's benchmark columns are not the reference BLAS
+if [ "${1:-}" = bench ] && ! ls /usr/lib/x86_64-linux-gnu/libopenblas*.so* >/dev/null 2>&1; then
+  need_apt+=(libopenblas0-pthread)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${need_apt[*]}. Install them with:" >&2

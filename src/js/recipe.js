@@ -12,8 +12,8 @@ import { LstmError } from './errors.js';
  * and a batch of 16 gets past the early "unigram" plateau much sooner than 32 at the same
  * speed. Adam 3e-3 with a cosine decay to 10 % of it, clipping at 5. Dropout 0.2: on
  * tinyshakespeare, 15 minutes reached 1.49 nats/char with 0.2 against 1.51 with 0.15 and 1.54
- * with 0.1 (bench/quality.mjs). skipIfLossAbove 3 is char-rnn's explosion check, skipping the
- * step instead of stopping. */
+ * with 0.1 (measured then with bench/quality.mjs; now `lstm-wasm train --report-at` does it).
+ * skipIfLossAbove 3 is char-rnn's explosion check, skipping the step instead of stopping. */
 export const RECIPE = Object.freeze({
   layers: 2,
   hiddenSize: 192,
