@@ -1,68 +1,44 @@
-/* threads.c - the large matrix products spread over the threads of the threads build.
+/* threads.c - the kernels spread over the threads of the threads build.
  *
  * The threads build (-matomics, one shared memory) is instantiated once per thread on the same
  * WebAssembly.Memory (src/js/threads.js): thread 0 is the caller's, and threads 1..n-1 wait in
- * lstm_thread_main. A product is cut by output rows (or, when it has too few rows, by output
- * columns), at boundaries that keep every element on the code path one thread would take, so
- * each element is summed in the same order: results are bit-identical to one thread. Other
+ * lstm_thread_main. A kernel call is cut into parts that are independent (rows of a product's
+ * output, or its columns when it has too few rows; rows of a cell; elements of an optimizer
+ * update), at boundaries that keep every element on the code path one thread would take, so
+ * each element is computed in the same order: results are bit-identical to one thread. The
+ * reductions (sum_squares, softmax_xent's loss) stay on one thread for the same reason. Other
  * builds have one thread, and the same calls. */
 #include "model.h"
 
 #if defined(__wasm_atomics__)
 
-/* A product below this many multiply-adds runs on one thread: waking the others costs about
- * as much (tens of microseconds). */
-#define MIN_SPLIT_MACS (1 << 18)
+/* A call below this much work runs on one thread: waking the others costs tens of
+ * microseconds, about a quarter of a million multiply-adds. */
+#define MIN_SPLIT_WORK (1 << 18)
 
-typedef enum { JOB_NT, JOB_NN, JOB_TN } job_kind;
+/* One job: fn(args, lo, hi) over [0, total) cut into parts at multiples of align. */
+typedef void (*part_fn)(const void *args, int lo, int hi, int thread);
 
-/* One product being computed, and the pool's counters (shared by every thread). */
 static struct {
     int32_t generation; /* bumped for every job: what the waiting threads watch */
     int32_t pending;    /* threads 1..n-1 that have not finished the current job */
     int32_t threads;    /* n */
     int32_t may_block;  /* may thread 0 wait (memory.atomic.wait) rather than spin? */
-    job_kind kind;
-    int by_columns, align;
-    int M, N, K, lda, ldb, ldc;
-    const float *A, *B;
-    float *C;
+    part_fn fn;
+    const void *args;
+    int total, align;
+    int32_t finite[LSTM_MAX_THREADS]; /* the optimizer parts' results */
 } pool = {.threads = 1};
 
 static const lstm_kernels *simd(void) { return &lstm_kernels_wasmsimd; }
 
-/* Part i of n of [0, total), cut at multiples of align. */
-static void part(int total, int align, int i, int n, int *lo, int *hi) {
-    int per = (total + n - 1) / n;
-    per = (per + align - 1) / align * align;
-    *lo = i * per < total ? i * per : total;
-    *hi = *lo + per < total ? *lo + per : total;
-}
-
-/* Thread i's share of the current job. */
 static void run_part(int i) {
     const int n = pool.threads;
-    int lo, hi;
-    part(pool.by_columns ? pool.N : pool.M, pool.align, i, n, &lo, &hi);
-    if (lo >= hi) return;
-    const int rows = hi - lo;
-    switch (pool.kind) {
-    case JOB_NT:
-        if (pool.by_columns)
-            simd()->gemm_nt(pool.M, rows, pool.K, pool.A, pool.lda, pool.B + (size_t)lo * pool.ldb, pool.ldb,
-                            pool.C + lo, pool.ldc);
-        else
-            simd()->gemm_nt(rows, pool.N, pool.K, pool.A + (size_t)lo * pool.lda, pool.lda, pool.B, pool.ldb,
-                            pool.C + (size_t)lo * pool.ldc, pool.ldc);
-        break;
-    case JOB_NN:
-        simd()->gemm_nn(rows, pool.N, pool.K, pool.A + (size_t)lo * pool.lda, pool.lda, pool.B, pool.ldb,
-                        pool.C + (size_t)lo * pool.ldc, pool.ldc);
-        break;
-    default: /* A is (K, M): its columns lo..hi are those rows of C */
-        simd()->gemm_tn(rows, pool.N, pool.K, pool.A + lo, pool.lda, pool.B, pool.ldb,
-                        pool.C + (size_t)lo * pool.ldc, pool.ldc);
-    }
+    int per = (pool.total + n - 1) / n;
+    per = (per + pool.align - 1) / pool.align * pool.align;
+    const int lo = i * per < pool.total ? i * per : pool.total;
+    const int hi = lo + per < pool.total ? lo + per : pool.total;
+    if (lo < hi) pool.fn(pool.args, lo, hi, i);
 }
 
 int32_t lstm_thread_epoch(void) { return __atomic_load_n(&pool.generation, __ATOMIC_ACQUIRE); }
@@ -81,54 +57,171 @@ void lstm_thread_main(int32_t index, int32_t epoch) {
     }
 }
 
-/* Run the job set in pool on every thread; thread 0 is this one. */
-static void run_job(void) {
-    __atomic_store_n(&pool.pending, pool.threads - 1, __ATOMIC_RELEASE);
+/* Run fn over [0, total) on every thread when the work is worth it (work: multiply-adds or
+ * elements, about); returns 0 if the caller should run it alone instead. */
+static int shared(part_fn fn, const void *args, int total, int align, double work) {
+    const int n = pool.threads;
+    if (n < 2 || work < MIN_SPLIT_WORK || total < 2 * align) return 0;
+    pool.fn = fn, pool.args = args, pool.total = total, pool.align = align;
+    __atomic_store_n(&pool.pending, n - 1, __ATOMIC_RELEASE);
     __atomic_add_fetch(&pool.generation, 1, __ATOMIC_ACQ_REL);
     __builtin_wasm_memory_atomic_notify(&pool.generation, (uint32_t)-1);
     run_part(0);
     int32_t left;
     while ((left = __atomic_load_n(&pool.pending, __ATOMIC_ACQUIRE)) != 0)
         if (pool.may_block) __builtin_wasm_memory_atomic_wait32(&pool.pending, left, -1);
-}
-
-/* Split a product over the threads when it is worth it; else one thread runs it. */
-static int shared(job_kind kind, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                  float *C, int ldc) {
-    const int n = pool.threads;
-    if (n < 2 || (double)M * N * K < MIN_SPLIT_MACS) return 0;
-    pool.kind = kind;
-    pool.M = M, pool.N = N, pool.K = K, pool.lda = lda, pool.ldb = ldb, pool.ldc = ldc;
-    pool.A = A, pool.B = B, pool.C = C;
-    /* the boundaries: gemm_nt works on pairs of rows and on columns 4 or 8 at a time, gemm_tn
-     * on rows 4 at a time (its last M % 4 on another path); gemm_nn's rows are independent */
-    pool.by_columns = kind == JOB_NT && M < 2 * n * 8;
-    pool.align = pool.by_columns ? 8 : kind == JOB_NT ? 2 : kind == JOB_TN ? 4 : 1;
-    run_job();
     return 1;
 }
 
-static void gemm_nt_threads(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
-                            int ldc) {
-    if (!shared(JOB_NT, M, N, K, A, lda, B, ldb, C, ldc)) simd()->gemm_nt(M, N, K, A, lda, B, ldb, C, ldc);
+/* ---- products: C (M, N) by rows, or by columns when it has few rows ---- */
+
+typedef struct { int M, N, K, lda, ldb, ldc; const float *A, *B; float *C; } gemm_args;
+
+/* gemm_nt works on pairs of rows and on columns 4 or 8 at a time; cut there */
+static void nt_rows(const void *p, int lo, int hi, int t) {
+    const gemm_args *a = p;
+    (void)t;
+    simd()->gemm_nt(hi - lo, a->N, a->K, a->A + (size_t)lo * a->lda, a->lda, a->B, a->ldb, a->C + (size_t)lo * a->ldc, a->ldc);
 }
-static void gemm_nn_threads(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
-                            int ldc) {
-    if (!shared(JOB_NN, M, N, K, A, lda, B, ldb, C, ldc)) simd()->gemm_nn(M, N, K, A, lda, B, ldb, C, ldc);
+static void nt_columns(const void *p, int lo, int hi, int t) {
+    const gemm_args *a = p;
+    (void)t;
+    simd()->gemm_nt(a->M, hi - lo, a->K, a->A, a->lda, a->B + (size_t)lo * a->ldb, a->ldb, a->C + lo, a->ldc);
 }
-static void gemm_tn_threads(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
-                            int ldc) {
-    if (!shared(JOB_TN, M, N, K, A, lda, B, ldb, C, ldc)) simd()->gemm_tn(M, N, K, A, lda, B, ldb, C, ldc);
+static void nn_rows(const void *p, int lo, int hi, int t) {
+    const gemm_args *a = p;
+    (void)t;
+    simd()->gemm_nn(hi - lo, a->N, a->K, a->A + (size_t)lo * a->lda, a->lda, a->B, a->ldb, a->C + (size_t)lo * a->ldc, a->ldc);
+}
+/* gemm_tn: A is (K, M), its columns lo..hi are those rows of C; rows come 4 at a time, the
+ * last M % 4 on another path: cut at multiples of 4 */
+static void tn_rows(const void *p, int lo, int hi, int t) {
+    const gemm_args *a = p;
+    (void)t;
+    simd()->gemm_tn(hi - lo, a->N, a->K, a->A + lo, a->lda, a->B, a->ldb, a->C + (size_t)lo * a->ldc, a->ldc);
+}
+
+static void gemm_nt_threads(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
+    const gemm_args a = {M, N, K, lda, ldb, ldc, A, B, C};
+    const double work = (double)M * N * K;
+    const int few_rows = M < 2 * 8 * pool.threads;
+    if (!(few_rows ? shared(nt_columns, &a, N, 8, work) : shared(nt_rows, &a, M, 2, work)))
+        simd()->gemm_nt(M, N, K, A, lda, B, ldb, C, ldc);
+}
+static void gemm_nn_threads(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
+    const gemm_args a = {M, N, K, lda, ldb, ldc, A, B, C};
+    if (!shared(nn_rows, &a, M, 1, (double)M * N * K)) simd()->gemm_nn(M, N, K, A, lda, B, ldb, C, ldc);
+}
+static void gemm_tn_threads(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
+    const gemm_args a = {M, N, K, lda, ldb, ldc, A, B, C};
+    if (!shared(tn_rows, &a, M, 4, (double)M * N * K)) simd()->gemm_tn(M, N, K, A, lda, B, ldb, C, ldc);
+}
+
+/* ---- transposes and cells: by rows (work weighted: a cell element costs some 50 multiply-adds) ---- */
+
+typedef struct { int rows, cols, lda, ldb; const float *A; float *B; } transpose_args;
+
+static void transpose_rows(const void *p, int lo, int hi, int t) {
+    const transpose_args *a = p;
+    (void)t;
+    simd()->transpose(hi - lo, a->cols, a->A + (size_t)lo * a->lda, a->lda, a->B + lo, a->ldb);
+}
+/* the SIMD transpose works on 4 x 4 blocks: cut at multiples of 4 rows */
+static void transpose_threads(int rows, int cols, const float *A, int lda, float *B, int ldb) {
+    const transpose_args a = {rows, cols, lda, ldb, A, B};
+    if (!shared(transpose_rows, &a, rows, 4, 4.0 * rows * cols)) simd()->transpose(rows, cols, A, lda, B, ldb);
+}
+
+typedef struct { int H; float *gates; const float *c_prev, *tanh_c, *dh; float *c, *t, *h, *dc, *dgates; } cell_args;
+
+static void forward_rows(const void *p, int lo, int hi, int t) {
+    const cell_args *a = p;
+    const size_t o = (size_t)lo * a->H;
+    (void)t;
+    simd()->lstm_cell_forward(hi - lo, a->H, a->gates + 4 * o, a->c_prev + o, a->c + o, a->t + o, a->h + o);
+}
+static void backward_rows(const void *p, int lo, int hi, int t) {
+    const cell_args *a = p;
+    const size_t o = (size_t)lo * a->H;
+    (void)t;
+    simd()->lstm_cell_backward(hi - lo, a->H, a->gates + 4 * o, a->c_prev + o, a->tanh_c + o, a->dh + o, a->dc + o,
+                               a->dgates + 4 * o);
+}
+static void lstm_cell_forward_threads(int B, int H, float *gates, const float *c_prev, float *c, float *tanh_c, float *h) {
+    const cell_args a = {H, gates, c_prev, NULL, NULL, c, tanh_c, h, NULL, NULL};
+    if (!shared(forward_rows, &a, B, 1, 64.0 * B * H)) simd()->lstm_cell_forward(B, H, gates, c_prev, c, tanh_c, h);
+}
+static void lstm_cell_backward_threads(int B, int H, const float *gates, const float *c_prev, const float *tanh_c,
+                                       const float *dh, float *dc, float *dgates) {
+    const cell_args a = {H, (float *)gates, c_prev, tanh_c, dh, NULL, NULL, NULL, dc, dgates};
+    if (!shared(backward_rows, &a, B, 1, 48.0 * B * H))
+        simd()->lstm_cell_backward(B, H, gates, c_prev, tanh_c, dh, dc, dgates);
+}
+
+/* ---- optimizer updates: by elements, each part's "all finite" combined ---- */
+
+typedef struct {
+    int kind; /* 0 sgd, 1 rmsprop, 2 adam */
+    float *p, *m, *v;
+    const float *g;
+    float lr, beta1, beta2, eps, decay, bc1, bc2, momentum;
+    int commit;
+} update_args;
+
+static void update_part(const void *q, int lo, int hi, int t) {
+    const update_args *a = q;
+    const size_t n = (size_t)(hi - lo);
+    float *p = a->p + lo, *m = a->m + lo, *v = a->v ? a->v + lo : NULL;
+    const float *g = a->g + lo;
+    pool.finite[t] = a->kind == 0 ? simd()->sgd_update(n, p, g, m, a->lr, a->momentum, a->decay, a->commit)
+                     : a->kind == 1 ? simd()->rmsprop_update(n, p, g, m, a->lr, a->beta2, a->eps, a->decay, a->commit)
+                                    : simd()->adam_update(n, p, g, m, v, a->lr, a->beta1, a->beta2, a->eps, a->decay,
+                                                          a->bc1, a->bc2, a->commit);
+}
+
+/* Run an update over n elements (cut at multiples of 4, the vector width); 1 if all finite. */
+static int update(const update_args *a, size_t n) {
+    if (n > (size_t)1 << 30) n = 0; /* never: LSTM_MAX_PARAMS is 2^28 */
+    for (int t = 0; t < pool.threads; t++) pool.finite[t] = 1;
+    if (!shared(update_part, a, (int)n, 4, 4.0 * (double)n)) {
+        update_part(a, 0, (int)n, 0);
+        return pool.finite[0];
+    }
+    int finite = 1;
+    for (int t = 0; t < pool.threads; t++) finite &= pool.finite[t];
+    return finite;
+}
+
+static int sgd_update_threads(size_t n, float *p, const float *g, float *v, float lr, float momentum, float decay,
+                              int commit) {
+    const update_args a = {0, p, v, NULL, g, lr, 0, 0, 0, decay, 0, 0, momentum, commit};
+    return update(&a, n);
+}
+static int rmsprop_update_threads(size_t n, float *p, const float *g, float *s, float lr, float beta2, float eps,
+                                  float decay, int commit) {
+    const update_args a = {1, p, s, NULL, g, lr, 0, beta2, eps, decay, 0, 0, 0, commit};
+    return update(&a, n);
+}
+static int adam_update_threads(size_t n, float *p, const float *g, float *m, float *v, float lr, float beta1,
+                               float beta2, float eps, float decay, float bc1, float bc2, int commit) {
+    const update_args a = {2, p, m, v, g, lr, beta1, beta2, eps, decay, bc1, bc2, 0, commit};
+    return update(&a, n);
 }
 
 const lstm_kernels *lstm_kernels_threads(void) {
-    /* the SIMD table with the products split; made once, on the first model's thread */
+    /* the SIMD table with the kernels that can be cut replaced; made once, in lstm_set_threads */
     static lstm_kernels table;
     if (!table.impl) {
         table = lstm_kernels_wasmsimd;
         table.gemm_nt = gemm_nt_threads;
         table.gemm_nn = gemm_nn_threads;
         table.gemm_tn = gemm_tn_threads;
+        table.transpose = transpose_threads;
+        table.lstm_cell_forward = lstm_cell_forward_threads;
+        table.lstm_cell_backward = lstm_cell_backward_threads;
+        table.sgd_update = sgd_update_threads;
+        table.rmsprop_update = rmsprop_update_threads;
+        table.adam_update = adam_update_threads;
         table.impl = "wasmsimd-threads";
     }
     return &table;

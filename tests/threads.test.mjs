@@ -1,6 +1,7 @@
-// threads.test.mjs - the threads build: every large matrix product cut over 2 threads at
-// boundaries that keep each element's summation order, so training, prediction and generation
-// are bit-identical to one thread, on shapes that are not multiples of the tiles.
+// threads.test.mjs - the threads build: matrix products, cells, transposes and optimizer
+// updates cut over 2 threads at boundaries that keep each element's arithmetic, so training,
+// prediction and generation are bit-identical to one thread, on shapes that are not multiples
+// of the tiles.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Model, TokenStream, Vocabulary, _internals, buildInfo } from '../dist/lstm.js';
@@ -37,8 +38,10 @@ test('char model: training (dropout, odd sizes) and generation are bit-identical
   const ids = Int32Array.from({ length: 30000 }, (_, i) => (i % 9 === 0 ? Math.floor(r() * 23) : (i * 5) % 23));
   const vocab = new Vocabulary(Array.from({ length: 23 }, (_, i) => 97 + i));
   // batch 37: the recurrent product is cut by rows; batch 13: too few rows, cut by columns;
-  // hidden 301: one generation step's products are large enough to be cut (by columns)
-  for (const [hiddenSize, batchSize] of [[77, 37], [77, 13], [301, 5]]) {
+  // hidden 301: one generation step's products are large enough to be cut (by columns);
+  // hidden 130 x batch 40: the cells are cut too (by rows); the optimizer and the transposes
+  // are cut in all of them
+  for (const [hiddenSize, batchSize] of [[77, 37], [77, 13], [301, 5], [130, 40]]) {
     const [a, b] = await onBoth({ vocabSize: 23, hiddenSize, layers: 2, dropout: 0.1, seed: 3 }, (model) => {
       const stream = new TokenStream(ids);
       try {
