@@ -242,6 +242,24 @@ export interface FitOptions extends StepGuardOptions {
   };
   /** Called after every epoch; returning false stops training. */
   onEpochEnd?: (epoch: number, logs: EpochLogs) => unknown;
+  /** Called after every training batch (batch: its index in the epoch). fitAsync awaits a
+   * returned promise before the next batch (a pause); fit ignores what it returns. */
+  onBatchEnd?: (batch: number, logs: BatchLogs) => unknown;
+}
+
+export interface FitAsyncOptions extends FitOptions {
+  /** Aborting ends the fit after the batch under way (see Model.fitAsync). */
+  signal?: AbortSignal;
+}
+
+export interface BatchLogs {
+  epoch: number;
+  /** Batches per epoch. */
+  batches: number;
+  /** This batch's loss (returned for a skipped batch too). */
+  loss: number;
+  /** The bad-step policy skipped this batch. */
+  skipped: boolean;
 }
 
 export interface EpochLogs {
@@ -261,9 +279,14 @@ export interface EarlyStoppingState {
 }
 
 export interface FitResult {
+  /** One entry per completed epoch. */
   history: { loss: number[]; valLoss: number[]; valAccuracy: number[]; learningRate: number[]; skipped: number[] };
+  /** The epoch count reached: initialEpoch + the epochs completed. */
   epochs: number;
   stoppedEarly: boolean;
+  /** Ended by fitAsync's signal (or TrainingWorker.cancel) before its last epoch: the batches
+   * of the epoch under way were taken, but it is not in the history. */
+  stopped: boolean;
   bestEpoch: number;
   earlyStopping: EarlyStoppingState;
 }
@@ -390,6 +413,12 @@ export class Model {
   /** Probabilities (softmax) or values (mse) of a batch, batch-first; padding is zeros. */
   predictBatch(batch: Omit<Batch, 'targets' | 'targetValues'>): Float32Array;
   fit(x: Sequences, y: Targets, options?: FitOptions): FitResult;
+  /** fit without blocking the calling thread: the same batches and history as fit for the same
+   * options, with a task boundary between batches (at least every ~10 ms) where a page paints
+   * and timers run. Aborting `signal` ends it after the batch under way, the model consistent:
+   * it resolves (does not reject) with stopped: true. Errors reject with fit's LstmError. Do
+   * not use the model otherwise until it settles. */
+  fitAsync(x: Sequences, y: Targets, options?: FitAsyncOptions): Promise<FitResult>;
   /** One Float32Array per sample: outputSize values, or length*outputSize with returnSequences. */
   predict(x: Sequences, options?: { batchSize?: number }): Float32Array[];
 

@@ -1,10 +1,11 @@
 // fit.js - Keras-like training on whole data sets: fit with its learning-rate schedules, early
-// stopping and per-epoch shuffles, and evaluate and predict over samples. Functions of a
-// Model, through its public methods only.
+// stopping and per-epoch shuffles (in one call, or batch by batch: fitAsync, a worker), and
+// evaluate and predict over samples. Functions of a Model, through its public methods only.
 
 import { limits } from './abi.js';
 import { checkBoolean, checkInt, checkNumber, checkOptions } from './checks.js';
 import { LstmError } from './errors.js';
+import { YIELD_MS, nextTask } from './event_loop.js';
 import { Samples, range } from './samples.js';
 
 /** The learning rate of each epoch: a function (epoch, baseLr) => lr, { type: 'step',
@@ -88,16 +89,27 @@ export function applyTrainingOptions(model, options) {
   if (Object.keys(guard).length > 0) model.setStepGuard(guard);
 }
 
-/** Model.fit: see there for the options and the result. */
-export function fit(model, x, y, options = {}) {
-  checkOptions('fit', options, ['epochs', 'initialEpoch', 'batchSize', 'validationSplit', 'validationData',
-    'shuffle', 'seed', 'learningRate', 'optimizer', 'schedule', 'earlyStopping', 'maxSkips', 'skipIfLossAbove', 'onEpochEnd']);
+const FIT_OPTIONS = ['epochs', 'initialEpoch', 'batchSize', 'validationSplit', 'validationData', 'shuffle', 'seed',
+  'learningRate', 'optimizer', 'schedule', 'earlyStopping', 'maxSkips', 'skipIfLossAbove', 'onEpochEnd', 'onBatchEnd'];
+
+/**
+ * Model.fit, one batch at a time: a generator that yields after every training batch ({ phase:
+ * 'train', epoch, batch, batches, loss, skipped }) and every validation batch ({ phase:
+ * 'validation', epoch, batch, batches }), and returns fit's result. Before each batch it asks
+ * stop(): true ends the fit there (the epoch under way is not in the history; stopped: true).
+ * fit, fitAsync and TrainingWorker's thread drive it, so all three take the same steps.
+ * `allowed`: the options the driver takes.
+ */
+export function* fitBatches(model, x, y, options = {}, { allowed = FIT_OPTIONS, stop = () => false } = {}) {
+  checkOptions('fit', options, allowed);
   const epochs = checkInt('epochs', options.epochs ?? 1, 0, 1e6);
   const initialEpoch = checkInt('initialEpoch', options.initialEpoch ?? 0, 0, epochs);
   const batchSize = checkInt('batchSize', options.batchSize ?? 32, 1, limits.maxBatch);
   const split = checkNumber('validationSplit', options.validationSplit ?? 0, 0, 1, { maxOpen: true });
   if (split > 0 && options.validationData) throw new LstmError('fit: give validationSplit or validationData, not both');
-  if (options.onEpochEnd !== undefined && typeof options.onEpochEnd !== 'function') throw new LstmError('fit: onEpochEnd must be a function');
+  for (const name of ['onEpochEnd', 'onBatchEnd']) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new LstmError(`fit: ${name} must be a function`);
+  }
   const shuffle = checkBoolean('fit: shuffle', options.shuffle ?? true);
   const seed = checkInt('seed', options.seed ?? 1, 0, limits.maxSeed);
   const baseGiven = options.learningRate !== undefined || options.optimizer?.learningRate !== undefined;
@@ -125,10 +137,12 @@ export function fit(model, x, y, options = {}) {
   let best = { loss: state.bestLoss, epoch: state.bestEpoch, params: null };
   let waited = state.wait;
   let stoppedEarly = false;
+  let stopped = false;
   const nextShuffle = epochShuffler(data.n, seed);
   if (shuffle) for (let e = 0; e < initialEpoch; e++) nextShuffle();
+  const batches = Math.ceil(data.n / batchSize);
   let epoch = initialEpoch;
-  for (; epoch < epochs; epoch++) {
+  epochs: for (; epoch < epochs; epoch++) {
     const lr = schedule(epoch);
     if (lr !== model.optimizer.learningRate) model.setOptimizer({ learningRate: lr });
     const order = shuffle ? nextShuffle() : range(0, data.n);
@@ -136,6 +150,7 @@ export function fit(model, x, y, options = {}) {
     let rows = 0;
     let skipped = 0;
     for (let at = 0; at < data.n; at += batchSize) {
+      if (stop()) { stopped = true; break epochs; }
       const batch = data.batch(order.slice(at, at + batchSize));
       model.resetState(); // samples are independent sequences: each starts from zero
       let loss;
@@ -145,23 +160,27 @@ export function fit(model, x, y, options = {}) {
         if (e instanceof LstmError) e.message = `fit: epoch ${epoch}, batch ${at / batchSize}: ${e.message.replace(/^trainBatch: /, '')}`;
         throw e;
       }
-      if (model.trainingStats.lastSkipReason !== 'none') { skipped++; continue; }
-      sum += loss * batch.batch;
-      rows += batch.batch;
+      const skip = model.trainingStats.lastSkipReason !== 'none';
+      if (skip) {
+        skipped++;
+      } else {
+        sum += loss * batch.batch;
+        rows += batch.batch;
+      }
+      yield { phase: 'train', epoch, batch: at / batchSize, batches, loss, skipped: skip };
     }
     const logs = { loss: rows ? sum / rows : NaN, learningRate: lr, skipped };
+    if (val) {
+      const r = yield* lossBatches(model, val, batchSize, epoch, stop);
+      if (r === null) { stopped = true; break; }
+      logs.valLoss = r.loss;
+      if (model.config.head === 'softmax') logs.valAccuracy = r.accuracy;
+    }
     history.loss.push(logs.loss);
     history.learningRate.push(lr);
     history.skipped.push(skipped);
-    if (val) {
-      const r = lossOverSamples(model, val, batchSize);
-      logs.valLoss = r.loss;
-      history.valLoss.push(r.loss);
-      if (model.config.head === 'softmax') {
-        logs.valAccuracy = r.accuracy;
-        history.valAccuracy.push(r.accuracy);
-      }
-    }
+    if (val) history.valLoss.push(logs.valLoss);
+    if (logs.valAccuracy !== undefined) history.valAccuracy.push(logs.valAccuracy);
     const monitored = val ? logs.valLoss : logs.loss;
     if (monitored < best.loss - stopping.minDelta) {
       best = { loss: monitored, epoch, params: stopping.restoreBestWeights && stopping.on ? model.parameters() : null };
@@ -177,28 +196,70 @@ export function fit(model, x, y, options = {}) {
   // run (before initialEpoch) is not in the model, so then the weights stay as they are
   if (stoppedEarly && best.params) model.setParameters(best.params);
   return {
-    history, epochs: epoch, stoppedEarly, bestEpoch: best.epoch,
+    history, epochs: epoch, stoppedEarly, stopped, bestEpoch: best.epoch,
     earlyStopping: { bestLoss: best.loss, bestEpoch: best.epoch, wait: waited },
   };
 }
 
+/** Model.fit: see there for the options and the result. */
+export function fit(model, x, y, options = {}) {
+  const run = fitBatches(model, x, y, options);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+    if (r.value.phase === 'train') options.onBatchEnd?.(r.value.batch, batchLogs(r.value));
+  }
+}
+
+const batchLogs = ({ epoch, batches, loss, skipped }) => ({ epoch, batches, loss, skipped });
+
+/** Model.fitAsync: fit, yielding to the event loop between batches (see Model.fitAsync). */
+export async function fitAsync(model, x, y, options = {}) {
+  const { signal, ...fitOptions } = checkOptions('fitAsync', options, [...FIT_OPTIONS, 'signal']);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new LstmError('fitAsync: signal must be an AbortSignal');
+  const run = fitBatches(model, x, y, fitOptions, { stop: () => signal?.aborted ?? false });
+  let yielded = performance.now();
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+    if (r.value.phase === 'train') await fitOptions.onBatchEnd?.(r.value.batch, batchLogs(r.value));
+    // a task boundary every ~10 ms at most: the page paints, and an abort() can run
+    if (performance.now() - yielded >= YIELD_MS) {
+      await nextTask();
+      yielded = performance.now();
+    }
+  }
+}
+
 // Loss (and accuracy for the softmax head) over samples, from a zero state without dropout;
-// each batch's mean is weighted by the rows it scored.
-function lossOverSamples(model, data, batchSize) {
+// each batch's mean is weighted by the rows it scored. A generator of its batches, as
+// fitBatches: returns null if stop() ended it.
+function* lossBatches(model, data, batchSize, epoch, stop) {
   let loss = 0;
   let correct = 0;
   let rows = 0;
+  const batches = Math.ceil(data.n / batchSize);
   for (let at = 0; at < data.n; at += batchSize) {
+    if (stop()) return null;
     const batch = data.batch(range(at, Math.min(at + batchSize, data.n)));
     const r = model.evaluateBatch(batch);
     const scored = model.config.returnSequences ? batch.scoredSteps : batch.batch;
     loss += r.loss * scored;
     correct += r.accuracy * scored;
     rows += scored;
+    yield { phase: 'validation', epoch, batch: at / batchSize, batches };
   }
   const result = { loss: loss / rows };
   if (model.config.head === 'softmax') result.accuracy = correct / rows;
   return result;
+}
+
+function lossOverSamples(model, data, batchSize) {
+  const run = lossBatches(model, data, batchSize, 0, () => false);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+  }
 }
 
 /** Model.evaluate(x, y, { batchSize }): { loss, accuracy } over samples. */

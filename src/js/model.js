@@ -9,7 +9,7 @@ import { withBatch } from './batch.js';
 import { checkBoolean, checkInt, checkNumber, checkOptions } from './checks.js';
 import { checkModelChoices, configFields, modelConfig } from './config.js';
 import { LstmError, statusError } from './errors.js';
-import { applyTrainingOptions, evaluate, fit, predict } from './fit.js';
+import { applyTrainingOptions, evaluate, fit, fitAsync, predict } from './fit.js';
 import { generateChars, generateStream, generateText } from './generate.js';
 import { wasmInstance } from './loader.js';
 import { TextDataset, TokenStream, Vocabulary } from './text.js';
@@ -402,11 +402,20 @@ export class Model {
    * seed and epoch), batchSize, validationSplit (the last fraction of the samples) or
    * validationData [x, y], shuffle, seed, learningRate, optimizer, schedule, earlyStopping,
    * maxSkips and skipIfLossAbove (see setStepGuard), onEpochEnd(epoch, logs) (return false to
-   * stop). Returns { history: { loss, valLoss, valAccuracy, learningRate, skipped }, epochs,
-   * stoppedEarly, bestEpoch, earlyStopping (its state, to pass as earlyStopping.state when
-   * resuming) }.
+   * stop), onBatchEnd(batch, { epoch, batches, loss, skipped }). Returns { history: { loss,
+   * valLoss, valAccuracy, learningRate, skipped }, epochs, stoppedEarly, stopped (false: only
+   * fitAsync's signal stops a fit), bestEpoch, earlyStopping (its state, to pass as
+   * earlyStopping.state when resuming) }.
    */
   fit(x, y, options = {}) { return fit(this, x, y, options); }
+
+  /** fit on the calling thread without blocking it: the same batches and history, with a
+   * task boundary between batches (at least every ~10 ms), where the page paints. onBatchEnd
+   * may return a promise, which is awaited (a pause). signal (an AbortSignal): aborting ends
+   * the fit after the batch under way, the model consistent, and resolves with stopped: true
+   * and the epochs completed (the one under way is not in the history). Do not use the model
+   * otherwise until it settles. */
+  fitAsync(x, y, options = {}) { return fitAsync(this, x, y, options); }
 
   /** Outputs for samples x: an array with one Float32Array per sample (outputSize values,
    * or length*outputSize with returnSequences), probabilities for the softmax head. */
