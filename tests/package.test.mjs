@@ -141,7 +141,7 @@ test('TypeScript: the typed example compiles (nodenext and bundler resolution) a
   ok(run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir }), 'tsc (nodenext)');
   ok(run(process.execPath, [tsc, '-p', 'tsconfig.bundler.json'], { cwd: dir }), 'tsc (bundler)');
   const out = ok(run(process.execPath, ['build/example.js'], { cwd: dir }), 'compiled example').stdout;
-  assert.match(out, /^simd (true|false), hidden 32, tensors 6, logits \d+, loss \d\.\d{3}, validation \d\.\d{3}, copy \d\.\d{3}, error INVALID_ARGUMENT, streamed 5, generated 20, session 20 steps 20 saved true$/m);
+  assert.match(out, /^simd (true|false), hidden 32, tensors 6, logits \d+, loss \d\.\d{3}, validation \d\.\d{3}, copy \d\.\d{3}, error INVALID_ARGUMENT, streamed 5, generated 20, session 20 steps 20 saved true, worker 20 steps same file true$/m);
 });
 
 // ---- browsers ----

@@ -94,7 +94,7 @@ const FIT_OPTIONS = ['epochs', 'initialEpoch', 'batchSize', 'validationSplit', '
 
 /**
  * Model.fit, one batch at a time: a generator that yields after every training batch ({ phase:
- * 'train', epoch, batch, batches, loss, skipped }) and every validation batch ({ phase:
+ * 'train', epoch, batch, batches, size, loss, skipped }) and every validation batch ({ phase:
  * 'validation', epoch, batch, batches }), and returns fit's result. Before each batch it asks
  * stop(): true ends the fit there (the epoch under way is not in the history; stopped: true).
  * fit, fitAsync and TrainingWorker's thread drive it, so all three take the same steps.
@@ -167,7 +167,7 @@ export function* fitBatches(model, x, y, options = {}, { allowed = FIT_OPTIONS, 
         sum += loss * batch.batch;
         rows += batch.batch;
       }
-      yield { phase: 'train', epoch, batch: at / batchSize, batches, loss, skipped: skip };
+      yield { phase: 'train', epoch, batch: at / batchSize, batches, size: batch.batch, loss, skipped: skip };
     }
     const logs = { loss: rows ? sum / rows : NaN, learningRate: lr, skipped };
     if (val) {

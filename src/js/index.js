@@ -9,3 +9,4 @@ export { slidingWindows } from './series.js';
 export { Model } from './model.js';
 export { Corpus } from './corpus.js';
 export { Session } from './session.js';
+export { TrainingWorker } from './training_worker.js';

@@ -4,7 +4,7 @@
 import {
   Model, Vocabulary, TextDataset, TokenStream, LstmError, Corpus, Session, init, buildInfo, simdSupported,
   type GenerateOptions, type ModelConfig, type OptimizerOptions, type TensorInfo, type TrainStats,
-  type TrainReport, type SessionMetadata, type SessionEstimate,
+  type TrainReport, type SessionMetadata, type SessionEstimate, TrainingWorker, type SessionProgress, type RunResult,
 } from 'lstm-wasm';
 
 export async function run(text: string): Promise<string> {
@@ -45,13 +45,22 @@ export async function run(text: string): Promise<string> {
   const reopened = await Session.open(session.save());
   const meta: SessionMetadata = reopened.metadata();
   const sameModel = estimate.parameters === reopened.model.parameterCount;
+  // the same session on another thread: the same file
+  const worker: TrainingWorker = await TrainingWorker.create();
+  const progress: SessionProgress[] = [];
+  worker.addEventListener('progress', (e) => { if (e.detail.task === 'session') progress.push(e.detail); });
+  await worker.createSession(corpus, { hiddenSize: 32, layers: 1, seqLength: 16, batchSize: 4 });
+  const run: RunResult = await worker.train({ steps: 20 });
+  const fromWorker: Uint8Array = await worker.save();
+  const sameFile = fromWorker.join() === session.save().join() && progress.at(-1)?.steps === 20;
+  worker.dispose();
   session.dispose();
   reopened.dispose();
   return [
     `simd ${info.simd}`, `hidden ${config.hiddenSize}`, `tensors ${tensors.length}`, `logits ${logits.length}`,
     `loss ${stats.loss.toFixed(3)}`, `validation ${validation.toFixed(3)}`, `copy ${again.toFixed(3)}`,
     `error ${code}`, `streamed ${[...streamed].length}`, `generated ${[...generated].length}`,
-    `session ${report.steps} steps ${meta.progress.steps} saved ${sameModel}`,
+    `session ${report.steps} steps ${meta.progress.steps} saved ${sameModel}`, `worker ${run.steps} steps same file ${sameFile}`,
   ].join(', ');
 }
 
@@ -71,6 +80,8 @@ export function typeErrors(model: Model, data: TextDataset, vocab: Vocabulary): 
   void init('/lstm-simd.wasm');
   // @ts-expect-error a session's schedule is 'cosine' or 'constant'
   void Session.create(new Corpus('abc'), { schedule: 'linear' });
+  // @ts-expect-error a worker's run takes steps or seconds, not epochs
+  void TrainingWorker.create().then((w) => w.train({ epochs: 3 }));
   void n;
 }
 
