@@ -84,8 +84,9 @@ extern "C" {
 
 /* The newest file format this build writes and reads. A file is written in the oldest
  * version that holds it: version 1 while the config words after forget_bias are all zero,
- * version 3 only for a training state with a bad-step record (see lstm_step_guard). */
-#define LSTM_FORMAT_VERSION 3
+ * version 3 only for a training state with a bad-step record (see lstm_step_guard), version 4
+ * for quantised files (LSTM_SAVE_INT8). */
+#define LSTM_FORMAT_VERSION 4
 
 /* Limits of a model and of a batch; every value outside them is refused with a message. */
 #define LSTM_MAX_LAYERS 16
@@ -394,6 +395,13 @@ void lstm_thread_main(int32_t index, int32_t epoch);
 
 /* ---- serialization (format described in README.md) ---- */
 #define LSTM_SAVE_TRAINING_STATE 1u /* optimizer moments, RNG, carried state, stream position */
+/* Quantised: each weight matrix (weight_ih, weight_hh, weight_hr, out.weight) as int8 rows with
+ * one float scale each (w ~ q * scale, scale = max |row| / 127), the other tensors as float32:
+ * a file about 4 times smaller (format version 4). A model loaded from it is quantised: it
+ * predicts, evaluates and generates on the int8 rows (activations rounded to int16 per row),
+ * and refuses to train (LSTM_ERR_STATE); lstm_parameters returns NULL for it. Not with
+ * LSTM_SAVE_TRAINING_STATE; a quantised model always saves this way. */
+#define LSTM_SAVE_INT8 2u
 lstm_status lstm_save_size(const lstm_model *model, uint32_t flags, size_t *size);
 lstm_status lstm_save(const lstm_model *model, uint32_t flags, uint8_t *buffer, size_t capacity,
                       size_t *written);

@@ -18,6 +18,7 @@ typedef struct lstm_unit {
     const lstm_kernels *k;
     int B, T, H, S, G;
     const lstm_layer_tensors *p; /* parameters */
+    const lstm_layer_q8 *q;      /* a quantised model's matrices (its p has none); else NULL */
     lstm_layer_tensors *g;       /* gradients (backward only) */
     lstm_layer_acts *a;
     lstm_workspace *w;
@@ -58,6 +59,11 @@ static inline const float *unit_h_prev(const lstm_unit *u, int t) { return u->a-
 static inline float *unit_cell_out(const lstm_unit *u, int t) {
     return u->a->mh ? u->a->mh + (size_t)t * u->B * u->H : u->a->h + (size_t)(t + 1) * u->B * u->S;
 }
+
+/* C (M, N) += A (M, K) . W^T for a weight matrix: float W, or for a quantised model its int8
+ * rows q (A is quantised to int16 rows in w's scratch first). */
+void lstm_product(const lstm_kernels *k, lstm_workspace *w, int M, int N, int K, const float *A, int lda,
+                  const float *W, const lstm_q8 *q, float *C, int ldc);
 
 /* out (B, ldo) += h_{t-1} . W_hh^T, through the recurrent dropout mask when there is one. */
 void unit_recurrent(const lstm_unit *u, int t, float *out, int ldo);

@@ -59,4 +59,22 @@ static inline int adam_element(float *p, float g, float *m, float *v, float lr, 
     return isfinite(mi) && isfinite(vi) && isfinite(pi);
 }
 
+/* Quantised products sum integer products exactly in blocks of this many: a block's sum,
+ * at most 256 x 32767 x 127 < 2^31 in magnitude, cannot overflow an int32. */
+#define LSTM_Q8_BLOCK 256
+
+/* sum of a[k] * b[k], k < n: exact while n <= LSTM_Q8_BLOCK */
+static inline int32_t dot_i16_i8(const int16_t *a, const int8_t *b, int n) {
+    int32_t s = 0;
+    for (int k = 0; k < n; k++) s += (int32_t)a[k] * b[k];
+    return s;
+}
+
+/* The scale of a row quantised to int16 (1 for a zero row), and its inverse, the same in
+ * both kernel tables: max is exact, and so is everything computed from it. */
+static inline float quantize_scale(float max, float *inverse) {
+    *inverse = max > 0.0f ? 32767.0f / max : 0.0f;
+    return max > 0.0f ? max / 32767.0f : 1.0f;
+}
+
 #endif /* LSTM_KERNEL_ELEMENTS_H */

@@ -69,7 +69,20 @@
     X(adam_update, int, (size_t n, float *p, const float *g, float *m, float *v, float lr,        \
                          float beta1, float beta2, float eps, float decay, float bc1, float bc2,  \
                          int commit),                                                              \
-      *out = k->adam_update(n, c, a, c + n, c + 2 * n, b[0], b[1], b[2], b[3], b[4], b[5], b[6], !d1))
+      *out = k->adam_update(n, c, a, c + n, c + 2 * n, b[0], b[1], b[2], b[3], b[4], b[5], b[6], !d1)) \
+    /* Quantised inference. Each row of A (M, K) to int16 Q with its scale: A ~ Q * scale,     \
+     * scale = max |row| / 32767 (1 for a zero row), rounded to nearest even. Test: c = [Q     \
+     * (int16) | scales (after ceil(M*K/2) floats)]. */                                            \
+    X(quantize_i16, void, (int M, int K, const float *A, int lda, int16_t *Q, int ldq,            \
+                           float *scales),                                                         \
+      k->quantize_i16(d0, d2, a, d2, (int16_t *)c, d2, c + (n * d2 + 1) / 2))                      \
+    /* C (M, N) += (A * a_scale) . (B * b_scale)^T for int16 rows A (M, K) and int8 rows B      \
+     * (N, K), each row with its scale: integer dot products summed exactly in blocks of 256,   \
+     * the blocks' sums added in float. Test: A = ids (int16), B = b (int8), a = [a_scale (M) | \
+     * b_scale (N)], c = C. */                                                                     \
+    X(gemm_nt_q8, void, (int M, int N, int K, const int16_t *A, int lda, const float *a_scale,    \
+                         const int8_t *B, int ldb, const float *b_scale, float *C, int ldc),      \
+      k->gemm_nt_q8(d0, d1, d2, (const int16_t *)ids, d2, a, (const int8_t *)b, d2, a + n, c, d1))
 
 typedef struct lstm_kernels {
     const char *impl; /* "scalar" or "wasmsimd" */

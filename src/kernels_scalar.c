@@ -151,6 +151,30 @@ static int adam_update_scalar(size_t n, float *p, const float *g, float *m, floa
     return finite;
 }
 
+static void quantize_i16_scalar(int M, int K, const float *A, int lda, int16_t *Q, int ldq, float *scales) {
+    for (int i = 0; i < M; i++) {
+        const float *a = A + (size_t)i * lda;
+        float max = 0.0f, inv;
+        for (int k = 0; k < K; k++) max = fabsf(a[k]) > max ? fabsf(a[k]) : max;
+        scales[i] = quantize_scale(max, &inv);
+        /* |a * inv| <= 32767 up to rounding, which nearbyint keeps in range */
+        for (int k = 0; k < K; k++) Q[(size_t)i * ldq + k] = (int16_t)nearbyintf(a[k] * inv);
+    }
+}
+
+static void gemm_nt_q8_scalar(int M, int N, int K, const int16_t *A, int lda, const float *a_scale,
+                              const int8_t *B, int ldb, const float *b_scale, float *C, int ldc) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            const int16_t *a = A + (size_t)i * lda;
+            const int8_t *b = B + (size_t)j * ldb;
+            float acc = 0.0f;
+            for (int k0 = 0; k0 < K; k0 += LSTM_Q8_BLOCK)
+                acc += (float)dot_i16_i8(a + k0, b + k0, K - k0 < LSTM_Q8_BLOCK ? K - k0 : LSTM_Q8_BLOCK);
+            C[(size_t)i * ldc + j] += acc * (a_scale[i] * b_scale[j]);
+        }
+}
+
 #define LSTM_KERNEL_SUFFIX scalar
 const lstm_kernels lstm_kernels_scalar = {.impl = "scalar", LSTM_KERNELS(LSTM_KERNEL_ENTRY)};
 

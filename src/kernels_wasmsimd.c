@@ -501,6 +501,66 @@ static int adam_update_wasmsimd(size_t n, float *p, const float *g, float *m, fl
                                                                      beta2, eps, decay, bc1, bc2, commit);
 }
 
+/* ---- quantised inference ---- */
+
+static void quantize_i16_wasmsimd(int M, int K, const float *A, int lda, int16_t *Q, int ldq, float *scales) {
+    const int K8 = K & ~7;
+    for (int i = 0; i < M; i++) {
+        const float *a = A + (size_t)i * lda;
+        int16_t *q = Q + (size_t)i * ldq;
+        f32x4 vmax = SPLAT(0.0f);
+        int k = 0;
+        for (; k + 4 <= K; k += 4) vmax = wasm_f32x4_max(vmax, wasm_f32x4_abs(LOAD(a + k)));
+        float max = wasm_f32x4_extract_lane(vmax, 0);
+        max = fmaxf(fmaxf(max, wasm_f32x4_extract_lane(vmax, 1)), fmaxf(wasm_f32x4_extract_lane(vmax, 2), wasm_f32x4_extract_lane(vmax, 3)));
+        for (; k < K; k++) max = fabsf(a[k]) > max ? fabsf(a[k]) : max;
+        float inv;
+        scales[i] = quantize_scale(max, &inv);
+        const f32x4 vinv = SPLAT(inv);
+        for (k = 0; k < K8; k += 8) {
+            /* round to nearest even as nearbyintf does, then narrow (in range, so exact) */
+            v128_t lo = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(MUL(LOAD(a + k), vinv)));
+            v128_t hi = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(MUL(LOAD(a + k + 4), vinv)));
+            wasm_v128_store(q + k, wasm_i16x8_narrow_i32x4(lo, hi));
+        }
+        for (; k < K; k++) q[k] = (int16_t)nearbyintf(a[k] * inv);
+    }
+}
+
+/* sum over k in [k0, k1) of a[k] * b[k] as 4 int32 lanes, 16 at a time (8 products a dot) */
+static inline v128_t dot_block(const int16_t *a, const int8_t *b, int k0, int k1) {
+    v128_t acc = wasm_i32x4_splat(0);
+    for (int k = k0; k + 16 <= k1; k += 16) {
+        const v128_t w = wasm_v128_load(b + k);
+        acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_v128_load(a + k), wasm_i16x8_extend_low_i8x16(w)));
+        acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_v128_load(a + k + 8), wasm_i16x8_extend_high_i8x16(w)));
+    }
+    return acc;
+}
+
+static inline int32_t lanes_sum(v128_t v) {
+    return wasm_i32x4_extract_lane(v, 0) + wasm_i32x4_extract_lane(v, 1) + wasm_i32x4_extract_lane(v, 2) +
+           wasm_i32x4_extract_lane(v, 3);
+}
+
+static void gemm_nt_q8_wasmsimd(int M, int N, int K, const int16_t *A, int lda, const float *a_scale,
+                                const int8_t *B, int ldb, const float *b_scale, float *C, int ldc) {
+    for (int i = 0; i < M; i++) {
+        const int16_t *a = A + (size_t)i * lda;
+        for (int j = 0; j < N; j++) {
+            const int8_t *b = B + (size_t)j * ldb;
+            float acc = 0.0f;
+            /* each block's integer sum is exact, whatever the order: the same as the scalar one */
+            for (int k0 = 0; k0 < K; k0 += LSTM_Q8_BLOCK) {
+                const int k1 = K - k0 < LSTM_Q8_BLOCK ? K : k0 + LSTM_Q8_BLOCK, k16 = k0 + ((k1 - k0) & ~15);
+                const int32_t s = lanes_sum(dot_block(a, b, k0, k1)) + dot_i16_i8(a + k16, b + k16, k1 - k16);
+                acc += (float)s;
+            }
+            C[(size_t)i * ldc + j] += acc * (a_scale[i] * b_scale[j]);
+        }
+    }
+}
+
 #define LSTM_KERNEL_SUFFIX wasmsimd
 const lstm_kernels lstm_kernels_wasmsimd = {.impl = "wasmsimd", LSTM_KERNELS(LSTM_KERNEL_ENTRY)};
 #endif /* __wasm_simd128__ */

@@ -109,10 +109,18 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
 }
 
 void lstm_embed_refresh(lstm_model *m) {
-    if (!m->embed) return;
-    const int G = lstm_gate_count(&m->cfg) * m->cfg.hidden_size;
-    for (int d = 0; d < lstm_directions(&m->cfg); d++) /* units 0 and 1 are layer 0's directions */
-        m->k->transpose(G, m->X0, m->p.layer[d].w_ih, m->X0, m->embed + (size_t)d * m->X0 * G, G);
+    if (!m->cfg.input_vocab) return;
+    const size_t G = (size_t)lstm_gate_count(&m->cfg) * m->cfg.hidden_size, X = (size_t)m->X0;
+    for (int d = 0; d < lstm_directions(&m->cfg); d++) { /* units 0 and 1 are layer 0's directions */
+        if (!m->q8) {
+            m->k->transpose((int)G, (int)X, m->p.layer[d].w_ih, (int)X, m->embed + d * X * G, (int)G);
+            continue;
+        }
+        const int8_t *w = m->q8->layer[d].w_ih.q;
+        int8_t *e = m->q8->embed + d * X * G;
+        for (size_t g = 0; g < G; g++)
+            for (size_t x = 0; x < X; x++) e[x * G + g] = w[g * X + x];
+    }
     m->embed_version = m->param_version;
 }
 
@@ -120,7 +128,7 @@ void lstm_parameters_changed(lstm_model *m) {
     if (m) m->param_version++;
 }
 
-lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_message *msg) {
+lstm_status lstm_model_alloc(const lstm_config *cfg, int quantized, lstm_model **out, lstm_message *msg) {
     uint64_t n_params = 0;
     lstm_status st = lstm_config_check(cfg, &n_params, msg);
     if (st != LSTM_OK) return st;
@@ -132,20 +140,30 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_mess
     m->cell = lstm_cell_for(cfg);
     m->n_params = (size_t)n_params;
     const size_t V = (size_t)cfg->output_size, G = (size_t)lstm_gate_count(cfg) * cfg->hidden_size;
-    /* parameters and gradients: one allocation each */
-    m->params = malloc(m->n_params * sizeof(float));
-    m->grads = calloc(m->n_params, sizeof(float));
+    const size_t embed = (size_t)lstm_directions(cfg) * cfg->input_vocab * G;
+    lstm_tensors none = {0}; /* measured only */
+    /* parameters and gradients: one allocation each; a quantised model keeps its matrices as
+     * int8 (m->q8) and has no gradients */
+    m->params = malloc((size_t)lstm_point_tensors(cfg, NULL, &none, !quantized) * sizeof(float));
+    m->grads = quantized ? NULL : calloc(m->n_params, sizeof(float));
     m->probs = malloc(V * sizeof(float));
     m->pairs = malloc(V * 2 * sizeof(float)); /* a float and an int32 per entry */
-    if (cfg->input_vocab) m->embed = malloc((size_t)lstm_directions(cfg) * cfg->input_vocab * G * sizeof(float));
-    if (!m->params || !m->grads || !m->probs || !m->pairs || (cfg->input_vocab && !m->embed) ||
+    if (quantized) {
+        m->q8 = calloc(1, sizeof *m->q8);
+        if (m->q8) m->q8->arena = malloc((size_t)lstm_point_q8(cfg, NULL, m->q8) + embed);
+    } else if (cfg->input_vocab) {
+        m->embed = malloc(embed * sizeof(float));
+    }
+    if (!m->params || (!quantized && !m->grads) || !m->probs || !m->pairs ||
+        (quantized ? !m->q8 || !m->q8->arena : cfg->input_vocab && !m->embed) ||
         lstm_workspace_infer(m) != LSTM_OK) {
         lstm_free(m);
         lstm_message_set(msg, "cannot allocate %llu parameters", (unsigned long long)n_params);
         return LSTM_ERR_OUT_OF_MEMORY;
     }
-    lstm_point_tensors(cfg, m->params, &m->p);
-    lstm_point_tensors(cfg, m->grads, &m->g);
+    lstm_point_tensors(cfg, m->params, &m->p, !quantized);
+    if (quantized) m->q8->embed = (int8_t *)m->q8->arena + lstm_point_q8(cfg, m->q8->arena, m->q8);
+    else lstm_point_tensors(cfg, m->grads, &m->g, 1);
     lstm_describe_tensors(m);
     lstm_optimizer_defaults(&m->opt);
     m->guard = (lstm_step_guard){.max_skips = 5, .loss_factor = 0.0f};
@@ -153,11 +171,17 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_mess
     return LSTM_OK;
 }
 
+lstm_status lstm_refuse_quantized(lstm_model *m, const char *what) {
+    if (!m->q8) return LSTM_OK;
+    return lstm_fail(m, LSTM_ERR_STATE,
+                     "%s: a quantised (int8) model is for inference; train the float model it came from", what);
+}
+
 lstm_status lstm_create(const lstm_config *cfg, lstm_model **out, lstm_message *msg) {
     if (!out) { lstm_message_set(msg, "out is NULL"); return LSTM_ERR_INVALID_ARGUMENT; }
     *out = NULL;
     lstm_model *m = NULL;
-    lstm_status st = lstm_model_alloc(cfg, &m, msg);
+    lstm_status st = lstm_model_alloc(cfg, 0, &m, msg);
     if (st != LSTM_OK) return st;
     lstm_init_parameters(m);
     m->dropout_rng = rng_seed(cfg->seed, 1);
@@ -175,6 +199,8 @@ void lstm_free(lstm_model *m) {
     free(m->carry);
     free(m->ws.arena);
     free(m->infer.arena);
+    if (m->q8) free(m->q8->arena);
+    free(m->q8);
     free(m->probs);
     free(m->pairs);
     free(m->embed);
@@ -190,7 +216,8 @@ lstm_status lstm_get_config(const lstm_model *m, lstm_config *out) {
 }
 
 size_t lstm_parameter_count(const lstm_model *m) { return m ? m->n_params : 0; }
-float *lstm_parameters(lstm_model *m) { return m ? m->params : NULL; }
+/* a quantised model's float arena lacks the matrices: not the layout of lstm_tensor */
+float *lstm_parameters(lstm_model *m) { return m && !m->q8 ? m->params : NULL; }
 float *lstm_gradients(lstm_model *m) { return m ? m->grads : NULL; }
 int32_t lstm_tensor_count(const lstm_model *m) { return m ? m->n_tensors : 0; }
 

@@ -83,11 +83,39 @@ typedef struct lstm_tensors {
     float *b_out; /* (V) */
 } lstm_tensors;
 
+/* A weight matrix of a quantised model: int8 rows, each with its scale (w ~ q * scale). */
+typedef struct lstm_q8 {
+    int8_t *q;    /* (rows, cols) */
+    float *scale; /* (rows) */
+} lstm_q8;
+
+typedef struct lstm_layer_q8 {
+    lstm_q8 w_ih, w_hh, w_hr; /* w_hr: projection only */
+} lstm_layer_q8;
+
+/* A quantised model's matrices (include/lstm.h, "Quantised models"), in one allocation: its
+ * float arena holds only the other tensors, and inference multiplies by these. */
+typedef struct lstm_quantized {
+    void *arena;
+    lstm_layer_q8 layer[LSTM_MAX_UNITS];
+    lstm_q8 w_out;
+    int8_t *embed; /* token models: (D, X0, G) layer 0's W_ih transposed, as m->embed; scales w_ih's */
+} lstm_quantized;
+
+/* Is a tensor of this kind a weight matrix (int8 in quantised files and models)? */
+static inline int lstm_is_matrix(lstm_tensor_kind kind) {
+    return kind == LSTM_T_W_IH || kind == LSTM_T_W_HH || kind == LSTM_T_W_HR || kind == LSTM_T_OUT_WEIGHT;
+}
+
 /* The unit rules (head 0) or the head's (head 1). */
 const lstm_tensor_rule *lstm_tensor_rules(int head, int *count);
 /* Parameters of a config, in 64 bits (checked against LSTM_MAX_PARAMS by the caller). */
 uint64_t lstm_parameter_total(const lstm_config *c);
-void lstm_point_tensors(const lstm_config *c, float *base, lstm_tensors *t);
+/* Point t into an arena; with matrices 0, the arena has no weight matrices (a quantised
+ * model's: their pointers stay NULL) and the function returns its size in floats. */
+uint64_t lstm_point_tensors(const lstm_config *c, float *base, lstm_tensors *t, int matrices);
+/* Point (base NULL: measure) a quantised model's matrices into one arena; returns its bytes. */
+uint64_t lstm_point_q8(const lstm_config *c, char *base, lstm_quantized *q);
 
 /* ---- activations (workspace.c) ---- */
 
@@ -151,6 +179,9 @@ typedef struct lstm_workspace {
     float *whhT;       /* (S, G) W_hh transposed, for the recurrent backward product */
     float *wihT;       /* (max(X0, D*H), G) W_ih transposed, for the input backward product */
     float *dembed;     /* (X0, G) token models: gradient of the embedding table */
+    /* quantised models: a product's activations as int16 rows and their scales */
+    int16_t *aq;       /* (T*B, max(X0, D*H)) */
+    float *aq_scale;   /* (T*B) */
 } lstm_workspace;
 
 /* Make m's training workspace fit (B, T), keeping the old one on failure. */
@@ -169,6 +200,7 @@ struct lstm_model {
     int X0; /* width of layer 0's input: input_vocab or input_size */
     const lstm_kernels *k;
     const lstm_cell *cell; /* chosen once from the config (cell.h) */
+    lstm_quantized *q8;    /* a quantised model's int8 matrices; NULL for a float model */
 
     size_t n_params;
     float *params; /* (n_params) */
@@ -245,10 +277,17 @@ void lstm_message_set(lstm_message *msg, const char *fmt, ...)
 /* model.c: validation shared by create and load (writes the reason into msg); allocation of
  * a model for a checked config (parameters uninitialised); the carried state. */
 lstm_status lstm_config_check(const lstm_config *cfg, uint64_t *n_params, lstm_message *msg);
-lstm_status lstm_model_alloc(const lstm_config *cfg, lstm_model **out, lstm_message *msg);
+lstm_status lstm_model_alloc(const lstm_config *cfg, int quantized, lstm_model **out, lstm_message *msg);
+/* A quantised model refuses what needs float weights (training, their gradients): a status. */
+lstm_status lstm_refuse_quantized(lstm_model *m, const char *what);
 lstm_status lstm_carry_resize(lstm_model *m, int B);
 /* Make m->embed current (token models). */
 void lstm_embed_refresh(lstm_model *m);
+
+/* quantize.c: the int8 parameter section of format version 4 */
+uint64_t lstm_q8_section_bytes(const lstm_config *c);
+void lstm_q8_write(const lstm_model *m, uint8_t *out);
+lstm_status lstm_q8_read(lstm_model *m, const uint8_t *in, lstm_message *msg);
 
 /* params.c */
 void lstm_describe_tensors(lstm_model *m);

@@ -148,7 +148,7 @@ size_t lstm_head_forward(lstm_model *m, lstm_workspace *w, int B, int T) {
         top = w->last;
     }
     for (size_t r = 0; r < rows; r++) memcpy(w->logits + r * V, m->p.b_out, (size_t)V * sizeof(float));
-    m->k->gemm_nt((int)rows, V, O, top, O, m->p.w_out, O, w->logits, V);
+    lstm_product(m->k, w, (int)rows, V, O, top, O, m->p.w_out, m->q8 ? &m->q8->w_out : NULL, w->logits, V);
     return rows;
 }
 

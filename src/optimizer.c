@@ -45,7 +45,9 @@ lstm_status lstm_optimizer_check(const lstm_optimizer *o, char *msg, size_t cap)
 lstm_status lstm_set_optimizer(lstm_model *m, const lstm_optimizer *o) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
     if (!o) return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "optimizer is NULL");
-    lstm_status st = lstm_optimizer_check(o, m->err, sizeof m->err);
+    lstm_status st = lstm_refuse_quantized(m, "set_optimizer");
+    if (st != LSTM_OK) return st;
+    st = lstm_optimizer_check(o, m->err, sizeof m->err);
     if (st != LSTM_OK) return st;
     if (!m->has_opt || o->type != m->opt.type) {
         int n = lstm_moments_for(o->type);

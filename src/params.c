@@ -87,13 +87,15 @@ static uint64_t walk(const lstm_config *c, void (*fn)(void *, const lstm_tensor_
 
 uint64_t lstm_parameter_total(const lstm_config *c) { return walk(c, NULL, NULL); }
 
-/* Point one struct of tensors into an arena. */
-typedef struct { lstm_tensors *t; float *base; } pointers_arg;
+/* Point one struct of tensors into an arena (with or without its weight matrices). */
+typedef struct { lstm_tensors *t; float *base; int matrices; uint64_t at; } pointers_arg;
 
 static void point(void *arg, const lstm_tensor_rule *rule, int u, uint64_t rows, uint64_t cols, uint64_t at) {
-    (void)rows, (void)cols;
-    const pointers_arg *a = arg;
-    float *p = a->base + at;
+    pointers_arg *a = arg;
+    (void)at;
+    if (!a->matrices && lstm_is_matrix(rule->kind)) return; /* a quantised model's: NULL */
+    float *p = a->base ? a->base + a->at : NULL;
+    a->at += rows * cols;
     if (u < 0) { /* the head */
         if (rule->kind == LSTM_T_OUT_WEIGHT) a->t->w_out = p;
         else a->t->b_out = p;
@@ -112,10 +114,35 @@ static void point(void *arg, const lstm_tensor_rule *rule, int u, uint64_t rows,
     }
 }
 
-void lstm_point_tensors(const lstm_config *c, float *base, lstm_tensors *t) {
+uint64_t lstm_point_tensors(const lstm_config *c, float *base, lstm_tensors *t, int matrices) {
     memset(t, 0, sizeof *t); /* tensors a config does not have stay NULL */
-    pointers_arg a = {t, base};
+    pointers_arg a = {t, base, matrices, 0};
     walk(c, point, &a);
+    return a.at;
+}
+
+/* Point a quantised model's int8 matrices and their scales into one arena (or, with base
+ * NULL, measure it): per matrix its row scales, then its rows, 4-byte aligned. */
+typedef struct { lstm_quantized *q; char *base; uint64_t at; } q8_arg;
+
+static void point_q8(void *arg, const lstm_tensor_rule *rule, int u, uint64_t rows, uint64_t cols, uint64_t at) {
+    q8_arg *a = arg;
+    (void)at;
+    if (!lstm_is_matrix(rule->kind)) return;
+    lstm_q8 *m = rule->kind == LSTM_T_OUT_WEIGHT ? &a->q->w_out
+                 : rule->kind == LSTM_T_W_IH   ? &a->q->layer[u].w_ih
+                 : rule->kind == LSTM_T_W_HH   ? &a->q->layer[u].w_hh
+                                               : &a->q->layer[u].w_hr;
+    m->scale = a->base ? (float *)(void *)(a->base + a->at) : NULL;
+    a->at += rows * sizeof(float);
+    m->q = a->base ? (int8_t *)(a->base + a->at) : NULL;
+    a->at += (rows * cols + 3) & ~(uint64_t)3;
+}
+
+uint64_t lstm_point_q8(const lstm_config *c, char *base, lstm_quantized *q) {
+    q8_arg a = {q, base, 0};
+    walk(c, point_q8, &a);
+    return a.at;
 }
 
 /* The names and shapes lstm_tensor reports. */

@@ -8,7 +8,9 @@
  *      are all zero is written as version 1, so older builds and tools still read it.
  *      u32 vocabulary count, then count x u32 code points
  *      u32 metadata size, then the bytes, zero-padded to a multiple of 4
- *      u64 parameter count, then the parameters as f32 (the arena, layout of lstm.h)
+ *      u64 parameter count, then the parameters as f32 (the arena, layout of lstm.h); with
+ *      flags & 2 (version 4, a quantised file) instead each weight matrix as int8 rows with
+ *      a scale each and the other tensors as f32, in the same order (quantize.c)
  *   if flags & 1 (training state):
  *      8 x 32-bit words optimizer (lstm_optimizer in order), u32 has_optimizer,
  *      u64 step, u64 stream position, u64 dropout rng, u64 sample rng,
@@ -86,7 +88,8 @@ static int guard_needs_v3(const lstm_model *m, uint32_t flags) {
 
 /* Write (or, with w->p NULL, measure) the whole model. */
 static void write_model(const lstm_model *m, uint32_t flags, writer *w) {
-    const uint32_t version = guard_needs_v3(m, flags) ? 3u : config_needs_v2(&m->cfg) ? 2u : 1u;
+    const uint32_t version = flags & LSTM_SAVE_INT8 ? 4u : guard_needs_v3(m, flags) ? 3u
+                             : config_needs_v2(&m->cfg) ? 2u : 1u;
     put(w, MAGIC, 8);
     put_u32(w, version);
     put_u32(w, flags);
@@ -104,7 +107,13 @@ static void write_model(const lstm_model *m, uint32_t flags, writer *w) {
     static const uint8_t zeros[4] = {0};
     put(w, zeros, (4 - m->metadata_size % 4) % 4);
     put_u64(w, m->n_params);
-    put(w, m->params, m->n_params * sizeof(float));
+    if (flags & LSTM_SAVE_INT8) {
+        const size_t bytes = (size_t)lstm_q8_section_bytes(&m->cfg);
+        if (w->p) lstm_q8_write(m, w->p + w->n);
+        w->n += bytes;
+    } else {
+        put(w, m->params, m->n_params * sizeof(float));
+    }
     if (flags & LSTM_SAVE_TRAINING_STATE) {
         put(w, &m->opt, OPTIMIZER_WORDS * 4);
         put_u32(w, (uint32_t)m->has_opt);
@@ -133,15 +142,19 @@ static void write_model(const lstm_model *m, uint32_t flags, writer *w) {
     }
 }
 
-static lstm_status check_flags(lstm_model *m, uint32_t flags) {
-    if (flags & ~LSTM_SAVE_TRAINING_STATE)
-        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "unknown save flags 0x%X", flags);
+static lstm_status check_flags(lstm_model *m, uint32_t *flags) {
+    if (*flags & ~(uint32_t)(LSTM_SAVE_TRAINING_STATE | LSTM_SAVE_INT8))
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "unknown save flags 0x%X", *flags);
+    if (m->q8) *flags |= LSTM_SAVE_INT8; /* its matrices are int8: it has no other form */
+    if ((*flags & LSTM_SAVE_INT8) && (*flags & LSTM_SAVE_TRAINING_STATE))
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT,
+                         "a quantised (int8) file is for inference: it cannot hold a training state");
     return LSTM_OK;
 }
 
 lstm_status lstm_save_size(const lstm_model *m, uint32_t flags, size_t *size) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
-    lstm_status st = check_flags((lstm_model *)m, flags);
+    lstm_status st = check_flags((lstm_model *)m, &flags);
     if (st != LSTM_OK) return st;
     if (!size) return lstm_fail((lstm_model *)m, LSTM_ERR_INVALID_ARGUMENT, "size is NULL");
     writer w = {NULL, 0};
@@ -158,6 +171,7 @@ lstm_status lstm_save(const lstm_model *m, uint32_t flags, uint8_t *buf, size_t 
     if (cap < need)
         return lstm_fail((lstm_model *)m, LSTM_ERR_BUFFER_TOO_SMALL,
                          "buffer holds %zu bytes, the model needs %zu", cap, need);
+    check_flags((lstm_model *)m, &flags); /* as lstm_save_size found it: a quantised model's is int8 */
     writer w = {buf, 0};
     write_model(m, flags, &w);
     if (written) *written = w.n;
@@ -237,7 +251,10 @@ static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, 
         return LSTM_ERR_CHECKSUM;
     }
     r.n = len - 4; /* the fields end where the checksum begins */
-    if (flags & ~LSTM_SAVE_TRAINING_STATE) CORRUPT("unknown flags 0x%X", flags);
+    if (flags & ~(uint32_t)(LSTM_SAVE_TRAINING_STATE | LSTM_SAVE_INT8)) CORRUPT("unknown flags 0x%X", flags);
+    const int int8 = (flags & LSTM_SAVE_INT8) != 0;
+    if (int8 != (version >= 4)) CORRUPT("flags 0x%X do not fit format version %u", flags, version);
+    if (int8 && (flags & LSTM_SAVE_TRAINING_STATE)) CORRUPT("a quantised file with a training state");
 
     lstm_config cfg;
     memset(&cfg, 0, sizeof cfg); /* words a version 1 file does not have are zero */
@@ -271,7 +288,9 @@ static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, 
         CORRUPT("parameter count %llu does not match the config (%llu)",
                 (unsigned long long)stored_params, (unsigned long long)n_params);
     size_t params_at = r.at;
-    if (!take(&r, NULL, (size_t)n_params * 4)) TRUNC("the parameters");
+    const uint64_t param_bytes = int8 ? lstm_q8_section_bytes(&cfg) : n_params * 4;
+    if (param_bytes > r.n - r.at) TRUNC("the parameters");
+    take(&r, NULL, (size_t)param_bytes);
 
     /* training state, checked in full before anything is allocated */
     lstm_optimizer opt;
@@ -316,12 +335,20 @@ static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, 
     if (r.at != r.n) CORRUPT("%zu unexpected bytes before the checksum", r.n - r.at);
 
     lstm_model *m = NULL;
-    st = lstm_model_alloc(&cfg, &m, msg);
+    st = lstm_model_alloc(&cfg, int8, &m, msg);
     if (st != LSTM_OK) return st;
-    memcpy(m->params, buf + params_at, (size_t)n_params * 4);
-    if (!all_finite(m->params, m->n_params)) {
-        lstm_free(m);
-        CORRUPT("a parameter is NaN or infinite");
+    if (int8) {
+        st = lstm_q8_read(m, buf + params_at, msg);
+        if (st != LSTM_OK) {
+            lstm_free(m);
+            return st;
+        }
+    } else {
+        memcpy(m->params, buf + params_at, (size_t)n_params * 4);
+        if (!all_finite(m->params, m->n_params)) {
+            lstm_free(m);
+            CORRUPT("a parameter is NaN or infinite");
+        }
     }
     if (vocab_n > 0) {
         /* copied out first: the code points need not be 4-byte aligned in the buffer */

@@ -72,7 +72,8 @@ int lstm_loss_spike(const lstm_model *m, double loss) {
 
 lstm_status lstm_apply_gradients(lstm_model *m) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
-    lstm_status st = lstm_ensure_optimizer(m);
+    lstm_status st = lstm_refuse_quantized(m, "apply_gradients");
+    if (st == LSTM_OK) st = lstm_ensure_optimizer(m);
     if (st != LSTM_OK) return st;
     const lstm_skip_reason why = lstm_apply_update(m);
     if (why != LSTM_SKIP_NONE) return lstm_skip_step(m, why, NAN, m->dropout_rng);

@@ -109,7 +109,8 @@ lstm_status lstm_compute_loss(lstm_model *m, const lstm_batch *bt, double *loss)
 
 lstm_status lstm_compute_gradients(lstm_model *m, const lstm_batch *bt, double *loss) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
-    lstm_status st = load_batch(m, bt, 1);
+    lstm_status st = lstm_refuse_quantized(m, "compute_gradients");
+    if (st == LSTM_OK) st = load_batch(m, bt, 1);
     if (st != LSTM_OK) return st;
     lstm_load_state(&m->ws, &m->cfg, bt->batch, carried_state(m, bt->batch));
     uint64_t rng = m->dropout_rng; /* a copy: the same masks on every call */
@@ -147,7 +148,8 @@ static lstm_status train_loaded(lstm_model *m, int B, int T, float *loss) {
 
 lstm_status lstm_train_batch(lstm_model *m, const lstm_batch *bt, float *loss) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
-    lstm_status st = load_batch(m, bt, 1);
+    lstm_status st = lstm_refuse_quantized(m, "train_batch");
+    if (st == LSTM_OK) st = load_batch(m, bt, 1);
     if (st != LSTM_OK) return st;
     return train_loaded(m, bt->batch, bt->steps, loss);
 }
@@ -197,7 +199,8 @@ lstm_status lstm_train_stream(lstm_model *m, const int32_t *stream, size_t lengt
 lstm_status lstm_train_stream_skips(lstm_model *m, const int32_t *stream, size_t length, int32_t B,
                                     int32_t T, int32_t n_steps, float *losses, uint8_t *skips) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
-    lstm_status st = check_stream(m, stream, length, B, T);
+    lstm_status st = lstm_refuse_quantized(m, "train_stream");
+    if (st == LSTM_OK) st = check_stream(m, stream, length, B, T);
     if (st != LSTM_OK) return st;
     const size_t stripe = length / (size_t)B;
     if (stripe < (size_t)T + 1)

@@ -10,7 +10,17 @@
 static lstm_unit unit_of(lstm_model *m, lstm_workspace *w, int u, int B, int T) {
     const lstm_config *c = &m->cfg;
     return (lstm_unit){m->k, B, T, c->hidden_size, lstm_state_size(c), lstm_gate_count(c) * c->hidden_size,
-                       &m->p.layer[u], &m->g.layer[u], &w->layer[u], w};
+                       &m->p.layer[u], m->q8 ? &m->q8->layer[u] : NULL, &m->g.layer[u], &w->layer[u], w};
+}
+
+void lstm_product(const lstm_kernels *k, lstm_workspace *w, int M, int N, int K, const float *A, int lda,
+                  const float *W, const lstm_q8 *q, float *C, int ldc) {
+    if (!q) {
+        k->gemm_nt(M, N, K, A, lda, W, K, C, ldc);
+        return;
+    }
+    k->quantize_i16(M, K, A, lda, w->aq, K, w->aq_scale);
+    k->gemm_nt_q8(M, N, K, w->aq, K, w->aq_scale, q->q, K, q->scale, C, ldc);
 }
 
 /* What W_hh multiplies at step t: h_{t-1}, or with recurrent dropout h_{t-1} * rmask. */
@@ -23,7 +33,8 @@ static const float *recurrent_input(const lstm_unit *u, int t) {
 }
 
 void unit_recurrent(const lstm_unit *u, int t, float *out, int ldo) {
-    u->k->gemm_nt(u->B, u->G, u->S, recurrent_input(u, t), u->S, u->p->w_hh, u->S, out, ldo);
+    lstm_product(u->k, u->w, u->B, u->G, u->S, recurrent_input(u, t), u->S, u->p->w_hh, u->q ? &u->q->w_hh : NULL,
+                 out, ldo);
 }
 
 void unit_recurrent_backward(const lstm_unit *u, const float *d_rec, float *dh_prev) {
@@ -55,19 +66,25 @@ void lstm_unit_forward(lstm_model *m, lstm_workspace *w, int index, int B, int T
         if (w->backward || m->embed_version != m->param_version) lstm_embed_refresh(m);
         for (size_t r = 0; r < R; r++) {
             float *g = u.a->gates + r * G;
-            const float *e = m->embed + ((size_t)index * m->X0 + (size_t)tokens[r]) * G;
-            for (int j = 0; j < G; j++) g[j] = bias[j] + e[j];
+            const size_t row = ((size_t)index * m->X0 + (size_t)tokens[r]) * G;
+            if (u.q) { /* a quantised model's table is int8, its scales those of W_ih's rows */
+                const int8_t *e = m->q8->embed + row;
+                for (int j = 0; j < G; j++) g[j] = bias[j] + (float)e[j] * u.q->w_ih.scale[j];
+            } else {
+                const float *e = m->embed + row;
+                for (int j = 0; j < G; j++) g[j] = bias[j] + e[j];
+            }
         }
     } else {
         for (size_t r = 0; r < R; r++) memcpy(u.a->gates + r * G, bias, (size_t)G * sizeof(float));
-        m->k->gemm_nt((int)R, G, X, x, X, p->w_ih, X, u.a->gates, G);
+        lstm_product(m->k, w, (int)R, G, X, x, X, p->w_ih, u.q ? &u.q->w_ih : NULL, u.a->gates, G);
     }
     for (int t = 0; t < T; t++) {
         cell->forward(&u, t);
-        if (p->w_hr) {
+        if (u.a->mh) { /* a projection (its weights may be a quantised model's int8 ones) */
             float *h = u.a->h + (size_t)(t + 1) * B * S;
             memset(h, 0, (size_t)B * S * sizeof(float));
-            m->k->gemm_nt(B, S, H, unit_cell_out(&u, t), H, p->w_hr, H, h, S);
+            lstm_product(m->k, w, B, S, H, unit_cell_out(&u, t), H, p->w_hr, u.q ? &u.q->w_hr : NULL, h, S);
         }
     }
 }

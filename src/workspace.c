@@ -46,7 +46,7 @@ static void *take(layout *l, uint64_t count, size_t size) {
 
 /* Lay out (or, with base NULL, measure) workspace w for (B, T); returns its bytes. Forward-only
  * workspaces (inference) leave out what backward, dropout and the task heads' targets need. */
-static uint64_t lay_out(const lstm_config *c, lstm_workspace *w, int B, int T, int backward, char *base) {
+static uint64_t lay_out(const lstm_config *c, int quantized, lstm_workspace *w, int B, int T, int backward, char *base) {
     const uint64_t H = (uint64_t)c->hidden_size, L = (uint64_t)c->num_layers, V = (uint64_t)c->output_size;
     const uint64_t X0 = (uint64_t)(c->input_vocab ? c->input_vocab : c->input_size), R = (uint64_t)B * (uint64_t)T, Bu = (uint64_t)B;
     const int dense = c->input_vocab == 0, mse = c->head == LSTM_HEAD_MSE, last = c->last_step_only;
@@ -105,6 +105,8 @@ static uint64_t lay_out(const lstm_config *c, lstm_workspace *w, int B, int T, i
     /* wihT: W_ih transposed (X, G), and for token models the (G, X0) embedding gradient */
     w->wihT = TAKE_F(&l, backward ? (X0 > D * H ? X0 : D * H) * G : 0);
     w->dembed = TAKE_F(&l, backward && !dense ? X0 * G : 0);
+    w->aq = (int16_t *)take(&l, quantized ? R * XH : 0, sizeof(int16_t));
+    w->aq_scale = TAKE_F(&l, quantized ? R : 0);
     w->lengths = NULL;
     return l.off;
 }
@@ -118,7 +120,7 @@ lstm_status lstm_workspace_for(lstm_model *m, int B, int T) {
     lstm_workspace *w = &m->ws;
     if (w->arena && w->B == B && w->T == T) return LSTM_OK;
     lstm_workspace sized = *w;
-    const uint64_t bytes = lay_out(&m->cfg, &sized, B, T, 1, NULL);
+    const uint64_t bytes = lay_out(&m->cfg, m->q8 != NULL, &sized, B, T, 1, NULL);
     if (bytes > (uint64_t)SIZE_MAX / 2)
         return lstm_fail(m, LSTM_ERR_OUT_OF_MEMORY,
                          "batch %d x %d needs %.0f MB of activations, too much for this build", B, T, (double)bytes / 1e6);
@@ -131,24 +133,24 @@ lstm_status lstm_workspace_for(lstm_model *m, int B, int T) {
         w->arena = arena;
         w->bytes = (size_t)bytes;
     }
-    lay_out(&m->cfg, w, B, T, 1, w->arena);
+    lay_out(&m->cfg, m->q8 != NULL, w, B, T, 1, w->arena);
     w->B = B;
     w->T = T;
     return LSTM_OK;
 }
 
 void lstm_workspace_relayout(lstm_model *m, int T) {
-    lay_out(&m->cfg, &m->ws, m->ws.B, T, 1, m->ws.arena);
+    lay_out(&m->cfg, m->q8 != NULL, &m->ws, m->ws.B, T, 1, m->ws.arena);
     m->ws.T = T;
 }
 
 lstm_status lstm_workspace_infer(lstm_model *m) {
     lstm_workspace *w = &m->infer;
-    const uint64_t bytes = lay_out(&m->cfg, w, 1, 1, 0, NULL);
+    const uint64_t bytes = lay_out(&m->cfg, m->q8 != NULL, w, 1, 1, 0, NULL);
     w->arena = calloc(1, (size_t)bytes);
     if (!w->arena) return LSTM_ERR_OUT_OF_MEMORY;
     w->bytes = (size_t)bytes;
-    lay_out(&m->cfg, w, 1, 1, 0, w->arena);
+    lay_out(&m->cfg, m->q8 != NULL, w, 1, 1, 0, w->arena);
     w->B = w->T = 1;
     return LSTM_OK;
 }
@@ -178,8 +180,8 @@ lstm_status lstm_estimate_memory(const lstm_config *config, int32_t batch, int32
     out->parameters = n;
     out->parameter_bytes = 2 * 4 * n; /* parameters and gradients */
     out->optimizer_bytes = (uint64_t)lstm_moments_for(optimizer) * 4 * n;
-    out->activation_bytes = lay_out(config, &w, batch, steps, 1, NULL) + 4 * carry;
-    out->inference_bytes = lay_out(config, &w, 1, 1, 0, NULL) + 4 * 3 * V +                   /* sampler */
+    out->activation_bytes = lay_out(config, 0, &w, batch, steps, 1, NULL) + 4 * carry;
+    out->inference_bytes = lay_out(config, 0, &w, 1, 1, 0, NULL) + 4 * 3 * V +                   /* sampler */
                            4 * (uint64_t)lstm_directions(config) * (uint64_t)config->input_vocab * G; /* embed */
     out->total_bytes = out->parameter_bytes + out->optimizer_bytes + out->activation_bytes + out->inference_bytes;
     return LSTM_OK;

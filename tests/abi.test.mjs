@@ -108,7 +108,9 @@ function abiMismatches(text) {
   const seedType = structs.get('lstm_config')?.find((f) => f.cName === 'seed')?.type;
   if (seedType !== 'u32' || maxSeed !== 2 ** 32 - 1) problems.push(`limits.maxSeed ${maxSeed} is not the range of lstm_config.seed (${seedType})`);
 
-  differ('LSTM_SAVE_TRAINING_STATE', abi.SAVE_TRAINING_STATE, defines.has('LSTM_SAVE_TRAINING_STATE') ? evalInt(defines.get('LSTM_SAVE_TRAINING_STATE')) : undefined);
+  for (const [name, value] of [['LSTM_SAVE_TRAINING_STATE', abi.SAVE_TRAINING_STATE], ['LSTM_SAVE_INT8', abi.SAVE_INT8]]) {
+    differ(name, value, defines.has(name) ? evalInt(defines.get(name)) : undefined);
+  }
   return problems;
 }
 

@@ -10,7 +10,8 @@ const { w: testWasm, kernels } = simdSupported() ? await testBuild(true) : { ker
 const K = { GEMM_NT: kernels.gemm_nt, GEMM_NN: kernels.gemm_nn, GEMM_TN: kernels.gemm_tn, SIGMOID: kernels.vec_sigmoid,
   TANH: kernels.vec_tanh, CELL_FORWARD: kernels.lstm_cell_forward, CELL_BACKWARD: kernels.lstm_cell_backward,
   SOFTMAX_XENT: kernels.softmax_xent, SUM_ROWS: kernels.sum_rows, SUM_SQUARES: kernels.sum_squares, SCALE: kernels.scale,
-  SGD: kernels.sgd_update, RMSPROP: kernels.rmsprop_update, ADAM: kernels.adam_update, TRANSPOSE: kernels.transpose };
+  SGD: kernels.sgd_update, RMSPROP: kernels.rmsprop_update, ADAM: kernels.adam_update, TRANSPOSE: kernels.transpose,
+  QUANTIZE: kernels.quantize_i16, GEMM_Q8: kernels.gemm_nt_q8 };
 const SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33, 64, 67];
 
 const skip = !simdSupported() && 'this engine has no wasm SIMD';
@@ -160,4 +161,45 @@ test('softmax cross-entropy, reductions and optimizer updates: SIMD equals scala
     }
   }
   console.log(`  softmax dlogits max difference ${worst.toExponential(2)}; updates and reductions identical`);
+});
+
+test('quantised kernels: SIMD equals scalar bit for bit, and both equal the float product within the rounding of int8', { skip }, async () => {
+  const w = testWasm;
+  const r = rng(21);
+  let worstRel = 0;
+  let shapes = 0;
+  for (const M of [1, 2, 3, 5]) for (const N of [1, 3, 4, 9, 17]) for (const Kd of [1, 7, 15, 16, 17, 64, 255, 256, 257, 600]) {
+    if ((M * 5 + N * 3 + Kd) % 2 !== 0) continue;
+    shapes++;
+    const A = rand(r, M * Kd, -2, 2);
+    // rows of A quantised to int16: SIMD equals scalar, Q and scales
+    const words = Math.ceil(M * Kd / 2);
+    const qs = run(w, 0, K.QUANTIZE, [M, 0, Kd], A, null, words + M).c;
+    const qv = run(w, 1, K.QUANTIZE, [M, 0, Kd], A, null, words + M).c;
+    agree(`quantize_i16 ${M}x${Kd}`, new Int32Array(qs.buffer), new Int32Array(qv.buffer), 0);
+    const Q = new Int16Array(qs.buffer, 0, M * Kd);
+    const aScale = qs.slice(words, words + M);
+    // int8 weights with a scale per row, as quantised files store them
+    const Bq = Int8Array.from({ length: N * Kd }, () => Math.round(254 * r() - 127));
+    const bScale = rand(r, N, 0.001, 0.02);
+    const scales = Float32Array.from([...aScale, ...bScale]);
+    const ids = new Int32Array(Math.ceil(M * Kd / 2));
+    new Int16Array(ids.buffer).set(Q);
+    const bBytes = new Float32Array(Math.ceil(N * Kd / 4));
+    new Int8Array(bBytes.buffer).set(Bq);
+    const cs = run(w, 0, K.GEMM_Q8, [M, N, Kd], scales, bBytes, M * N, null, ids).c;
+    const cv = run(w, 1, K.GEMM_Q8, [M, N, Kd], scales, bBytes, M * N, null, ids).c;
+    agree(`gemm_nt_q8 ${M}x${N}x${Kd}`, cs, cv, 0);
+    // against the float product of A and the dequantised B: only A's int16 rounding differs
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+      let exact = 0; let size = 0;
+      for (let k = 0; k < Kd; k++) { const p = A[i * Kd + k] * Bq[j * Kd + k] * bScale[j]; exact += p; size += Math.abs(p); }
+      const rel = Math.abs(cs[i * N + j] - exact) / Math.max(size, 1e-30);
+      worstRel = Math.max(worstRel, rel);
+      // int16 rounding is at most half a step of max|a|/32767 per element: 1.5e-5 of the
+      // sum of |products|, with float rounding of the block sums on top
+      assert.ok(rel < 3e-5, `gemm_nt_q8 ${M}x${N}x${Kd} (${i}, ${j}): ${cs[i * N + j]} vs ${exact}`);
+    }
+  }
+  console.log(`  ${shapes} shapes; quantised product vs float, worst relative to the sum of |products|: ${worstRel.toExponential(2)}`);
 });

@@ -39,6 +39,8 @@ export const limits = Object.freeze({
 
 /** lstm_save's flags. */
 export const SAVE_TRAINING_STATE = 1;
+/** lstm_save's flag for a quantised file: int8 weight matrices, inference only. */
+export const SAVE_INT8 = 2;
 
 /** sizeof(lstm_message): the buffer lstm_create and lstm_load write a failure's text into. */
 export const MESSAGE_BYTES = 256;

@@ -2,7 +2,7 @@
 // training, inference, generation and saving. Call dispose() when done.
 
 import {
-  CONFIG, MEMORY, MESSAGE_BYTES, OPTIMIZER, OPTIMIZER_TYPES, SAVE_TRAINING_STATE, SKIP_REASONS,
+  CONFIG, MEMORY, MESSAGE_BYTES, OPTIMIZER, OPTIMIZER_TYPES, SAVE_INT8, SAVE_TRAINING_STATE, SKIP_REASONS,
   STATUS, STEP_GUARD, TENSOR_INFO, TRAINING_STATS, limits,
 } from './abi.js';
 import { withBatch } from './batch.js';
@@ -137,10 +137,16 @@ export class Model {
     });
   }
 
+  /** Is this a quantised model (loaded from a save({ quantize: 'int8' }) file)? It predicts,
+   * evaluates and generates on int8 weight matrices, and cannot train. */
+  get quantized() { return this.#wasm.x.lstm_parameters(this.#p) === 0; }
+
   /** A copy of all parameters, in the layout of tensors(). */
   parameters() {
     const w = this.#wasm;
-    return w.f32(w.x.lstm_parameters(this.#p), this.parameterCount).slice();
+    const ptr = w.x.lstm_parameters(this.#p);
+    if (!ptr) throw new LstmError('parameters: a quantised model keeps its weight matrices as int8, not as float parameters', 'STATE', 11);
+    return w.f32(ptr, this.parameterCount).slice();
   }
 
   setParameters(values) {
@@ -151,6 +157,7 @@ export class Model {
     for (let i = 0; i < n; i++) {
       if (!Number.isFinite(values[i])) throw new LstmError(`setParameters: value ${i} is not finite`);
     }
+    if (this.quantized) throw new LstmError('setParameters: a quantised model is for inference; its weights are int8', 'STATE', 11);
     const w = this.#wasm;
     w.f32(w.x.lstm_parameters(this.#p), n).set(values);
     w.x.lstm_parameters_changed(this.#p);
@@ -541,13 +548,21 @@ export class Model {
   // ---- saving ----
 
   /** The model as bytes (versioned, checksummed). trainingState: include optimizer moments,
-   * RNG, carried state and stream position so training resumes exactly (default true). */
+   * RNG, carried state and stream position so training resumes exactly (default true; never
+   * for quantize). quantize: 'int8' writes each weight matrix as int8 rows with a scale each,
+   * about 4 times smaller: an inference-only file (see quantized). A quantised model always
+   * saves that way. */
   save(options = {}) {
-    checkOptions('save', options, ['trainingState']);
-    const trainingState = checkBoolean('save: trainingState', options.trainingState ?? true);
+    checkOptions('save', options, ['trainingState', 'quantize']);
+    const quantize = options.quantize ?? (this.quantized ? 'int8' : 'none');
+    if (quantize !== 'int8' && quantize !== 'none') throw new LstmError(`save: quantize must be 'int8' or 'none', got ${String(quantize)}`);
+    if (quantize === 'none' && this.quantized) throw new LstmError('save: a quantised model saves as int8 only', 'STATE', 11);
+    const int8 = quantize === 'int8';
+    if (int8 && options.trainingState === true) throw new LstmError('save: a quantised (int8) file is for inference and has no training state');
+    const trainingState = !int8 && checkBoolean('save: trainingState', options.trainingState ?? true);
     const w = this.#wasm;
     const p = this.#p;
-    const flags = trainingState ? SAVE_TRAINING_STATE : 0;
+    const flags = (trainingState ? SAVE_TRAINING_STATE : 0) | (int8 ? SAVE_INT8 : 0);
     const size = w.scratch([4], (s) => {
       this.#check(w.x.lstm_save_size(p, flags, s), 'save');
       return w.u32(s, 1)[0];

@@ -10,11 +10,13 @@
 
 #include "../../include/lstm.h"
 
-static uint8_t *save(const lstm_model *m, size_t *len) {
-    if (lstm_save_size(m, LSTM_SAVE_TRAINING_STATE, len) != LSTM_OK) __builtin_trap();
+/* With the training state; a quantised model has none (its parameters are int8 only). */
+static uint8_t *save(lstm_model *m, size_t *len) {
+    const uint32_t flags = lstm_parameters(m) ? LSTM_SAVE_TRAINING_STATE : 0;
+    if (lstm_save_size(m, flags, len) != LSTM_OK) __builtin_trap();
     uint8_t *buf = malloc(*len);
     if (!buf) __builtin_trap();
-    if (lstm_save(m, LSTM_SAVE_TRAINING_STATE, buf, *len, len) != LSTM_OK) __builtin_trap();
+    if (lstm_save(m, flags, buf, *len, len) != LSTM_OK) __builtin_trap();
     return buf;
 }
 

@@ -1,5 +1,5 @@
 /* make_seeds.c - writes valid models of every kind (token and dense inputs, each optimizer,
- * with and without training state, vocabulary and metadata) as the fuzzer's seed corpus. */
+ * with and without training state, quantised, vocabulary and metadata) as the fuzzer's seed corpus. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +63,8 @@ int main(int argc, char **argv) {
         bad |= write_model(dir, name, m, 0);
         snprintf(name, sizeof name, "model-%d-training.lstm", kind);
         bad |= write_model(dir, name, m, LSTM_SAVE_TRAINING_STATE);
+        snprintf(name, sizeof name, "model-%d-int8.lstm", kind);
+        bad |= write_model(dir, name, m, LSTM_SAVE_INT8);
         lstm_free(m);
     }
     return bad;

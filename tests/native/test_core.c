@@ -467,6 +467,43 @@ static void test_save_resume_exact(void) {
     lstm_free(c);
 }
 
+/* Every truncation, every byte flip, a trailing byte: each rejected with its status. */
+static void check_every_corruption(const uint8_t *buf, size_t len, const char *what) {
+    int counts[16] = {0};
+    lstm_message msg;
+    for (size_t cut = 0; cut < len; cut++) {
+        uint8_t *copy = malloc(cut ? cut : 1); /* exact size, so ASan sees any over-read */
+        memcpy(copy, buf, cut);
+        lstm_model *out = NULL;
+        lstm_status st = lstm_load(copy, cut, &out, &msg);
+        free(copy);
+        CHECK(st == LSTM_ERR_TRUNCATED, "%s cut at %zu: status %d (%s)", what, cut, st, msg.text);
+        CHECK(out == NULL, "model returned for a bad buffer");
+        CHECK(msg.text[0] != 0, "no message");
+        counts[st]++;
+    }
+    for (size_t i = 0; i < len; i++) {
+        uint8_t *copy = malloc(len);
+        memcpy(copy, buf, len);
+        copy[i] ^= 0xFF;
+        lstm_model *out = NULL;
+        lstm_status st = lstm_load(copy, len, &out, &msg);
+        free(copy);
+        CHECK(st != LSTM_OK, "%s flip at %zu accepted", what, i);
+        CHECK(st >= LSTM_ERR_BAD_MAGIC && st <= LSTM_ERR_CORRUPT, "%s flip at %zu: status %d", what, i, st);
+        counts[st]++;
+    }
+    uint8_t *longer = calloc(len + 1, 1);
+    memcpy(longer, buf, len);
+    lstm_model *out = NULL;
+    const lstm_status trailing = lstm_load(longer, len + 1, &out, &msg);
+    free(longer);
+    CHECK(trailing == LSTM_ERR_CORRUPT, "%s: trailing byte accepted", what);
+    printf("  %s: %zu truncations and %zu flips rejected: truncated %d, magic %d, version %d, checksum %d, corrupt %d\n",
+           what, len, len, counts[LSTM_ERR_TRUNCATED], counts[LSTM_ERR_BAD_MAGIC],
+           counts[LSTM_ERR_UNSUPPORTED_VERSION], counts[LSTM_ERR_CHECKSUM], counts[LSTM_ERR_CORRUPT]);
+}
+
 static void test_corrupt_buffers(void) {
     lstm_model *m = make_model(5, 0, 3, 2, 5, 0.0f);
     CHECK(m, "create");
@@ -475,46 +512,16 @@ static void test_corrupt_buffers(void) {
     int32_t stream[64];
     for (int i = 0; i < 64; i++) stream[i] = i % 5;
     OK(lstm_train_stream(m, stream, 64, 2, 4, 2, NULL));
-    size_t len;
-    uint8_t *buf = save(m, LSTM_SAVE_TRAINING_STATE, &len);
-    CHECK(buf, "save");
-    int counts[16] = {0};
-    lstm_message msg;
-    /* every truncation */
-    for (size_t cut = 0; cut < len; cut++) {
-        uint8_t *copy = malloc(cut ? cut : 1); /* exact size, so ASan sees any over-read */
-        memcpy(copy, buf, cut);
-        lstm_model *out = NULL;
-        lstm_status st = lstm_load(copy, cut, &out, &msg);
-        free(copy);
-        CHECK(st == LSTM_ERR_TRUNCATED, "cut at %zu: status %d (%s)", cut, st, msg.text);
-        CHECK(out == NULL, "model returned for a bad buffer");
-        CHECK(msg.text[0] != 0, "no message");
-        counts[st]++;
-    }
-    /* every byte flipped */
-    for (size_t i = 0; i < len; i++) {
-        uint8_t *copy = malloc(len);
-        memcpy(copy, buf, len);
-        copy[i] ^= 0xFF;
-        lstm_model *out = NULL;
-        lstm_status st = lstm_load(copy, len, &out, &msg);
-        free(copy);
-        CHECK(st != LSTM_OK, "flip at %zu accepted", i);
-        CHECK(st >= LSTM_ERR_BAD_MAGIC && st <= LSTM_ERR_CORRUPT, "flip at %zu: status %d", i, st);
-        counts[st]++;
-    }
-    /* one extra byte, and a foreign file */
-    uint8_t *longer = calloc(len + 1, 1);
-    memcpy(longer, buf, len);
+    size_t len, len8;
+    uint8_t *buf = save(m, LSTM_SAVE_TRAINING_STATE, &len), *q8 = save(m, LSTM_SAVE_INT8, &len8);
+    CHECK(buf && q8, "save");
+    check_every_corruption(buf, len, "training state");
+    check_every_corruption(q8, len8, "quantised");
     lstm_model *out = NULL;
-    CHECK(lstm_load(longer, len + 1, &out, &msg) == LSTM_ERR_CORRUPT, "trailing byte accepted");
+    lstm_message msg;
     CHECK(lstm_load((const uint8_t *)"\x89PNG\r\n\x1a\n0000000000000000", 24, &out, &msg) == LSTM_ERR_BAD_MAGIC, "png accepted");
-    printf("  %zu truncations and %zu flips rejected: truncated %d, magic %d, version %d, checksum %d, corrupt %d\n",
-           len, len, counts[LSTM_ERR_TRUNCATED], counts[LSTM_ERR_BAD_MAGIC],
-           counts[LSTM_ERR_UNSUPPORTED_VERSION], counts[LSTM_ERR_CHECKSUM], counts[LSTM_ERR_CORRUPT]);
-    free(longer);
     free(buf);
+    free(q8);
     lstm_free(m);
 }
 
@@ -528,6 +535,7 @@ static uint32_t crc32_ref(const uint8_t *p, size_t n) {
     }
     return ~c;
 }
+
 
 static void test_forged_sizes(void) {
     lstm_model *m = make_model(5, 0, 3, 1, 5, 0.0f);
@@ -559,6 +567,49 @@ static void test_forged_sizes(void) {
     lstm_model *out = NULL;
     CHECK(lstm_load(buf, len, &out, &msg) == LSTM_ERR_CHECKSUM, "bad crc accepted");
     free(buf);
+    lstm_free(m);
+}
+
+/* Quantised files: 4 times smaller, the same predictions within int8 rounding, inference
+ * only, re-saved byte for byte. */
+static void test_quantized(void) {
+    lstm_config c = {.input_vocab = 11, .hidden_size = 24, .num_layers = 2, .output_size = 11, .seed = 5,
+                     .init_scale = 0.4f, .proj_size = 7, .peephole = 1};
+    lstm_model *m = NULL;
+    lstm_message msg;
+    OK(lstm_create(&c, &m, &msg));
+    int32_t tokens[3 * 9];
+    for (int i = 0; i < 27; i++) tokens[i] = (i * 7) % 11;
+    lstm_batch b = {3, 9, tokens, NULL, NULL, NULL, NULL};
+    size_t len32, len8, again_len;
+    uint8_t *f32 = save(m, 0, &len32), *f8 = save(m, LSTM_SAVE_INT8, &len8);
+    CHECK(f32 && f8 && f8[8] == 4, "saved (version %d)", f8 ? f8[8] : -1);
+    printf("  2 x 24 (projected to 7) model: float %zu bytes, int8 %zu bytes (%.2fx smaller)\n", len32, len8,
+           (double)len32 / (double)len8);
+    lstm_model *q = NULL;
+    OK(lstm_load(f8, len8, &q, &msg));
+    float p1[3 * 9 * 11], p2[3 * 9 * 11];
+    OK(lstm_predict(m, &b, p1, sizeof p1 / sizeof p1[0]));
+    OK(lstm_predict(q, &b, p2, sizeof p2 / sizeof p2[0]));
+    double worst = 0;
+    for (size_t i = 0; i < sizeof p1 / sizeof p1[0]; i++) worst = fmax(worst, fabs(p1[i] - p2[i]));
+    printf("  quantised probabilities differ from float by at most %.2e\n", worst);
+    /* int8 rows keep about 2-3 significant digits of each weight: here the probabilities
+     * moved by 2e-4; a wrong scale or a transposed row moves them by 1e-1 */
+    CHECK(worst > 0 && worst < 1e-2, "quantised predictions differ by %g", worst);
+    int32_t out[20];
+    const lstm_sampling s = {0.8f, 0, 1.0f};
+    OK(lstm_infer_reset(q));
+    OK(lstm_generate(q, tokens, 3, &s, 20, out));
+    CHECK(lstm_train_batch(q, &b, NULL) == LSTM_ERR_STATE && strstr(lstm_error_message(q), "quantised"), "trained");
+    CHECK(lstm_parameters(q) == NULL, "float parameters of a quantised model");
+    CHECK(lstm_save_size(q, LSTM_SAVE_TRAINING_STATE, &again_len) == LSTM_ERR_INVALID_ARGUMENT, "training state saved");
+    uint8_t *again = save(q, 0, &again_len); /* a quantised model saves as int8 whatever the flags */
+    CHECK(again && again_len == len8 && memcmp(again, f8, len8) == 0, "re-saved differently");
+    free(again);
+    free(f32);
+    free(f8);
+    lstm_free(q);
     lstm_free(m);
 }
 
@@ -1397,6 +1448,7 @@ int main(void) {
     run("layer norm: forget_bias sets the forget gates' mean pre-activation", test_layer_norm_forget_bias);
     run("save/load resumes training bit-identically", test_save_resume_exact);
     run("every truncation and byte flip rejected", test_corrupt_buffers);
+    run("quantised files: smaller, close, inference only, re-saved exactly", test_quantized);
     run("forged sizes rejected before allocation", test_forged_sizes);
     run("bad arguments give statuses and messages", test_bad_arguments);
     run("sampling: argmax, top-k, top-p, seeds", test_sampling);

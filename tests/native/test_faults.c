@@ -168,6 +168,16 @@ int main(void) {
     EXPECT(loaded && lstm_vocabulary_size(loaded) == 7, "loaded model incomplete");
     lstm_free(loaded);
     free(buf);
+    /* a quantised file: the int8 matrices have an allocation of their own */
+    lstm_save_size(m, LSTM_SAVE_INT8, &len);
+    buf = malloc(len);
+    EXPECT(lstm_save(m, LSTM_SAVE_INT8, buf, len, &len) == LSTM_OK, "save int8");
+    b = (blob){buf, len};
+    loaded = NULL;
+    total += sweep("load a quantised file", op_load, &b, &loaded, NULL);
+    EXPECT(loaded && lstm_parameters(loaded) == NULL, "loaded model is not quantised");
+    lstm_free(loaded);
+    free(buf);
     free(tc.params);
     lstm_free(m);
     printf("%d faults injected in all, %d unexpected outcomes\n", total, g_bad);
