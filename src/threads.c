@@ -117,6 +117,30 @@ static void gemm_tn_threads(int M, int N, int K, const float *A, int lda, const 
     if (!shared(tn_rows, &a, M, 4, (double)M * N * K)) simd()->gemm_tn(M, N, K, A, lda, B, ldb, C, ldc);
 }
 
+/* ---- quantised products: every element on its own, by rows or by columns ---- */
+
+typedef struct { int M, N, K, lda, ldb, ldc; const int16_t *A; const float *as; const int8_t *B; const float *bs; float *C; } q8_args;
+
+static void q8_rows(const void *p, int lo, int hi, int t) {
+    const q8_args *a = p;
+    (void)t;
+    simd()->gemm_nt_q8(hi - lo, a->N, a->K, a->A + (size_t)lo * a->lda, a->lda, a->as + lo, a->B, a->ldb, a->bs,
+                       a->C + (size_t)lo * a->ldc, a->ldc);
+}
+static void q8_columns(const void *p, int lo, int hi, int t) {
+    const q8_args *a = p;
+    (void)t;
+    simd()->gemm_nt_q8(a->M, hi - lo, a->K, a->A, a->lda, a->as, a->B + (size_t)lo * a->ldb, a->ldb, a->bs + lo,
+                       a->C + lo, a->ldc);
+}
+static void gemm_nt_q8_threads(int M, int N, int K, const int16_t *A, int lda, const float *as, const int8_t *B,
+                               int ldb, const float *bs, float *C, int ldc) {
+    const q8_args a = {M, N, K, lda, ldb, ldc, A, as, B, bs, C};
+    const double work = (double)M * N * K / 4; /* a product takes a quarter of a float one's time */
+    if (!(M < 2 * pool.threads ? shared(q8_columns, &a, N, 1, work) : shared(q8_rows, &a, M, 1, work)))
+        simd()->gemm_nt_q8(M, N, K, A, lda, as, B, ldb, bs, C, ldc);
+}
+
 /* ---- transposes and cells: by rows (work weighted: a cell element costs some 50 multiply-adds) ---- */
 
 typedef struct { int rows, cols, lda, ldb; const float *A; float *B; } transpose_args;
@@ -222,6 +246,7 @@ const lstm_kernels *lstm_kernels_threads(void) {
         table.sgd_update = sgd_update_threads;
         table.rmsprop_update = rmsprop_update_threads;
         table.adam_update = adam_update_threads;
+        table.gemm_nt_q8 = gemm_nt_q8_threads;
         table.impl = "wasmsimd-threads";
     }
     return &table;

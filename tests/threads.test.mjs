@@ -80,3 +80,21 @@ test('threads are counted and checked', async () => {
   await assert.rejects(_internals({ simd: false, threads: 2 }), /threads need the SIMD build/);
   await assert.rejects(_internals({ simd: true, threads: 0 }), /threads must be an integer in \[1, 64\]/);
 });
+
+test('a quantised model generates and predicts bit-identically on 1 and 2 threads', async () => {
+  const vocab = new Vocabulary(Array.from({ length: 30 }, (_, i) => 97 + i));
+  const source = await Model.create({ vocabSize: 30, hiddenSize: 300, layers: 2, seed: 8, wasm: one });
+  const bytes = source.save({ quantize: 'int8' });
+  source.dispose();
+  const out = [];
+  for (const wasm of [one, two]) {
+    const q = await Model.load(bytes, { wasm });
+    try {
+      out.push({ text: q.generate({ vocab, prompt: 'abc', length: 150, seed: 2 }), probs: q.predictBatch({ batch: 2, steps: 40, tokens: Array.from({ length: 80 }, (_, i) => (i * 11) % 30) }) });
+    } finally {
+      q.dispose();
+    }
+  }
+  assert.equal(out[1].text, out[0].text);
+  assert.deepEqual(out[1].probs, out[0].probs);
+});
