@@ -2,7 +2,9 @@
 // /usr/bin/chromium driven by playwright-core; never a downloaded browser).
 //
 // Builds the site into a temporary folder (tools/build-demo.mjs, from dist/), serves it on a
-// free localhost port (tools/serve-demo.mjs), then, through the page's own controls: rejects
+// free localhost port as `make demo` does (tools/serve-demo.mjs: cross-origin isolated, so the
+// training worker runs on 2 threads, and every resource still loads under COEP), then,
+// through the page's own controls: rejects
 // a too-small Chinese text with a readable error, trains a tiny model on a small English
 // text, sees the chart update and the loss fall, pauses (within a second), generates text,
 // downloads the model, saves it in IndexedDB, reloads the page, loads the file, gets the
@@ -13,15 +15,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildDemo } from '../tools/build-demo.mjs';
-import { startServer } from '../tools/serve-demo.mjs';
+import { demoBrowser, noChromium, ready as pageReady } from './demo_page.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.join(ROOT, 'build/screenshots/demo-training.png');
 
 /** A small deterministic English-like text (~40 kB): enough structure to learn fast. */
@@ -48,46 +47,22 @@ function smallCorpus() {
   return text;
 }
 
-const skip = existsSync(CHROMIUM) ? false
-  : `${CHROMIUM} is absent (apt-get install chromium); CI installs it, so this test runs there`;
-
-test('demo page: train, watch, pause, generate, download, reload, load, same text, continue', { skip, timeout: 120_000 }, async () => {
-  const { chromium } = await import('playwright-core');
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'lstm-demo-e2e-'));
-  const site = path.join(tmp, 'web');
-  await buildDemo({ outDir: site });
-  const server = await startServer({ root: site, port: 0 });
-  const context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-    acceptDownloads: true,
-  });
-  const pageErrors = [];
+test('demo page: train, watch, pause, generate, download, reload, load, same text, continue', { skip: noChromium, timeout: 120_000 }, async () => {
+  const browser = await demoBrowser();
+  const { tmp } = browser;
   try {
-    const page = context.pages()[0] ?? await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('dialog', (d) => d.accept());
-    const demo = (expr) => page.evaluate(expr);
-    // On a timeout, say what the page said: its notices usually name the cause.
-    const waitFor = async (fn, arg, timeout = 15_000) => {
-      try {
-        return await page.waitForFunction(fn, arg, { timeout, polling: 50 });
-      } catch (e) {
-        const notices = await page.$$eval('.notice', (list) => list.map((n) => n.textContent)).catch(() => []);
-        if (notices.length) e.message += `\npage notices: ${notices.join(' | ')}`;
-        throw e;
-      }
-    };
-    const ready = () => waitFor(() => window.lstmDemo && !window.lstmDemo.busy && window.lstmDemo.corpus?.chars > 0);
+    const opened = await browser.open(await browser.serve());
+    const { page, demo, waitFor, errors: pageErrors } = opened;
+    const ready = () => pageReady(opened);
 
-    await page.goto(server.url);
     await ready();
     const build = await demo(() => window.lstmDemo.build);
     assert.equal(build.simd, true, 'Chromium has WebAssembly SIMD: the SIMD build is used');
     assert.match(await page.textContent('#build'), /SIMD/);
+    // make demo's headers: the page is cross-origin isolated, so the worker has both cores
+    assert.equal(await demo(() => crossOriginIsolated), true);
+    assert.equal(build.threads, 2);
+    assert.equal(await page.textContent('#threads'), '2 threads');
     assert.equal(await demo(() => window.lstmDemo.corpus.source), 'default', 'the built-in corpus is loaded at start');
 
     // Any script works: Chinese text gives a vocabulary of its distinct characters ...
@@ -225,9 +200,8 @@ test('demo page: train, watch, pause, generate, download, reload, load, same tex
     assert.ok(await demo(() => window.lstmDemo.model !== null), 'the trained model is kept');
 
     assert.deepEqual(pageErrors, [], 'no uncaught errors on the page');
+    assert.deepEqual(opened.failed, [], 'every resource loads under Cross-Origin-Embedder-Policy: require-corp');
   } finally {
-    await context.close();
-    await server.close();
-    rmSync(tmp, { recursive: true, force: true });
+    await browser.close();
   }
 });

@@ -1,11 +1,14 @@
 // serve-demo.mjs - a tiny static file server for the demo (build/web), on node:http only.
 // Binds 127.0.0.1; port 8080 or $PORT, or any free port when that one is taken.
-// No special headers are needed by the demo (no SharedArrayBuffer): plain files with the
-// right MIME types, application/wasm included so that streaming compilation would work.
+// Every response carries Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-
+// Policy: require-corp, so the page is cross-origin isolated: it has SharedArrayBuffer, and
+// the training worker runs the threads build on every core. (Everything the page loads comes
+// from this origin, so require-corp blocks nothing.) The page works without them too, on one
+// thread: `isolated: false` (or ISOLATED=0) serves plain files, as any static server does.
 //
 //   node tools/serve-demo.mjs [root]          (default build/web)
 //   import { startServer } from './tools/serve-demo.mjs'
-//   const { url, close } = await startServer({ root, port: 0 });
+//   const { url, close } = await startServer({ root, port: 0, isolated: true });
 
 import http from 'node:http';
 import { createReadStream } from 'node:fs';
@@ -14,6 +17,12 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The headers that make a page cross-origin isolated (crossOriginIsolated === true). */
+export const ISOLATION_HEADERS = Object.freeze({
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+});
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -45,9 +54,10 @@ function listen(server, port, host) {
  * Serve `root` over HTTP. Resolves to { server, url, port, close() } once listening.
  * When `port` is busy and `fallback` is true, a free port is used instead.
  */
-export async function startServer({ root = path.join(ROOT, 'build/web'), port = 8080, host = '127.0.0.1', fallback = true, log = () => {} } = {}) {
+export async function startServer({ root = path.join(ROOT, 'build/web'), port = 8080, host = '127.0.0.1', fallback = true, isolated = true, log = () => {} } = {}) {
   const base = path.resolve(root);
   const server = http.createServer(async (req, res) => {
+    if (isolated) for (const [name, value] of Object.entries(ISOLATION_HEADERS)) res.setHeader(name, value);
     const send = (status, body, type = 'text/plain; charset=utf-8') => {
       res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache' });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -108,6 +118,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     console.error(`serve-demo: ${root}/index.html is missing: build the demo first (node tools/build-demo.mjs)`);
     process.exit(1);
   }
-  const { url } = await startServer({ root, port, log: (m) => { if (!m.startsWith('GET') && !m.startsWith('HEAD')) console.log(m); } });
-  console.log(`lstm-wasm demo: ${url}  (serving ${path.relative(process.cwd(), root) || '.'}; Ctrl+C to stop)`);
+  const isolated = process.env.ISOLATED !== '0';
+  const { url } = await startServer({ root, port, isolated, log: (m) => { if (!m.startsWith('GET') && !m.startsWith('HEAD')) console.log(m); } });
+  console.log(`lstm-wasm demo: ${url}  (serving ${path.relative(process.cwd(), root) || '.'}${isolated ? ', cross-origin isolated: training on every core' : ', without the isolation headers: one thread'}; Ctrl+C to stop)`);
 }

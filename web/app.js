@@ -1,19 +1,31 @@
 // app.js - the demo page: controls, live statistics, chart, samples, generation, saving.
-// All the work with the model happens in worker.js (a shell around the library's Session);
-// this file only talks to it by messages (worker_client.js) and keeps the page responsive.
-// No framework: a small state object and a render().
+// All the work with the model happens on the library's TrainingWorker (a Session on another
+// thread); this file drives it and keeps the page responsive. No framework: a small state
+// object and a render().
 
 import { LossChart, formatCount, smoothLoss } from './chart.js';
 import { fmtBytes, fmtDuration, fmtInt, fmtRate } from './format.js';
-import { generate, generationEvents, initGeneration } from './generation.js';
+import { generate, initGeneration } from './generation.js';
+import { Session, TrainingWorker, simdSupported } from './lib/lstm.js';
+import { checkCost, loadError, pageError, stepSeconds } from './messages.js';
 import { notify, clearNotice } from './notices.js';
 import { showSaved, storeModel } from './saved_models.js';
 import { readSettings, writeSettings, showEstimate, showNoEstimate } from './settings_form.js';
-import { call, onEvents } from './worker_client.js';
+import { attachChosen, builtInCorpus, choose, chosenText, initTexts, isBuiltIn } from './texts.js';
+import { showBuild } from './build_info.js';
 
 const $ = (id) => document.getElementById(id);
 const MODEL_MAGIC = 'LSTMWASM'; // the first bytes of a saved model (see src/serialize.c)
 const MAX_TEXT_BYTES = 32 * 1024 * 1024;
+// The page's training settings (the rest of its form is the model's architecture).
+const TRAINING = ['seqLength', 'batchSize', 'optimizer', 'learningRate', 'schedule', 'epochs', 'clipNorm'];
+const SAMPLE_EVERY_SECONDS = 4;
+// For tests: ?steps=N stops training when the model has taken N steps (a file to compare).
+const STOP_AT = Number(new URLSearchParams(location.search).get('steps')) || 0;
+
+const pick = (object, keys) => Object.fromEntries(keys.filter((k) => object?.[k] !== undefined).map((k) => [k, object[k]]));
+
+let worker = null;   // the TrainingWorker
 
 // ---- page state ----
 
@@ -21,14 +33,14 @@ const app = {
   state: 'loading',          // loading | idle (no model) | running | paused | stopped | failed
   busy: false,               // a request that must not overlap (create, load, save) is running
   corpusTab: 'default',      // which corpus pane is shown
-  corpus: null,              // the worker's current text: { source, name, chars, vocabSize, attached, problem }
-  userTextName: 'pasted text',
+  corpus: null,              // the chosen text: { source, name, chars, vocabSize, fingerprint, epochs, attached, problem }
+  userTextName: 'pasted text',  // the visitor's text's name: a file's, as the command line names it
   model: null,               // { config, parameterCount, settings, corpus, ... } from the worker
   history: { train: [], val: [] },
   progress: null,            // the latest progress event
   dirty: false,              // trained since the last download / save
   epochsEdited: false,       // the visitor set the schedule length (else it follows the corpus)
-  gen: null,                 // the generation in progress: { genId, options, t0 }
+  gen: null,                 // the generation in progress: { options, t0, pieces, cancelled }
   genCount: 0,
   build: null,
   lastSample: '',
@@ -51,7 +63,7 @@ window.lstmDemo = {
 };
 
 const chart = new LossChart($('chart'));
-initGeneration(app, () => render());
+initGeneration(app, () => worker, () => render());
 
 /** Run an async action with the page marked busy; errors become notices. */
 async function guarded(action, { busy = true } = {}) {
@@ -66,7 +78,7 @@ async function guarded(action, { busy = true } = {}) {
   }
 }
 
-// ---- the size and cost of the settings (the library's estimate, from the worker) ----
+// ---- the size and cost of the settings (the library's estimate, made by the worker) ----
 
 let estimate = null;   // the last one: { e, s }
 let estimateSeq = 0;   // replies to older requests are dropped
@@ -82,19 +94,25 @@ async function refreshEstimate() {
   }
   let e;
   try {
-    e = await call('estimate', { settings: s });
+    e = await estimateFor(s);
   } catch (err) {
-    if (seq === estimateSeq) { estimate = null; showNoEstimate(err.message); }
+    if (seq === estimateSeq) { estimate = null; showNoEstimate(pageError(err).message); }
     return;
   }
-  if (seq !== estimateSeq || !e) return;
+  if (seq !== estimateSeq) return;
   estimate = { e, s };
   showHeapNow();
 }
 
+/** Session.estimate of these settings: the model's own, or a new model's for the chosen text. */
+async function estimateFor(s) {
+  const e = app.model ? await worker.estimate(pick(s, TRAINING)) : await worker.estimate(s, { vocabSize: app.corpus.vocabSize, chars: app.corpus.chars });
+  return { ...e, stepSeconds: stepSeconds(e) };
+}
+
 /** The estimate with the WebAssembly memory in use now (it grows while a model trains). */
 function showHeapNow() {
-  if (estimate) showEstimate(estimate.e, estimate.s, app.model ? app.progress?.heapBytes : 0);
+  if (estimate) showEstimate(estimate.e, estimate.s, app.model ? app.progress?.memoryBytes : 0);
 }
 
 // ---- rendering ----
@@ -158,7 +176,7 @@ function renderCorpus() {
   $('corpus-vocab').textContent = shown ? `${fmtInt(c.vocabSize)} symbols` : '–';
   let status = '';
   if (app.corpusTab === 'user' && !shown) status = 'Paste or drop a text to train on. Any language works: the model learns one character at a time.';
-  else if (shown && c.source === 'user') status = `Using ${c.name}.`;
+  else if (shown && c.source === 'user') status = `Using ${c.name === 'pasted text' ? c.name : `“${c.name}”`}.`;
   else if (shown) status = `Using the built-in ${c.name}.`;
   if (shown && app.model && c.attached === false) status = 'This text does not fit the current model (see the message above).';
   $('corpus-status').textContent = status;
@@ -202,44 +220,28 @@ function refreshChart() {
 
 // ---- events from the worker ----
 
-const events = {
-  progress(m) {
+function listen() {
+  worker.addEventListener('progress', ({ detail: m }) => {
     app.progress = m;
-    // the session's curves: the points this chunk made, or all of them when it thinned them
+    // the session's curves: the points this unit made, or all of them when it thinned them
     if (m.history) app.history = m.history;
     else {
       app.history.train.push(...m.train);
       app.history.val.push(...m.val);
     }
     if (m.train.length || m.val.length) app.dirty = true;
-    if (m.state !== app.state && app.model) setState(m.state);
     refreshChart();
     renderStats();
-  },
-
-  state(m) {
-    if (m.progress) app.progress = m.progress;
-    if (app.model) setState(m.state);
-    renderStats();
-  },
-
-  sample(m) {
+  });
+  worker.addEventListener('state', ({ detail: { state } }) => {
+    if (app.model) setState(state === 'idle' ? 'stopped' : state);
+  });
+  worker.addEventListener('sample', ({ detail: m }) => {
     app.lastSample = m.text;
     $('sample').textContent = m.text;
     $('sample-meta').textContent = `after ${formatCount(m.chars)} characters · temperature 0.8`;
-  },
-
-  ...generationEvents,
-
-  error(m) {
-    notify('error', m.error.message);
-  },
-};
-
-onEvents(events, (message) => {
-  setState('failed');
-  notify('error', `The training worker could not start (${message}). Serve the demo over http from its build folder (make demo), in a browser that supports module workers.`);
-});
+  });
+}
 
 // ---- corpus ----
 
@@ -247,14 +249,14 @@ async function useDefaultCorpus() {
   app.corpusTab = 'default';
   render();
   await guarded(async () => {
-    await corpusChanged(await call('useDefaultCorpus'));
+    await corpusChanged(await choose(await builtInCorpus(), 'default'));
   });
 }
 
 async function useUserText(text, name) {
   app.corpusTab = 'user';
   await guarded(async () => {
-    await corpusChanged(await call('setCorpus', { text, name }));
+    await corpusChanged(await choose({ text, name }, 'user'));
   });
 }
 
@@ -306,7 +308,7 @@ async function openFile(file) {
     notify('error', `“${file.name}” looks like a binary file, not text.`);
     return;
   }
-  app.userTextName = `“${file.name}”`;
+  app.userTextName = file.name;
   $('corpus-text').value = text;
   $('corpus-file-name').textContent = `${file.name} · ${fmtBytes(bytes.length)}`;
   await useUserText(text, app.userTextName);
@@ -318,17 +320,44 @@ async function train() {
   let settings;
   try { settings = readSettings(); } catch (e) { notify('error', e.message); return; }
   await guarded(async () => {
-    const created = await call('create', { settings });
-    modelChanged(created);
+    const chosen = chosenText();
+    if (!chosen) throw new Error('Choose a text to train on first.');
+    checkCost(await worker.estimate(settings, { vocabSize: app.corpus.vocabSize, chars: app.corpus.chars }).catch((e) => { throw pageError(e); }), settings);
+    // the worker makes the new model before it frees the old one: if it does not fit, nothing is lost
+    const info = await worker.createSession(chosen, settings).catch((e) => { throw pageError(e); });
+    app.corpus = { ...app.corpus, attached: true, problem: null };
+    modelChanged(summary(info));
     app.dirty = false;
     await start(settings);
   });
 }
 
+/** Resume a paused run, or start a run (after Stop, or on a loaded model) with the form's
+ * training settings (the architecture belongs to the model). */
 async function start(settings) {
-  const r = await call('start', { settings: settings ?? readSettings() });
-  app.model = { ...app.model, ...r };
-  setState(r.state);
+  await worker.configure(pick(settings ?? readSettings(), TRAINING)).catch((e) => { throw pageError(e); });
+  if (app.state === 'paused') {
+    await worker.resume();
+    return;
+  }
+  if (!app.corpus?.attached) throw new Error('The current text cannot be used with this model (see the message above). Load a compatible text or start a new model.');
+  const info = await worker.info();
+  checkCost(await worker.estimate(), info.settings);
+  const steps = STOP_AT ? { steps: Math.max(0, STOP_AT - info.progress.steps) } : {};
+  worker.train({ ...steps, sampleEvery: SAMPLE_EVERY_SECONDS }).catch((e) => {
+    if (e.code !== 'DISPOSED') notify('error', pageError(e).message);
+  });
+  setState('running');
+}
+
+/** The page's view of the worker's SessionInfo. */
+function summary(info) {
+  const c = info.config;
+  return {
+    ...info,
+    settings: { layers: c.layers, hiddenSize: c.hiddenSize, dropout: c.dropout, seed: c.seed, ...info.settings },
+    progress: { ...info.progress, seconds: info.seconds },
+  };
 }
 
 function modelChanged(m) {
@@ -338,7 +367,7 @@ function modelChanged(m) {
   if (m.progress?.chars || m.history.val.length) {
     app.progress = { ...m.progress, epoch: m.trainChars ? m.progress.chars / m.trainChars : 0, trainChars: m.trainChars, charsPerSecond: 0, learningRate: 0 };
   }
-  setState(m.state);
+  setState('stopped');
   renderStats();
   refreshChart();
   refreshEstimate();
@@ -353,15 +382,9 @@ function modelFileName() {
   return `${corpus}-${m.config.layers}x${m.config.hiddenSize}-${formatCount(chars)}chars.lstm`;
 }
 
-async function saveBytes() {
-  const { bytes, summary } = await call('save');
-  app.model = { ...app.model, ...summary };
-  return bytes;
-}
-
 async function download() {
   await guarded(async () => {
-    const bytes = await saveBytes();
+    const bytes = await worker.save();
     const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
     const a = document.createElement('a');
     a.href = url;
@@ -378,25 +401,27 @@ async function download() {
 async function loadModelBytes(bytes, label) {
   if (app.state === 'running') { notify('error', 'Pause training before loading a model.'); return; }
   await guarded(async () => {
-    const r = await call('load', { bytes });
+    // a paused run ends: the loaded model replaces its model
+    if (app.state === 'paused') await worker.cancel();
+    const r = summary(await worker.openSession(bytes).catch((e) => { throw loadError(e); }));
     writeSettings(r.settings, r.config);
     modelChanged(r);
     app.dirty = false;
     const trained = r.progress?.chars ? `, trained on ${formatCount(r.progress.chars)} characters` : '';
     notify('success', `Loaded ${label}: ${r.config.layers} × ${r.config.hiddenSize} ${r.config.cell === 'gru' ? 'GRU' : 'LSTM'}, ${fmtInt(r.parameterCount)} parameters${trained}.`);
-    await connectCorpus(r);
+    await connectCorpus({ ...r, corpusStatus: await attachChosen(), builtIn: isBuiltIn(r.corpus) });
   });
 }
 
 /** After loading: find the text to continue training on. The built-in corpus is reloaded
- * automatically (the worker knows it by its fingerprint); another text (a visitor's, or the
+ * automatically (the page knows it by its fingerprint); another text (a visitor's, or the
  * file a model was trained on with the command line) is not saved with the model, so it is
  * asked for. */
 async function connectCorpus(r) {
   if (r.builtIn) {
     if (app.corpus?.source !== 'default' || !r.corpusStatus.attached) {
       app.corpusTab = 'default';
-      await corpusChanged(await call('useDefaultCorpus'));
+      await corpusChanged(await choose(await builtInCorpus(), 'default'));
     } else {
       await corpusChanged({ ...app.corpus, ...r.corpusStatus });
     }
@@ -423,14 +448,14 @@ async function connectCorpus(r) {
 
 async function saveToBrowser() {
   await guarded(async () => {
-    const bytes = await saveBytes();
+    const bytes = await worker.save();
     const m = app.model;
     const chars = app.progress?.chars ?? 0;
     const val = app.history.val.at(-1)?.[1];
     const savedAt = new Date().toISOString();
     const record = {
       key: `${savedAt}-${Math.random().toString(36).slice(2, 8)}`,
-      name: `${(m.corpus?.name ?? 'model').replace(/[“”]/g, '')} · ${m.config.layers}×${m.config.hiddenSize}`,
+      name: `${m.corpus?.name ?? 'model'} · ${m.config.layers}×${m.config.hiddenSize}`,
       bytes,
       savedAt,
       summary: { chars, val, size: bytes.length, parameters: m.parameterCount },
@@ -481,8 +506,9 @@ document.addEventListener('drop', (e) => {
 
 $('train').onclick = train;
 $('resume').onclick = () => guarded(() => start());
-$('pause').onclick = () => guarded(async () => { const r = await call('pause'); setState(r.state); }, { busy: false });
-$('stop').onclick = () => guarded(async () => { const r = await call('stop'); setState(r.state); }, { busy: false });
+// the worker's 'state' event sets the page's state, before these answer
+$('pause').onclick = () => guarded(() => worker.pause(), { busy: false });
+$('stop').onclick = () => guarded(() => worker.cancel(), { busy: false });
 
 let discardTimer = 0;
 $('new-model').onclick = async () => {
@@ -498,7 +524,8 @@ $('new-model').onclick = async () => {
   delete button.dataset.confirm;
   button.textContent = 'New model';
   await guarded(async () => {
-    await call('discard');
+    if (app.state === 'paused') await worker.cancel();
+    await worker.discard();
     app.model = null;
     app.progress = null;
     app.dirty = false;
@@ -530,25 +557,24 @@ async function main() {
   renderStats();
   refreshChart();
   refreshSaved();
-  let hello;
   try {
-    hello = await call('hello');
+    worker = await TrainingWorker.create();
   } catch (e) {
     setState('failed');
-    notify('error', `WebAssembly could not be started: ${e.message}`);
+    notify('error', e.code === 'WORKER'
+      ? `The training worker could not start (${e.message}). Serve the demo over http from its build folder (make demo), in a browser that supports module workers.`
+      : `WebAssembly could not be started: ${e.message}`);
     return;
   }
-  app.build = hello.build;
-  app.rates = hello.rates;
-  const label = hello.build.simd ? 'WebAssembly SIMD' : 'WebAssembly scalar fallback';
-  $('build').textContent = label;
-  $('build').dataset.simd = String(hello.build.simd);
-  $('build').title = `Build in use: ${hello.build.simd ? 'lstm-simd.wasm' : 'lstm-scalar.wasm'} (kernels: ${hello.build.kernels})`;
-  $('footer-build').textContent = `${hello.build.simd ? 'lstm-simd.wasm' : 'lstm-scalar.wasm'} · kernels ${hello.build.kernels}`;
-  if (!hello.simdSupported) {
+  listen();
+  initTexts(worker, app);
+  app.build = worker.buildInfo;
+  showBuild(app.build);
+  if (!simdSupported()) {
     notify('warning', 'This browser does not support WebAssembly SIMD, so the demo uses the scalar fallback build: everything works, but training is several times slower.');
   }
-  writeSettings(hello.defaults);
+  app.rates = Object.fromEntries(['adam', 'rmsprop', 'sgd'].map((optimizer) => [optimizer, Session.defaults({ optimizer }).learningRate]));
+  writeSettings(Session.defaults());
   setState('idle');
   await useDefaultCorpus();
 }

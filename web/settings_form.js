@@ -2,7 +2,7 @@
 // for a bad value), written back (from a loaded model), and the size and cost the library
 // estimates for them.
 
-import { limits } from './lib/lstm.js'; // the library's limits only: the model lives in worker.js
+import { limits } from './lib/lstm.js'; // the library's limits only: the model is in the worker
 import { fmtBytes, fmtInt } from './format.js';
 
 const $ = (id) => document.getElementById(id);

@@ -7,6 +7,9 @@ const STACK_BYTES = 256 * 1024; // per extra thread: the kernels use a few KB
 
 /** { available, reason }: the threads this environment can run, and why it is only one. */
 export async function availableThreads() {
+  const notIsolated = { available: 1, reason: 'the page is not cross-origin isolated (it needs the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), so it has no shared memory' };
+  // first: a browser hides SharedArrayBuffer from a page that is not isolated
+  if (!isNode && globalThis.crossOriginIsolated === false) return notIsolated;
   if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') {
     return { available: 1, reason: 'this engine has no SharedArrayBuffer' };
   }
@@ -14,9 +17,7 @@ export async function availableThreads() {
     const os = await import(/* @vite-ignore */ 'node:os');
     return { available: os.availableParallelism?.() ?? os.cpus().length, reason: 'Node.js worker_threads' };
   }
-  if (globalThis.crossOriginIsolated !== true) {
-    return { available: 1, reason: 'the page is not cross-origin isolated (it needs the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), so it has no shared memory' };
-  }
+  if (globalThis.crossOriginIsolated !== true) return notIsolated;
   return { available: globalThis.navigator?.hardwareConcurrency ?? 1, reason: 'cross-origin isolated page' };
 }
 
