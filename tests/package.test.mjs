@@ -206,7 +206,7 @@ test('a plain web page imports the installed package (README example) in Chromiu
   }
 });
 
-test('Vite: the README app builds with no configuration; main thread, Web Worker and a custom wasmUrl work in Chromium (and under the dev server)', { skip: noBrowser }, async () => {
+test('Vite: the README app builds with no configuration; main thread, Web Worker, TrainingWorker and a custom wasmUrl work in Chromium (and under the dev server)', { skip: noBrowser }, async () => {
   const vite = await import('vite');
   const dir = at('vite');
   mkdirSync(path.join(dir, 'public/static'), { recursive: true });
@@ -222,11 +222,15 @@ const model = await Model.create({ vocabSize: vocab.size, hiddenSize: 8 });
 document.querySelector('#out').textContent = \`custom: \${model.generate(vocab, { length: 10 })}\`;
 `);
   for (const f of ['lstm-simd.wasm', 'lstm-scalar.wasm']) copyFileSync(at('node_modules/lstm-wasm/dist', f), path.join(dir, 'public/static', f));
+  // a third page: the README's TrainingWorker, whose thread's script Vite must find and emit
+  writeFileSync(path.join(dir, 'trainer.html'), '<!doctype html>\n<pre id="out"></pre><script type="module" src="./training-worker.js"></script>\n');
+  writeFileSync(path.join(dir, 'training-worker.js'), example('bundler/training-worker.js'));
+  const trained = /^step 60: loss \d\.\d\d, \d+ chars\/s\n.{60}\n\d+ bytes$/;
 
   const outDir = path.join(dir, 'dist');
   await vite.build({
     root: dir, configFile: false, logLevel: 'warn',
-    build: { outDir, rollupOptions: { input: { main: path.join(dir, 'index.html'), custom: path.join(dir, 'custom.html') } } },
+    build: { outDir, rollupOptions: { input: { main: path.join(dir, 'index.html'), custom: path.join(dir, 'custom.html'), trainer: path.join(dir, 'trainer.html') } } },
   });
   const assets = readdirSync(path.join(outDir, 'assets'));
   const why = 'loader.js must name each build in a literal new URL(\'./lstm-simd.wasm\', import.meta.url), the form bundlers recognise';
@@ -247,6 +251,13 @@ document.querySelector('#out').textContent = \`custom: \${model.generate(vocab, 
     assert.deepEqual(custom.log.errors, []);
     assert.deepEqual(custom.log.wasm, ['200 /static/lstm-simd.wasm']);
     await custom.page.close();
+
+    const trainer = await openPage(`${server.url}/trainer.html`);
+    await text(trainer.page, '#out', trained);
+    assert.deepEqual(trainer.log.errors, []);
+    assert.equal(trainer.log.wasm.length, 1, `one fetch, by the TrainingWorker's thread: ${trainer.log.wasm}`);
+    assert.match(trainer.log.wasm[0], /^200 \/assets\/lstm-simd-[\w-]+\.wasm$/);
+    await trainer.page.close();
   } finally {
     await server.close();
   }
@@ -259,6 +270,10 @@ document.querySelector('#out').textContent = \`custom: \${model.generate(vocab, 
     assert.deepEqual(log.errors, []);
     assert.ok(log.wasm.length === 2 && log.wasm.every((w) => w.startsWith('200 ')), `dev server wasm: ${log.wasm}`);
     await page.close();
+    const trainer = await openPage(`${dev.resolvedUrls.local[0]}trainer.html`);
+    await text(trainer.page, '#out', trained);
+    assert.deepEqual(trainer.log.errors, []);
+    await trainer.page.close();
   } finally {
     await dev.close();
   }

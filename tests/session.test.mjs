@@ -1,5 +1,5 @@
 // session.test.mjs - the training session written once (src/js/session.js): the command line and
-// a Session driven as the demo's worker drives it (chunks cut by the clock, samples and
+// a Session driven as TrainingWorker's thread drives it (chunks cut by the clock, samples and
 // generations in between, saves mid-run) write byte-identical files for the same text,
 // settings, seed and steps; files go both ways (demo to `train --resume`, command line to
 // Session with its curves); the earlier demo and command-line metadata formats are converted;
@@ -37,9 +37,10 @@ function cli(args) {
 
 const sameBytes = (a, b, what) => assert.ok(Buffer.from(a).equals(Buffer.from(b)), `${what}: ${a.length} vs ${b.length} bytes, not identical`);
 
-/** Train as web/worker.js does: Session.train({ seconds }) chunks (here 1-15 ms, so that they
- * hold 1 to dozens of steps), a live sample now and then, the visitor's generations (which
- * reseed the sampler) and downloads in between, until `steps` steps in all. */
+/** Train as TrainingWorker's thread (training-thread.js) does: Session.train({ seconds })
+ * chunks (here 1-15 ms, so that they hold 1 to dozens of steps), a live sample now and then,
+ * the visitor's generations (which reseed the sampler) and downloads in between, until
+ * `steps` steps in all. */
 function trainLikeTheDemo(session, steps, seed) {
   const random = rng(seed);
   let chunks = 0;
@@ -118,7 +119,7 @@ test('a demo file continues with lstm-wasm train --resume; a command-line file o
 });
 
 /** A model trained 20 steps with the library's calls, saved with `metadata`: an earlier
- * version's file (the formats as web/worker.js and bin/lstm-wasm.mjs wrote them). */
+ * version's file (the formats as the demo's first worker and bin/lstm-wasm.mjs wrote them). */
 async function oldFile(metadata) {
   const vocab = new Corpus(TEXT).vocab;
   const data = new TextDataset(TEXT, vocab, { validationFraction: 0.1 });

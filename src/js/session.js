@@ -1,9 +1,10 @@
-// session.js - the char-rnn training session, written once for every shell (the demo's worker,
-// the command line, a web app): a model, the text it trains on, the recipe's settings, the
-// learning-rate schedule, validation, the loss curves and the one metadata format. Training
-// runs in calls of some steps or some seconds; what it produces (weights, optimizer state,
-// curves, file) depends only on the steps taken, never on how they were split into calls or
-// on how long they took. Clock readings (seconds, speed) are reported, never saved.
+// session.js - the char-rnn training session, written once for every shell (TrainingWorker,
+// which the demo drives; the command line; a web app): a model, the text it trains on, the
+// recipe's settings, the learning-rate schedule, validation, the loss curves and the one
+// metadata format. Training runs in calls of some steps or some seconds; what it produces
+// (weights, optimizer state, curves, file) depends only on the steps taken, never on how they
+// were split into calls or on how long they took. Clock readings (seconds, speed) are
+// reported, never saved.
 
 import { STATUS, limits } from './abi.js';
 import { checkInt, checkNumber, checkOptions } from './checks.js';
