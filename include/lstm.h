@@ -24,7 +24,14 @@
  *     r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)      z = sigmoid(...z rows...)
  *     n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   h_t = (1 - z) * n + z * h_{t-1}
  *   (the reset gate applies after the recurrent product, PyTorch's convention). forget_bias
- *   is added to the z rows of bias_ih (a larger z keeps more of the state).
+ *   is added to the z rows of bias_ih (a larger z keeps more of the state). With
+ *   config.gru_reset_before, the reset gate applies to h before the product, as Keras'
+ *   GRU(reset_after=False) and TF.js's GRU:
+ *     n = act(W_in x + b_in + W_hn (r * h) + b_hn)
+ *
+ * Gate activation (config.recurrent_activation, LSTM and GRU; not with layer_norm): the gates
+ * i, f, o (GRU: r, z) use sigmoid (default) or hard sigmoid, clip(0.2 x + 0.5, 0, 1), whose
+ * derivative is 0.2 inside (0, 1) and 0 where it clips: Keras' recurrent_activation.
  *
  * Heads (config.head, config.last_step_only): the same out.weight/out.bias produce V values
  * from the top layer's h; they are read as
@@ -161,7 +168,15 @@ typedef struct lstm_config {
     int32_t bidirectional;   /* 1: a second recurrent unit per layer reads each sequence
                                 backwards, see above; for whole sequences (batches, predict),
                                 not for streams or step-by-step inference */
+    int32_t recurrent_activation; /* lstm_gate_activation of the gates (LSTM i, f, o; GRU r, z) */
+    int32_t gru_reset_before;     /* GRU: 1 applies the reset gate to h before the recurrent
+                                     product, Keras' reset_after=False (TF.js's only form), see above */
 } lstm_config;
+
+typedef enum lstm_gate_activation {
+    LSTM_GATE_SIGMOID = 0,     /* 1 / (1 + exp(-x)) */
+    LSTM_GATE_HARD_SIGMOID = 1 /* clip(0.2 x + 0.5, 0, 1), TF.js's default (and Keras 2's definition) */
+} lstm_gate_activation;
 
 typedef enum lstm_activation {
     LSTM_ACTIVATION_TANH = 0,

@@ -38,6 +38,9 @@ typedef struct lstm_cell {
      * adds the cell's own parameter gradients, and adds d loss / d h_{t-1} into dh_prev
      * (NULL at t = 0: truncated backpropagation). */
     void (*backward)(const lstm_unit *u, int t, const float *dh, float *dh_prev);
+    /* After the steps, weight gradients of the cell's own that the unit's do not cover (the
+     * GRU with reset_before: W_hn saw r * h, not h); NULL for the others. */
+    void (*backward_weights)(const lstm_unit *u);
 } lstm_cell;
 
 const lstm_cell *lstm_cell_for(const lstm_config *c);
@@ -45,7 +48,7 @@ const lstm_cell *lstm_cell_for(const lstm_config *c);
 /* The cells' tables (cell_lstm.c, cell_lstm_ln.c, cell_gru.c). */
 const lstm_cell *lstm_cell_lstm(const lstm_config *c);
 extern const lstm_cell lstm_cell_layer_norm;
-extern const lstm_cell lstm_cell_gru, lstm_cell_gru_relu;
+const lstm_cell *lstm_cell_gru(const lstm_config *c);
 
 /* ---- what cells share (unit.c) ---- */
 
@@ -75,5 +78,15 @@ void unit_recurrent_backward(const lstm_unit *u, const float *d_rec, float *dh_p
 static inline float cell_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 static inline float cell_act(float x, int relu) { return relu ? (x > 0.0f ? x : 0.0f) : tanhf(x); }
 static inline float cell_dact(float y, int relu) { return relu ? (y > 0.0f ? 1.0f : 0.0f) : 1.0f - y * y; }
+/* a gate: sigmoid, or the hard sigmoid clip(0.2 x + 0.5, 0, 1) (TF.js's and Keras 2's) */
+static inline float cell_gate(float x, int hard) {
+    if (!hard) return cell_sigmoid(x);
+    const float y = 0.2f * x + 0.5f;
+    return y < 0.0f ? 0.0f : y > 1.0f ? 1.0f : y;
+}
+/* x times the gate's derivative at its output y (x y (1 - y) for the sigmoid, in that order) */
+static inline float cell_times_dgate(float x, float y, int hard) {
+    return hard ? (y > 0.0f && y < 1.0f ? 0.2f * x : 0.0f) : x * y * (1.0f - y);
+}
 
 #endif /* LSTM_CELL_H */

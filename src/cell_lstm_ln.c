@@ -102,4 +102,4 @@ static void ln_backward(const lstm_unit *u, int t, const float *dh, float *dh_pr
     if (dh_prev) unit_recurrent_backward(u, dgates, dh_prev);
 }
 
-const lstm_cell lstm_cell_layer_norm = {"lstm layer norm", 0, ln_forward, ln_backward};
+const lstm_cell lstm_cell_layer_norm = {"lstm layer norm", 0, ln_forward, ln_backward, NULL};

@@ -154,6 +154,14 @@ export interface ModelOptions {
    * with returnSequences false the head reads each direction's final state. For whole
    * sequences (fit, evaluate, predict, trainBatch); step() and text streams refuse it. */
   bidirectional?: boolean;
+  /** The gates' activation (LSTM i, f, o; GRU r, z): 'sigmoid' (default) or 'hardSigmoid',
+   * clip(0.2 x + 0.5, 0, 1) (TF.js's and Keras 2's). Not with layerNorm. */
+  recurrentActivation?: 'sigmoid' | 'hardSigmoid';
+  /** GRU: true (default, PyTorch's form) applies the reset gate after the recurrent product,
+   * n = act(W_in x + b_in + r * (W_hn h + b_hn)); false applies it before, to h:
+   * n = act(W_in x + b_in + W_hn (r * h) + b_hn) (Keras' reset_after=False, TF.js's GRU).
+   * Not with recurrentDropout. */
+  resetAfter?: boolean;
 }
 
 export interface ModelConfig {
@@ -178,6 +186,8 @@ export interface ModelConfig {
   readonly projSize: number;
   readonly layerNorm: boolean;
   readonly bidirectional: boolean;
+  readonly recurrentActivation: 'sigmoid' | 'hardSigmoid';
+  readonly resetAfter: boolean;
 }
 
 export interface OptimizerOptions {
@@ -385,6 +395,9 @@ export class Model {
   readonly config: ModelConfig;
   readonly disposed: boolean;
   readonly parameterCount: number;
+  /** Loaded from a save({ quantize: 'int8' }) file: it predicts, evaluates and generates;
+   * training, parameters() and setParameters() throw LstmError STATE. */
+  readonly quantized: boolean;
   readonly parameterBytes: number;
   readonly stepCount: number;
   readonly streamPosition: number;
@@ -446,7 +459,10 @@ export class Model {
    * state, so this puts a file back where it would be had nobody sampled. */
   seedSampler(seed: number): void;
 
-  save(options?: { trainingState?: boolean }): Uint8Array;
+  /** The model file. trainingState (default true) adds the optimizer state, step count, RNG
+   * and stream position. quantize: 'int8' writes each weight matrix as int8 rows with a scale
+   * each, about 4x smaller: an inference-only file (no training state). */
+  save(options?: { trainingState?: boolean; quantize?: 'int8' | 'none' }): Uint8Array;
   dispose(): void;
   [Symbol.dispose](): void;
 }

@@ -99,6 +99,18 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
     if (c->cell == LSTM_CELL_GRU && (c->peephole || c->cifg))
         BAD("peephole and cifg are LSTM variants; the GRU has neither (got peephole %d, cifg %d)",
             c->peephole, c->cifg);
+    if (c->recurrent_activation != LSTM_GATE_SIGMOID && c->recurrent_activation != LSTM_GATE_HARD_SIGMOID)
+        BAD("recurrent_activation must be 0 (sigmoid) or 1 (hard sigmoid), got %d", c->recurrent_activation);
+    if (c->recurrent_activation && c->layer_norm)
+        BAD("the hard sigmoid gates are not for the layer-normalised LSTM (recurrent_activation %d, layer_norm 1)",
+            c->recurrent_activation);
+    if (c->gru_reset_before != 0 && c->gru_reset_before != 1)
+        BAD("gru_reset_before must be 0 or 1, got %d", c->gru_reset_before);
+    if (c->gru_reset_before && c->cell != LSTM_CELL_GRU)
+        BAD("gru_reset_before is a GRU option, got it with cell %d", c->cell);
+    if (c->gru_reset_before && c->recurrent_dropout > 0.0f)
+        BAD("gru_reset_before does not take recurrent_dropout (got %g): the reset gate would scale the masked state",
+            (double)c->recurrent_dropout);
     const uint64_t n = lstm_parameter_total(c);
     if (n > LSTM_MAX_PARAMS)
         BAD("model has %llu parameters, more than the limit of %llu", (unsigned long long)n,

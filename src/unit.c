@@ -137,6 +137,7 @@ void lstm_unit_backward(lstm_model *m, int index, int B, int T, float *dh_all, c
     } else {
         memcpy(g->b_ih, g->b_hh, (size_t)G * sizeof(float));
     }
+    if (m->cell->backward_weights) m->cell->backward_weights(&u);
     if (tokens) {
         /* one-hot input: add each row of dgates to its token's row of the transposed
          * gradient, then add that table, transposed back, into dW_ih */

@@ -63,6 +63,7 @@ const ENUMS = {
   lstm_head_type: ['LSTM_HEAD_', abi.HEAD_TYPES],
   lstm_cell_type: ['LSTM_CELL_', abi.CELL_TYPES],
   lstm_activation: ['LSTM_ACTIVATION_', abi.ACTIVATIONS],
+  lstm_gate_activation: ['LSTM_GATE_', abi.GATE_ACTIVATIONS],
   lstm_optimizer_type: ['LSTM_OPTIMIZER_', abi.OPTIMIZER_TYPES],
   lstm_skip_reason: ['LSTM_SKIP_', abi.SKIP_REASONS],
 };

@@ -114,7 +114,8 @@ test('the converter rejects nn.RNN, lstm-wasm variants PyTorch lacks, and bad fi
   const dir = mkdtempSync(path.join(tmpdir(), 'lstm-convert-'));
   try {
     // lstm-wasm models that no PyTorch module computes: from-lstm refuses them
-    for (const [name, options] of [['peephole', { peephole: true }], ['layernorm', { layerNorm: true }], ['relu', { activation: 'relu' }]]) {
+    for (const [name, options] of [['peephole', { peephole: true }], ['layernorm', { layerNorm: true }], ['relu', { activation: 'relu' }],
+      ['hard', { recurrentActivation: 'hardSigmoid' }], ['before', { cell: 'gru', resetAfter: false }]]) {
       const m = await Model.create({ vocabSize: 5, hiddenSize: 4, ...options });
       writeFileSync(path.join(dir, `${name}.lstm`), m.save());
       m.dispose();
@@ -139,7 +140,7 @@ for f in ['rnn.pt', 'bi_head.pt', 'bad.pt', 'missing.pt', 'gru.pt']:
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         status = torch_convert.main(['to-lstm', d + '/' + f, '-o', d + '/' + f + '.lstm'])
     out[f] = [status, err.getvalue()]
-for f in ['peephole.lstm', 'layernorm.lstm', 'relu.lstm']:
+for f in ['peephole.lstm', 'layernorm.lstm', 'relu.lstm', 'hard.lstm', 'before.lstm']:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         status = torch_convert.main(['from-lstm', d + '/' + f, '-o', d + '/x.pt'])
@@ -156,6 +157,8 @@ print(json.dumps(out))
       ['peephole.lstm', 2, /uses peephole weights, which no PyTorch module computes/],
       ['layernorm.lstm', 2, /uses layer normalisation, which no PyTorch module computes/],
       ['relu.lstm', 2, /uses the relu activation, which no PyTorch module computes/],
+      ['hard.lstm', 2, /uses hard-sigmoid gates, which no PyTorch module computes/],
+      ['before.lstm', 2, /uses a GRU reset gate applied before its recurrent product, which no PyTorch/],
     ];
     for (const [file, status, message] of cases) {
       const [got, stderr] = results[file];

@@ -41,6 +41,11 @@ const CASES = [
   ['bidi layer norm dense softmax seq 2 layers', { inputSize: 3, outputSize: 4, hiddenSize: 5, layers: 2, layerNorm: true, bidirectional: true }, 3, 5, true],
   ['bidi proj+peephole dense mse last 2 layers', { inputSize: 3, outputSize: 2, hiddenSize: 7, projSize: 3, layers: 2, peephole: true, bidirectional: true, head: 'mse', returnSequences: false }, 3, 6, true],
   ['bidi relu cifg tokens mse seq', { vocabSize: 5, outputSize: 2, hiddenSize: 13, cifg: true, activation: 'relu', bidirectional: true, head: 'mse' }, 3, 5, true],
+  ['hard-sigmoid lstm tokens softmax seq 2 layers', { vocabSize: 6, hiddenSize: 7, layers: 2, recurrentActivation: 'hardSigmoid' }, 3, 5, true],
+  ['hard-sigmoid peephole+cifg proj dense mse last', { inputSize: 3, outputSize: 2, hiddenSize: 9, projSize: 4, peephole: true, cifg: true, recurrentActivation: 'hardSigmoid', head: 'mse', returnSequences: false }, 4, 5, true],
+  ['hard-sigmoid gru dense softmax seq', { inputSize: 3, outputSize: 4, hiddenSize: 6, cell: 'gru', recurrentActivation: 'hardSigmoid' }, 3, 5, false],
+  ['reset-before gru tokens softmax seq 2 layers', { vocabSize: 6, hiddenSize: 9, layers: 2, cell: 'gru', resetAfter: false }, 3, 6, true],
+  ['bidi reset-before hard relu gru dense mse last', { inputSize: 2, outputSize: 3, hiddenSize: 5, cell: 'gru', resetAfter: false, recurrentActivation: 'hardSigmoid', activation: 'relu', bidirectional: true, head: 'mse', returnSequences: false }, 4, 5, true],
 ];
 
 /** A random batch for case k (seeded: the same in every run and build). Uneven lengths keep

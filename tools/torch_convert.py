@@ -80,11 +80,13 @@ CONFIG_FIELDS = ["input_vocab", "input_size", "hidden_size", "num_layers", "outp
                  "seed", "dropout", "init_scale", "forget_bias",  # version 1: these 9 words
                  "head", "last_step_only", "cell", "recurrent_dropout",  # version 2 adds these
                  "orthogonal_init", "peephole", "cifg", "activation", "proj_size", "layer_norm",
-                 "bidirectional"]
+                 "bidirectional", "recurrent_activation", "gru_reset_before"]
 FLOAT_FIELDS = {"dropout", "init_scale", "forget_bias", "recurrent_dropout"}
 # lstm-wasm variants that no PyTorch module computes: such models cannot be exported
 NO_TORCH_EQUIVALENT = {"peephole": "peephole weights", "cifg": "a coupled input/forget gate",
-                       "activation": "the relu activation", "layer_norm": "layer normalisation"}
+                       "activation": "the relu activation", "layer_norm": "layer normalisation",
+                       "recurrent_activation": "hard-sigmoid gates",
+                       "gru_reset_before": "a GRU reset gate applied before its recurrent product"}
 HEADS = {0: "softmax", 1: "mse"}
 CELLS = {0: "lstm", 1: "gru"}
 FLAG_TRAINING_STATE = 1

@@ -16,6 +16,7 @@ export const STATUS = Object.freeze(Object.fromEntries(STATUS_NAMES.map((name, v
 export const HEAD_TYPES = Object.freeze(['softmax', 'mse']);              // lstm_head_type
 export const CELL_TYPES = Object.freeze(['lstm', 'gru']);                 // lstm_cell_type
 export const ACTIVATIONS = Object.freeze(['tanh', 'relu']);               // lstm_activation
+export const GATE_ACTIVATIONS = Object.freeze(['sigmoid', 'hardSigmoid']); // lstm_gate_activation
 export const OPTIMIZER_TYPES = Object.freeze(['sgd', 'rmsprop', 'adam']); // lstm_optimizer_type
 export const SKIP_REASONS = Object.freeze(['none', 'loss', 'gradient', 'update', 'lossSpike']); // lstm_skip_reason
 
@@ -72,6 +73,7 @@ export const CONFIG = struct('lstm_config', [
   ['forgetBias', 'f32'], ['head', 'i32'], ['lastStepOnly', 'i32'], ['cell', 'i32'],
   ['recurrentDropout', 'f32'], ['orthogonalInit', 'i32'], ['peephole', 'i32'], ['cifg', 'i32'],
   ['activation', 'i32'], ['projSize', 'i32'], ['layerNorm', 'i32'], ['bidirectional', 'i32'],
+  ['recurrentActivation', 'i32'], ['gruResetBefore', 'i32'],
 ]);
 
 export const OPTIMIZER = struct('lstm_optimizer', [

@@ -1,13 +1,13 @@
 // config.js - Model.create's options checked and turned into lstm_config's fields, and an
 // lstm_config turned back into Model.config.
 
-import { ACTIVATIONS, CELL_TYPES, HEAD_TYPES, limits } from './abi.js';
+import { ACTIVATIONS, CELL_TYPES, GATE_ACTIVATIONS, HEAD_TYPES, limits } from './abi.js';
 import { checkBoolean, checkInt, checkNumber, checkOptions } from './checks.js';
 import { LstmError } from './errors.js';
 
 const MODEL_OPTIONS = ['vocabSize', 'inputSize', 'outputSize', 'hiddenSize', 'layers', 'seed', 'dropout',
   'initScale', 'forgetBias', 'head', 'returnSequences', 'cell', 'recurrentDropout', 'orthogonalInit',
-  'peephole', 'cifg', 'activation', 'projSize', 'layerNorm', 'bidirectional', 'wasm'];
+  'peephole', 'cifg', 'activation', 'projSize', 'layerNorm', 'bidirectional', 'recurrentActivation', 'resetAfter', 'wasm'];
 
 // An option that must be one of an enum's names.
 function checkChoice(name, value, names) {
@@ -25,7 +25,10 @@ export function checkModelChoices(options) {
   if (cell === 'gru' && (options.peephole || options.cifg)) throw new LstmError('peephole and cifg are LSTM variants: the GRU has neither');
   const head = checkChoice('head', options.head ?? 'softmax', HEAD_TYPES);
   const returnSequences = checkBoolean('returnSequences', options.returnSequences ?? true);
-  return { activation, orthogonalInit, cell, head, returnSequences };
+  const recurrentActivation = checkChoice('recurrentActivation', options.recurrentActivation ?? 'sigmoid', GATE_ACTIVATIONS);
+  const resetAfter = checkBoolean('resetAfter', options.resetAfter ?? true);
+  if (!resetAfter && cell !== 'gru') throw new LstmError('resetAfter is a GRU option (Keras reset_after): the LSTM has no reset gate');
+  return { activation, orthogonalInit, cell, head, returnSequences, recurrentActivation, resetAfter };
 }
 
 /** The second stage: sizes and numbers, checked in the order of lstm_config's fields, and
@@ -56,6 +59,8 @@ export function configFields(options, choices) {
     projSize: checkInt('projSize', options.projSize ?? 0, 0, limits.maxHidden - 1),
     layerNorm: flag('layerNorm'),
     bidirectional: flag('bidirectional'),
+    recurrentActivation: GATE_ACTIVATIONS.indexOf(choices.recurrentActivation),
+    gruResetBefore: choices.resetAfter ? 0 : 1,
   };
 }
 
@@ -83,5 +88,7 @@ export function modelConfig(c) {
     projSize: c.projSize,
     layerNorm: c.layerNorm === 1,
     bidirectional: c.bidirectional === 1,
+    recurrentActivation: GATE_ACTIVATIONS[c.recurrentActivation],
+    resetAfter: c.gruResetBefore === 0,
   });
 }

@@ -701,7 +701,8 @@ static lstm_model *make_task_model(const task_case *tc, int L, float dropout) {
                      .init_scale = 0.5f, .head = tc->head, .last_step_only = tc->last,
                      .cell = tc->cell, .peephole = g_variant.peephole, .cifg = g_variant.cifg,
                      .activation = g_variant.activation, .proj_size = g_variant.proj_size,
-                     .layer_norm = g_variant.layer_norm, .bidirectional = g_variant.bidirectional};
+                     .layer_norm = g_variant.layer_norm, .bidirectional = g_variant.bidirectional,
+                     .recurrent_activation = g_variant.recurrent_activation, .gru_reset_before = g_variant.gru_reset_before};
     lstm_model *m = NULL;
     lstm_message msg;
     if (lstm_create(&c, &m, &msg) != LSTM_OK) printf("  create failed: %s\n", msg.text);
@@ -824,24 +825,31 @@ static void test_task_gradients(void) {
 }
 
 static void test_variant_gradients(void) {
-    /* every LSTM variant and the relu GRU, through a softmax every-step token model and a
-     * masked dense mse last-step model */
-    static const struct { const char *name; int cell, peephole, cifg, activation, proj, ln; } variants[] = {
-        {"peephole", LSTM_CELL_LSTM, 1, 0, LSTM_ACTIVATION_TANH, 0, 0},
-        {"cifg", LSTM_CELL_LSTM, 0, 1, LSTM_ACTIVATION_TANH, 0, 0},
-        {"peephole + cifg", LSTM_CELL_LSTM, 1, 1, LSTM_ACTIVATION_TANH, 0, 0},
-        {"relu", LSTM_CELL_LSTM, 0, 0, LSTM_ACTIVATION_RELU, 0, 0},
-        {"peephole + cifg + relu", LSTM_CELL_LSTM, 1, 1, LSTM_ACTIVATION_RELU, 0, 0},
-        {"gru relu", LSTM_CELL_GRU, 0, 0, LSTM_ACTIVATION_RELU, 0, 0},
-        {"projection 5 -> 3", LSTM_CELL_LSTM, 0, 0, LSTM_ACTIVATION_TANH, 3, 0},
-        {"projection + peephole + cifg", LSTM_CELL_LSTM, 1, 1, LSTM_ACTIVATION_TANH, 2, 0},
-        {"layer norm", LSTM_CELL_LSTM, 0, 0, LSTM_ACTIVATION_TANH, 0, 1},
+    /* every LSTM variant and the GRU's, through a softmax every-step token model and a masked
+     * dense mse last-step model; hard: hard sigmoid gates, before: the GRU's reset_before */
+    static const struct { const char *name; int cell, peephole, cifg, activation, proj, ln, hard, before; } variants[] = {
+        {"peephole", LSTM_CELL_LSTM, 1, 0, LSTM_ACTIVATION_TANH, 0, 0, 0, 0},
+        {"cifg", LSTM_CELL_LSTM, 0, 1, LSTM_ACTIVATION_TANH, 0, 0, 0, 0},
+        {"peephole + cifg", LSTM_CELL_LSTM, 1, 1, LSTM_ACTIVATION_TANH, 0, 0, 0, 0},
+        {"relu", LSTM_CELL_LSTM, 0, 0, LSTM_ACTIVATION_RELU, 0, 0, 0, 0},
+        {"peephole + cifg + relu", LSTM_CELL_LSTM, 1, 1, LSTM_ACTIVATION_RELU, 0, 0, 0, 0},
+        {"gru relu", LSTM_CELL_GRU, 0, 0, LSTM_ACTIVATION_RELU, 0, 0, 0, 0},
+        {"projection 5 -> 3", LSTM_CELL_LSTM, 0, 0, LSTM_ACTIVATION_TANH, 3, 0, 0, 0},
+        {"projection + peephole + cifg", LSTM_CELL_LSTM, 1, 1, LSTM_ACTIVATION_TANH, 2, 0, 0, 0},
+        {"layer norm", LSTM_CELL_LSTM, 0, 0, LSTM_ACTIVATION_TANH, 0, 1, 0, 0},
+        {"hard sigmoid", LSTM_CELL_LSTM, 0, 0, LSTM_ACTIVATION_TANH, 0, 0, 1, 0},
+        {"hard sigmoid + peephole + projection", LSTM_CELL_LSTM, 1, 0, LSTM_ACTIVATION_TANH, 3, 0, 1, 0},
+        {"gru hard sigmoid", LSTM_CELL_GRU, 0, 0, LSTM_ACTIVATION_TANH, 0, 0, 1, 0},
+        {"gru reset before", LSTM_CELL_GRU, 0, 0, LSTM_ACTIVATION_TANH, 0, 0, 0, 1},
+        {"gru reset before + hard sigmoid + relu", LSTM_CELL_GRU, 0, 0, LSTM_ACTIVATION_RELU, 0, 0, 1, 1},
     };
     for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
         g_variant = (lstm_config){.peephole = variants[v].peephole, .cifg = variants[v].cifg,
                                   .activation = variants[v].activation, .proj_size = variants[v].proj,
-                                  .layer_norm = variants[v].ln};
-        DIR_TOL = variants[v].activation == LSTM_ACTIVATION_RELU ? DIR_TOL_RELU : DIR_TOL_SMOOTH;
+                                  .layer_norm = variants[v].ln, .recurrent_activation = variants[v].hard,
+                                  .gru_reset_before = variants[v].before};
+        /* relu and the hard sigmoid are piecewise linear: a kink within a difference's step */
+        DIR_TOL = variants[v].activation == LSTM_ACTIVATION_RELU || variants[v].hard ? DIR_TOL_RELU : DIR_TOL_SMOOTH;
         char n1[80], n2[80];
         snprintf(n1, sizeof n1, "%s: softmax every step, tokens", variants[v].name);
         snprintf(n2, sizeof n2, "%s: mse last step, dense, masked", variants[v].name);

@@ -11,6 +11,8 @@
 //   referenceLoss(ref, batch);               // what model.evaluateBatch(batch).loss returns
 
 const sigmoid = (x) => 1 / (1 + Math.exp(-x));
+// TF.js's hardSigmoid (and Keras 2's): clip(0.2 x + 0.5, 0, 1)
+const hardSigmoid = (x) => Math.min(1, Math.max(0, 0.2 * x + 0.5));
 const relu = (x) => (x > 0 ? x : 0);
 
 /** Gate rows per unit of H: LSTM i, f, g, o (4); CIFG i, g, o (3); GRU r, z, n (3). */
@@ -116,6 +118,7 @@ function runUnit(ref, l, sfx, xs) {
   const bih = get('bias_ih');
   const bhh = get('bias_hh');
   const act = config.activation === 'relu' ? relu : Math.tanh;
+  const gate = config.recurrentActivation === 'hardSigmoid' ? hardSigmoid : sigmoid;
   let h = new Float64Array(S);
   let c = new Float64Array(H);
   const out = [];
@@ -123,12 +126,16 @@ function runUnit(ref, l, sfx, xs) {
     const wx = matVec(Wih, G, X, x);
     const wh = matVec(Whh, G, S, h);
     if (config.cell === 'gru') {
-      // rows r, z, n; the reset gate multiplies the recurrent product including b_hn
+      // rows r, z, n; the reset gate multiplies the recurrent product including b_hn, or with
+      // resetAfter false (Keras' reset_after=False) h before W_hn: W_hn (r * h) + b_hn
       const next = new Float64Array(H);
+      const r = new Float64Array(H);
+      for (let j = 0; j < H; j++) r[j] = gate(wx[j] + bih[j] + wh[j] + bhh[j]);
+      const whn = config.resetAfter === false
+        ? matVec(Whh.subarray(2 * H * S), H, S, h.map((v, j) => r[j] * v)) : null;
       for (let j = 0; j < H; j++) {
-        const r = sigmoid(wx[j] + bih[j] + wh[j] + bhh[j]);
-        const z = sigmoid(wx[H + j] + bih[H + j] + wh[H + j] + bhh[H + j]);
-        const n = act(wx[2 * H + j] + bih[2 * H + j] + r * (wh[2 * H + j] + bhh[2 * H + j]));
+        const z = gate(wx[H + j] + bih[H + j] + wh[H + j] + bhh[H + j]);
+        const n = act(wx[2 * H + j] + bih[2 * H + j] + (whn ? whn[j] + bhh[2 * H + j] : r[j] * (wh[2 * H + j] + bhh[2 * H + j])));
         next[j] = (1 - z) * n + z * h[j];
       }
       h = next;
@@ -151,8 +158,8 @@ function runUnit(ref, l, sfx, xs) {
     const [pi, pf, po] = cifg ? [0, -1, H] : [0, H, 2 * H];
     const cNew = new Float64Array(H);
     for (let j = 0; j < H; j++) {
-      const i = sigmoid(a[ai + j] + (peep ? peep[pi + j] * c[j] : 0)); // i sees c_{t-1}
-      const f = cifg ? 1 - i : sigmoid(a[af + j] + (peep ? peep[pf + j] * c[j] : 0));
+      const i = gate(a[ai + j] + (peep ? peep[pi + j] * c[j] : 0)); // i sees c_{t-1}
+      const f = cifg ? 1 - i : gate(a[af + j] + (peep ? peep[pf + j] * c[j] : 0));
       const g = act(a[ag + j]);
       cNew[j] = f * c[j] + i * g;
     }
@@ -164,7 +171,7 @@ function runUnit(ref, l, sfx, xs) {
     }
     const m = new Float64Array(H);
     for (let j = 0; j < H; j++) {
-      const o = sigmoid(a[ao + j] + (peep ? peep[po + j] * c[j] : 0)); // o sees c_t
+      const o = gate(a[ao + j] + (peep ? peep[po + j] * c[j] : 0)); // o sees c_t
       m[j] = o * act(c[j]);
     }
     h = config.projSize > 0 ? matVec(get('weight_hr'), S, H, m) : m;
