@@ -229,6 +229,7 @@ test('errors arrive as LstmError with their name, code, message and status', asy
     // a run that fails: the run rejects with the library's error; the model stays, as it was
     await worker.createModel({ inputSize: 1, outputSize: 1, hiddenSize: 6, head: 'mse', returnSequences: false, seed: 1 });
     const x = Array.from({ length: 12 }, (_, i) => [[i / 12], [1 - i / 12]]);
+    await assert.rejects(worker.fit([[[1], () => 1]], [0]), lstm('INVALID_ARGUMENT', /^TrainingWorker\.fit: the arguments cannot be sent to another thread/));
     const before = await worker.save();
     await assert.rejects(worker.fit(x, Array(12).fill(1e30), { epochs: 2, batchSize: 4, shuffle: false, maxSkips: 4 }),
       lstm('NON_FINITE', /^fit: epoch 1, batch 0: 4 training steps in a row were skipped/));

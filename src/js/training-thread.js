@@ -147,7 +147,9 @@ function fitUnit() {
     if (b.phase === 'train') {
       run.samples += b.size;
       run.done++;
-      if (!b.skipped) run.epochLoss = b.batch === 0 ? [b.loss * b.size, b.size] : [run.epochLoss[0] + b.loss * b.size, run.epochLoss[1] + b.size];
+      // the epoch's mean so far, weighted by rows as fit's: [loss sum, rows]
+      if (b.batch === 0) run.epochLoss = [0, 0];
+      if (!b.skipped) run.epochLoss = [run.epochLoss[0] + b.loss * b.size, run.epochLoss[1] + b.size];
     }
     run.at = b;
   } while (now() < until);

@@ -104,7 +104,12 @@ export class TrainingWorker extends EventTarget {
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, chunk });
       this.#thread.keepAlive(true);
-      this.#thread.post({ id, type, ...args }, transfer);
+      try {
+        this.#thread.post({ id, type, ...args }, transfer);
+      } catch (e) {
+        // structured clone refused something (a function in an array, a class instance...)
+        this.#settle(id, new LstmError(`TrainingWorker.${type}: the arguments cannot be sent to another thread (${e.message})`));
+      }
     });
   }
 
