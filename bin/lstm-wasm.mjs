@@ -8,6 +8,7 @@
 //   lstm-wasm sample <model.lstm> [--prompt TEXT --length N --temperature T --seed N]
 //   lstm-wasm info <model.lstm> [--json]
 //   lstm-wasm eval <model.lstm> <text.txt> [--part validation|text] [--json]
+//   lstm-wasm convert <model.lstm> --out FILE [--quantize int8] [--eval text.txt]
 //
 // Exit status: 0 done, 1 a file or model problem (missing, unreadable, corrupt) or a failed
 // step, 2 bad command line, 130 / 143 stopped by SIGINT / SIGTERM (after saving a checkpoint).
@@ -18,12 +19,14 @@ import * as train from './cli/train.mjs';
 import * as sample from './cli/sample.mjs';
 import * as info from './cli/info.mjs';
 import * as evaluate from './cli/eval.mjs';
+import * as convert from './cli/convert.mjs';
 
 const COMMANDS = {
   train: { run: train.train, help: train.help },
   sample: { run: sample.sample, help: sample.help },
   info: { run: info.info, help: info.help },
   eval: { run: evaluate.evaluate, help: evaluate.help },
+  convert: { run: convert.convert, help: convert.help },
 };
 
 const HELP = `${PROG} ${PKG.version} - LSTM language models in WebAssembly
@@ -33,6 +36,7 @@ Usage:
   ${PROG} sample <model.lstm> [options]                   generate text, streamed to stdout
   ${PROG} info <model.lstm> [--json]                      configuration, size, vocabulary, training state
   ${PROG} eval <model.lstm> <text.txt> [options]          validation loss on a text, nats and bits per char
+  ${PROG} convert <model.lstm> --out FILE [options]       for shipping: --quantize int8 (4x smaller), no training state
 
 Run "${PROG} <command> --help" for the options of a command.
 Exit status: 0 ok, 1 file or model problem, 2 bad command line, 130 interrupted.`;

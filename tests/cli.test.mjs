@@ -44,7 +44,8 @@ test('help, version and usage errors', () => {
   assert.match(help.stdout, /eval <model\.lstm> <text\.txt>/);
   assert.equal(cli([]).status, 2);
   assert.equal(cli(['--version']).stdout.trim(), JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
-  for (const c of ['train', 'sample', 'info', 'eval']) {
+  assert.match(help.stdout, /convert <model\.lstm> --out FILE/);
+  for (const c of ['train', 'sample', 'info', 'eval', 'convert']) {
     const r = cli([c, '--help']);
     assert.equal(r.status, 0, c);
     assert.match(r.stdout, new RegExp(`Usage: lstm-wasm ${c}`));
@@ -185,6 +186,46 @@ test('the demo\'s options: cells and variants, optimizer and schedule; eval in n
   assert.equal(whole.bits, whole.nats / Math.LN2);
   data.dispose();
   model.dispose();
+});
+
+test('convert: an int8 file (about 4x smaller, its loss measured before and after) and a float file without training state', async () => {
+  const r = cli(['convert', 'model.lstm', '--out', 'q.lstm', '--quantize', 'int8', '--eval', 'corpus.txt', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.bytesAfter, readFileSync(at('q.lstm')).length);
+  assert.ok(j.bytesBefore / j.bytesAfter > 3, `${j.bytesBefore} -> ${j.bytesAfter} bytes`);
+  // the figures are what "lstm-wasm eval" says of each file
+  const evalJson = (file) => JSON.parse(cli(['eval', file, 'corpus.txt', '--json']).stdout).nats;
+  assert.equal(j.lossBefore, evalJson('model.lstm'));
+  assert.equal(j.lossAfter, evalJson('q.lstm'));
+  assert.ok(Math.abs(j.lossAfter - j.lossBefore) < 0.01 * j.lossBefore, `${j.lossBefore} -> ${j.lossAfter}`);
+  const q = await loadModel('q.lstm');
+  assert.equal(q.quantized, true);
+  q.dispose();
+  assert.match(cli(['info', 'q.lstm']).stdout, /format version 4, .*, int8 weights \(inference only\)/);
+
+  assert.equal(cli(['convert', 'model.lstm', '--out', 'f.lstm']).status, 0);
+  const [a, b] = [await loadModel('model.lstm'), await loadModel('f.lstm')];
+  assert.equal(b.quantized, false);
+  assert.ok(readFileSync(at('f.lstm')).length < readFileSync(at('model.lstm')).length / 2, 'no optimizer moments');
+  assert.deepEqual(b.parameters(), a.parameters());
+  a.dispose();
+  b.dispose();
+
+  const fails = [
+    [['convert', 'q.lstm', '--out', 'back.lstm'], 1, /q\.lstm is already int8/],
+    [['convert', 'model.lstm', '--out', 'q.lstm', '--quantize', 'int8'], 2, /q\.lstm exists: choose another --out, or --force/],
+    [['convert', 'model.lstm', '--out', 'model.lstm'], 2, /--out must not be the input file/],
+    [['convert', 'model.lstm', '--out', 'z.lstm', '--quantize', 'int4'], 2, /--quantize must be int8, none, got "int4"/],
+    [['convert', 'model.lstm'], 2, /convert needs --out FILE/],
+  ];
+  for (const [args, status, message] of fails) {
+    const f = cli(args);
+    assert.equal(f.status, status, `${args.join(' ')}: ${f.stderr}`);
+    assert.match(f.stderr, message);
+  }
+  assert.throws(() => readFileSync(at('back.lstm')), /ENOENT/);
+  assert.throws(() => readFileSync(at('z.lstm')), /ENOENT/);
 });
 
 /** Start a training run; resolve when stderr matches `pattern`. */

@@ -45,7 +45,7 @@ export async function info(args) {
     const result = {
       file: path.resolve(file), bytes: bytes.length, formatVersion: version,
       config: { input: c.dense ? 'dense' : 'tokens', ...c },
-      parameters: model.parameterCount, tensors,
+      parameters: model.parameterCount, quantized: model.quantized, tensors,
       vocabulary: vocab ? Array.from(vocab.codePoints, (cp) => String.fromCodePoint(cp)) : null,
       training: trainingState ? { steps: model.stepCount, streamPosition: model.streamPosition, optimizer: model.optimizer } : null,
       metadata: model.metadata,
@@ -56,7 +56,7 @@ export async function info(args) {
     }
     const m = result.metadata ?? {};
     const lines = [
-      `${file}: lstm-wasm model, format version ${version}, ${fmtBytes(bytes.length)}${trainingState ? ', with training state' : ', weights only'}`,
+      `${file}: lstm-wasm model, format version ${version}, ${fmtBytes(bytes.length)}${trainingState ? ', with training state' : model.quantized ? ', int8 weights (inference only)' : ', weights only'}`,
       `  input        ${c.dense ? `dense vectors of ${c.inputSize}` : `tokens (one-hot over ${c.inputSize})`}`,
       `  hidden size  ${c.hiddenSize}`,
       `  layers       ${c.layers}`,
@@ -66,7 +66,9 @@ export async function info(args) {
       `  parameters   ${fmtInt(model.parameterCount)} (${fmtBytes(model.parameterCount * 4)} of float32)`,
       `  vocabulary   ${vocab ? `${vocab.size} characters: ${showChars(Array.from(vocab.codePoints))}` : 'none'}`,
     ];
-    if (trainingState) {
+    if (model.quantized) {
+      lines.push('  training     none: an int8 file predicts and generates; train from the float file it came from');
+    } else if (trainingState) {
       const opt = model.optimizer;
       lines.push(`  training     ${fmtInt(model.stepCount)} steps, data position ${fmtInt(model.streamPosition)}, optimizer ${opt.type} (learning rate ${+opt.learningRate.toPrecision(6)}, clip ${+opt.clipNorm.toPrecision(6)})`);
     } else {
