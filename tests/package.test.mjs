@@ -87,7 +87,9 @@ test('npm pack: dist, bin, README and nothing else; installs with no toolchain',
   assert.deepEqual(installed.dependencies ?? {}, {}, 'no runtime dependencies');
   assert.ok(existsSync(at('node_modules/.bin/lstm-wasm')), 'the bin is linked');
   assert.ok(readdirSync(at('node_modules/lstm-wasm')).every((f) => ['dist', 'bin', 'README.md', 'package.json', 'LICENSE'].includes(f)));
-  assert.ok(packInfo.size < 300_000, `packed size ${packInfo.size}`);  // a guard against shipping junk
+  // a guard against shipping junk: three wasm builds (~200 kB packed), the JS modules with
+  // TrainingWorker's thread, the types and the README are ~310 kB; a stray file would pass 350
+  assert.ok(packInfo.size < 350_000, `packed size ${packInfo.size}`);
   console.log(`  ${packInfo.filename}: ${(packInfo.size / 1000).toFixed(1)} kB packed, ${(packInfo.unpackedSize / 1000).toFixed(1)} kB unpacked, ${files.length} files`);
 });
 
