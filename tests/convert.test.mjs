@@ -118,6 +118,7 @@ test('the converter rejects nn.RNN, lstm-wasm variants PyTorch lacks, and bad fi
       ['hard', { recurrentActivation: 'hardSigmoid' }], ['before', { cell: 'gru', resetAfter: false }]]) {
       const m = await Model.create({ vocabSize: 5, hiddenSize: 4, ...options });
       writeFileSync(path.join(dir, `${name}.lstm`), m.save());
+      if (name === 'relu') writeFileSync(path.join(dir, 'int8.lstm'), m.save({ quantize: 'int8' }));
       m.dispose();
     }
     // One Python process (torch loads in ~1 s): make the files, then run the converter's
@@ -140,7 +141,7 @@ for f in ['rnn.pt', 'bi_head.pt', 'bad.pt', 'missing.pt', 'gru.pt']:
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         status = torch_convert.main(['to-lstm', d + '/' + f, '-o', d + '/' + f + '.lstm'])
     out[f] = [status, err.getvalue()]
-for f in ['peephole.lstm', 'layernorm.lstm', 'relu.lstm', 'hard.lstm', 'before.lstm']:
+for f in ['peephole.lstm', 'layernorm.lstm', 'relu.lstm', 'hard.lstm', 'before.lstm', 'int8.lstm']:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         status = torch_convert.main(['from-lstm', d + '/' + f, '-o', d + '/x.pt'])
@@ -158,6 +159,7 @@ print(json.dumps(out))
       ['layernorm.lstm', 2, /uses layer normalisation, which no PyTorch module computes/],
       ['relu.lstm', 2, /uses the relu activation, which no PyTorch module computes/],
       ['hard.lstm', 2, /uses hard-sigmoid gates, which no PyTorch module computes/],
+      ['int8.lstm', 2, /an int8 \(quantised\) file: its float weights are gone/],
       ['before.lstm', 2, /uses a GRU reset gate applied before its recurrent product, which no PyTorch/],
     ];
     for (const [file, status, message] of cases) {

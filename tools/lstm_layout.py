@@ -7,7 +7,7 @@ name, rows and cols in symbolic dimensions, and the config option that makes it 
 module only gives the dimensions their sizes for a config; the order, the names and which tensors
 exist come from the file. Plain Python 3, no torch or numpy.
 
-config: a dict with the model file's field names (tools/torch_convert.py's CONFIG_FIELDS):
+config: a dict with the model file's field names (tools/lstm_file.py's CONFIG_FIELDS):
 input_vocab (0 for dense inputs), input_size, hidden_size, num_layers, output_size, and the
 optional cell (0 LSTM, 1 GRU), peephole, cifg, proj_size, layer_norm, bidirectional (default 0).
 
