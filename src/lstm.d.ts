@@ -373,9 +373,73 @@ export interface GenerateOptions {
   /** Keep the smallest set of the most likely whose mass, renormalised over what top-k kept,
    * reaches p (1 = off). Applied third; the draw is from what remains, renormalised. */
   topP?: number;
+  /** Sampler seed (default 1). With `n`, sample k draws with seed + k (mod 2^32). */
   seed?: number;
-  /** Tokens generated per call into wasm (default 16). */
+  /** Tokens generated per call into wasm (default 16; with `stop`, 1). */
   chunk?: number;
+  /** Start from the model's inference state (where the last generate, step() or
+   * restoreInferenceState left it: its h and c, its pending logits, the tokens it has read)
+   * instead of a zero state; a prompt, if given, is read on top of it. Without a seed the
+   * sampler's random state continues too (then n must be 1), so one generation split into
+   * two calls writes the same text as one call. Default false. */
+  continue?: boolean;
+  /** Stop strings: the text ends at the first occurrence of any of them in the generated text
+   * (a match may span any number of characters), the stop string excluded; the model's state
+   * has read it. Default: none. */
+  stop?: string | string[];
+  /** Repetition penalty (CTRL, Keskar et al. 2019, as Hugging Face applies it): for every token
+   * the inference state has read since it was reset (the prompt and the text generated so far),
+   * the logit z becomes z / penalty if z > 0, else z * penalty, before temperature, top-k and
+   * top-p. 1 = off (default); > 1 makes repeats less likely. In (0, 100]. */
+  repetitionPenalty?: number;
+}
+
+/** generate with `n`: several samples of one prompt in one call, advancing together as a
+ * batch through the matrix kernels. Sample k is the text generate writes with seed + k (and
+ * n: 1 the text generate writes without n); afterwards the inference state is sample 0's. */
+export interface GenerateSamplesOptions extends GenerateOptions {
+  /** Samples, 1..1024. */
+  n: number;
+}
+
+/** One direction of one layer in a Trace. Arrays are step-major: value j of step t is at
+ * t * width + j. */
+export interface TraceLayer {
+  /** 0-based. */
+  layer: number;
+  /** 'reverse': a bidirectional model's second unit; its step t is its state after reading
+   * the inputs from the last one back to t (what the layer outputs at t). */
+  direction: 'forward' | 'reverse';
+  /** steps x hSize: h after reading input t (with projSize, the projected h). */
+  h: Float32Array;
+  /** steps x hiddenSize: the cell state c after input t (LSTM cells; with layerNorm the
+   * normalised c); null for the GRU. */
+  c: Float32Array | null;
+  /** Gate activations after their nonlinearity, steps x hiddenSize each: LSTM i, f, g, o (cifg:
+   * i, g, o); GRU r, z, n. */
+  gates: Record<string, Float32Array>;
+  /** projSize when set, else hiddenSize. */
+  hSize: number;
+  hiddenSize: number;
+}
+
+export interface Trace {
+  steps: number;
+  /** The token ids read (text or token input); null for dense input. */
+  tokens: Int32Array | null;
+  /** The requested layers in layer order, forward then reverse for a bidirectional model. */
+  layers: TraceLayer[];
+  /** steps x outputSize, the head applied at every step: softmax head: the next-token
+   * distribution after each step (as predict's); mse head: the outputs. null when
+   * { probabilities: false }. */
+  probabilities: Float32Array | null;
+}
+
+export interface TraceOptions {
+  /** Layers to record (0-based; default all). The others are computed, not copied out. */
+  layers?: number[];
+  /** Compute the head's outputs at every step (default true). */
+  probabilities?: boolean;
 }
 
 export interface TensorInfo {
@@ -450,7 +514,21 @@ export class Model {
 
   resetInference(): void;
   step(input: number | ArrayLike<number>): Float32Array;
+  /** Every step's h, c and gate activations, and the head's outputs, from a zero state; the
+   * inference and training states are untouched. Input: text (through the model's vocabulary),
+   * token ids, or for a dense model an array of input vectors (or one flat array). At most
+   * limits.maxSteps steps. */
+  trace(input: string | ArrayLike<number> | ArrayLike<number>[], options?: TraceOptions): Trace;
+  /** The inference state as bytes (versioned, checksummed): each layer's h and c, the pending
+   * logits, the tokens read (for repetitionPenalty) and the sampler's random state. */
+  inferenceState(): Uint8Array;
+  /** Put back a state inferenceState() wrote, for a model of the same shape; damaged bytes or
+   * another shape throw an LstmError and change nothing. */
+  restoreInferenceState(bytes: Uint8Array): void;
+  /** Options checked when it is called; no `n` (use generate). */
   generateChars(options?: GenerateOptions): Generator<string, void, unknown>;
+  generate(vocab: Vocabulary, options: GenerateSamplesOptions): string[];
+  generate(options: GenerateSamplesOptions): string[];
   generate(vocab: Vocabulary, options?: GenerateOptions): string;
   generate(options?: GenerateOptions): string;
   generateStream(vocab: Vocabulary, options?: GenerateOptions): AsyncGenerator<string, void, unknown>;
@@ -755,6 +833,7 @@ export type TrainingText = string | { text: string; name?: string };
  *   worker.dispose();
  */
 export class TrainingWorker extends EventTarget {
+  private constructor();
   /** Start the thread and load the wasm module there (init options: default, every core
    * where shared memory exists). */
   static create(options?: { init?: InitOptions }): Promise<TrainingWorker>;
