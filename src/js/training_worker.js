@@ -64,18 +64,14 @@ const bytesOf = (what, bytes) => {
   throw new LstmError(`TrainingWorker.${what}: bytes must be a Uint8Array or ArrayBuffer`);
 };
 
+/** Made by TrainingWorker.create (the thread starts asynchronously). */
 export class TrainingWorker extends EventTarget {
   #thread = null;
   #pending = new Map(); // id -> { resolve, reject, chunk }
   #nextId = 1;
   #state = 'idle';
   #failure = null;      // the LstmError every request gets once the thread is gone
-  #info = null;
-
-  /** @internal use TrainingWorker.create */
-  constructor() {
-    super();
-  }
+  #info = null;         // buildInfo() of the thread's module
 
   /** Start a thread and load the wasm module in it; `init`: its init() options (default:
    * every core where shared memory exists). Resolves once it is ready. */
