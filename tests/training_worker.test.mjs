@@ -39,6 +39,17 @@ async function fileAfter(steps) {
   }
 }
 
+/** fn(worker) on a new TrainingWorker holding a new session of TEXT; the worker is disposed after. */
+async function withSession(fn) {
+  const worker = await TrainingWorker.create();
+  try {
+    await worker.createSession(CORPUS, SETTINGS);
+    return await fn(worker);
+  } finally {
+    worker.dispose();
+  }
+}
+
 /** Events of a worker by type, as they arrive. */
 function record(worker) {
   const seen = { progress: [], sample: [], state: [] };
@@ -84,87 +95,69 @@ test('a Session trains on the worker thread: progress and sample events, and the
   }
 });
 
-test(`pause, resume and cancel are answered within ${LATENCY_MS} ms; no step is taken while paused`, async () => {
-  const worker = await TrainingWorker.create();
-  try {
-    await worker.createSession(CORPUS, SETTINGS);
-    const run = worker.train();
-    const random = rng(5);
-    const latency = { pause: [], resume: [], cancel: [] };
-    for (let i = 0; i < 8; i++) {
-      await sleep(30 + 220 * random()); // land anywhere in a unit
-      const [pause, paused] = await timed(worker.pause());
-      assert.deepEqual(paused, { state: 'paused' });
-      latency.pause.push(pause);
-      const at = (await worker.info()).progress.steps;
-      await sleep(150);
-      assert.equal((await worker.info()).progress.steps, at, 'no step while paused');
-      const [resume, resumed] = await timed(worker.resume());
-      assert.deepEqual(resumed, { state: 'running' });
-      latency.resume.push(resume);
-    }
+test(`pause, resume and cancel are answered within ${LATENCY_MS} ms; no step is taken while paused`, () => withSession(async (worker) => {
+  const run = worker.train();
+  const random = rng(5);
+  const latency = { pause: [], resume: [], cancel: [] };
+  for (let i = 0; i < 8; i++) {
+    await sleep(30 + 220 * random()); // land anywhere in a unit
+    const [pause, paused] = await timed(worker.pause());
+    assert.deepEqual(paused, { state: 'paused' });
+    latency.pause.push(pause);
+    const at = (await worker.info()).progress.steps;
+    await sleep(150);
+    assert.equal((await worker.info()).progress.steps, at, 'no step while paused');
+    const [resume, resumed] = await timed(worker.resume());
+    assert.deepEqual(resumed, { state: 'running' });
+    latency.resume.push(resume);
+  }
+  await sleep(120);
+  const [cancel] = await timed(worker.cancel());
+  latency.cancel.push(cancel);
+  const result = await run;
+  assert.equal(result.reason, 'cancelled');
+  assert.equal(worker.state, 'idle');
+  console.log(`  session: pause ${fmt(latency.pause)} ms; resume ${fmt(latency.resume)} ms; cancel ${fmt(latency.cancel)} ms (${result.steps} steps)`);
+  for (const [what, list] of Object.entries(latency)) assert.ok(Math.max(...list) < LATENCY_MS, `${what}: ${fmt(list)} ms`);
+}));
+
+test('the file and the model can be taken at any time: mid-run, they are those of the steps taken', () => withSession(async (worker) => {
+  const run = worker.train({ steps: 400 });
+  const taken = [];
+  for (let i = 0; i < 3; i++) {
     await sleep(120);
-    const [cancel] = await timed(worker.cancel());
-    latency.cancel.push(cancel);
-    const result = await run;
-    assert.equal(result.reason, 'cancelled');
-    assert.equal(worker.state, 'idle');
-    console.log(`  session: pause ${fmt(latency.pause)} ms; resume ${fmt(latency.resume)} ms; cancel ${fmt(latency.cancel)} ms (${result.steps} steps)`);
-    for (const [what, list] of Object.entries(latency)) assert.ok(Math.max(...list) < LATENCY_MS, `${what}: ${fmt(list)} ms`);
-  } finally {
-    worker.dispose();
-  }
-});
-
-test('the file and the model can be taken at any time: mid-run, they are those of the steps taken', async () => {
-  const worker = await TrainingWorker.create();
-  try {
-    await worker.createSession(CORPUS, SETTINGS);
-    const run = worker.train({ steps: 400 });
-    const taken = [];
-    for (let i = 0; i < 3; i++) {
-      await sleep(120);
-      const [ms, bytes] = await timed(worker.save());
-      const model = await worker.model();
-      const steps = (await Model.load(bytes)).metadata.progress.steps;
-      taken.push({ ms, bytes, steps });
-      assert.ok(model instanceof Model && model.vocabulary.size === new Corpus(TEXT).vocab.size, 'a Model on this thread');
-      assert.ok(model.metadata.progress.steps >= steps);
-      model.dispose();
-    }
-    await run;
-    console.log(`  files at steps ${taken.map((t) => t.steps).join(', ')}, each in ${fmt(taken.map((t) => t.ms))} ms`);
-    assert.ok(taken[0].steps > 0 && taken[0].steps < taken[2].steps && taken[2].steps < 400, 'taken while training');
-    for (const t of taken) {
-      assert.ok(t.ms < LATENCY_MS, `save answered in ${t.ms.toFixed(0)} ms`);
-      sameBytes(t.bytes, await fileAfter(t.steps), `the file taken at step ${t.steps}`);
-    }
-  } finally {
-    worker.dispose();
-  }
-});
-
-test('generation streams from the worker\'s model: pieces, the text this thread generates, stopped by break', async () => {
-  const worker = await TrainingWorker.create();
-  try {
-    await worker.createSession(CORPUS, SETTINGS);
-    await worker.train({ steps: 30 });
-    const pieces = [];
-    for await (const piece of worker.generate({ prompt: 'First', length: 30_000, seed: 7, temperature: 0.8 })) pieces.push(piece);
+    const [ms, bytes] = await timed(worker.save());
     const model = await worker.model();
-    assert.equal(pieces.join(''), model.generate({ prompt: 'First', length: 30_000, seed: 7, temperature: 0.8 }));
+    const steps = (await Model.load(bytes)).metadata.progress.steps;
+    taken.push({ ms, bytes, steps });
+    assert.ok(model instanceof Model && model.vocabulary.size === new Corpus(TEXT).vocab.size, 'a Model on this thread');
+    assert.ok(model.metadata.progress.steps >= steps);
     model.dispose();
-    assert.ok(pieces.length > 1, `${pieces.length} pieces`);
-    // leaving the loop early stops it; the worker answers the next request at once
-    let got = 0;
-    for await (const piece of worker.generate({ length: 1e6, seed: 1 })) { got += piece.length; break; }
-    const [ms] = await timed(worker.info());
-    assert.ok(got > 0 && ms < LATENCY_MS, `stopped: the next request answered in ${ms.toFixed(0)} ms`);
-    console.log(`  30,000 characters in ${pieces.length} pieces; a stopped generation freed the thread in ${ms.toFixed(0)} ms`);
-  } finally {
-    worker.dispose();
   }
-});
+  await run;
+  console.log(`  files at steps ${taken.map((t) => t.steps).join(', ')}, each in ${fmt(taken.map((t) => t.ms))} ms`);
+  assert.ok(taken[0].steps > 0 && taken[0].steps < taken[2].steps && taken[2].steps < 400, 'taken while training');
+  for (const t of taken) {
+    assert.ok(t.ms < LATENCY_MS, `save answered in ${t.ms.toFixed(0)} ms`);
+    sameBytes(t.bytes, await fileAfter(t.steps), `the file taken at step ${t.steps}`);
+  }
+}));
+
+test('generation streams from the worker\'s model: pieces, the text this thread generates, stopped by break', () => withSession(async (worker) => {
+  await worker.train({ steps: 30 });
+  const pieces = [];
+  for await (const piece of worker.generate({ prompt: 'First', length: 30_000, seed: 7, temperature: 0.8 })) pieces.push(piece);
+  const model = await worker.model();
+  assert.equal(pieces.join(''), model.generate({ prompt: 'First', length: 30_000, seed: 7, temperature: 0.8 }));
+  model.dispose();
+  assert.ok(pieces.length > 1, `${pieces.length} pieces`);
+  // leaving the loop early stops it; the worker answers the next request at once
+  let got = 0;
+  for await (const piece of worker.generate({ length: 1e6, seed: 1 })) { got += piece.length; break; }
+  const [ms] = await timed(worker.info());
+  assert.ok(got > 0 && ms < LATENCY_MS, `stopped: the next request answered in ${ms.toFixed(0)} ms`);
+  console.log(`  30,000 characters in ${pieces.length} pieces; a stopped generation freed the thread in ${ms.toFixed(0)} ms`);
+}));
 
 test(`a fit runs on the worker: the history of Model.fit, progress events, pause/resume/cancel within ${LATENCY_MS} ms`, async () => {
   const [x, y] = repeatTask(600, 51, 3, 3, 24);
