@@ -21,6 +21,10 @@ export async function availableThreads() {
   return { available: globalThis.navigator?.hardwareConcurrency ?? 1, reason: 'cross-origin isolated page' };
 }
 
+/** A Node.js worker's execArgv: the process's, less --input-type, which a worker refuses
+ * (node --input-type=module -e ... would otherwise fail to start any). */
+export const nodeWorkerArgv = () => process.execArgv.filter((a) => !a.startsWith('--input-type'));
+
 /** May this thread block in memory.atomic.wait? A browser's main thread may not. */
 export const mayBlock = () => isNode || typeof window === 'undefined';
 
@@ -39,7 +43,7 @@ export async function startThreads(n, module, memory, exports, malloc) {
 
 async function nodeWorker(data) {
   const { Worker } = await import(/* @vite-ignore */ 'node:worker_threads');
-  const worker = new Worker(new URL('./thread-worker.js', import.meta.url), { workerData: data });
+  const worker = new Worker(new URL('./thread-worker.js', import.meta.url), { workerData: data, execArgv: nodeWorkerArgv() });
   worker.unref();
   return new Promise((resolve, reject) => {
     worker.once('message', resolve);

@@ -7,6 +7,7 @@ import { STATUS } from './abi.js';
 import { checkOptions } from './checks.js';
 import { LstmError, errorFromData } from './errors.js';
 import { Model } from './model.js';
+import { nodeWorkerArgv } from './threads.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
@@ -23,9 +24,7 @@ class TrainingEvent extends Event {
 async function startThread(receive, fail) {
   if (isNode) {
     const { Worker } = await import(/* @vite-ignore */ 'node:worker_threads');
-    // not the caller's --input-type, which a worker refuses (node --input-type=module -e ...)
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(new URL('./training-thread.js', import.meta.url), { execArgv });
+    const worker = new Worker(new URL('./training-thread.js', import.meta.url), { execArgv: nodeWorkerArgv() });
     worker.on('message', receive);
     worker.on('error', (e) => fail(`${e.name}: ${e.message}`));
     worker.on('exit', (code) => fail(`the thread exited (code ${code})`));
