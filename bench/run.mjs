@@ -56,8 +56,9 @@ function forwardFlops({ hidden: H, layers: L }) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
 const spread = (xs) => (xs.length > 1 ? `${Math.round(Math.min(...xs))}-${Math.round(Math.max(...xs))}` : '');
 
-/** Our four workloads on one build: { simd, threads } picks it. */
-async function measureOurs(name, buildOptions, text) {
+/** Our four workloads on one build: { simd, threads } picks it; int8: generation also from the
+ * model saved as an int8 file. */
+async function measureOurs(name, buildOptions, text, { int8 = false } = {}) {
   const results = {};
   const vocab = Vocabulary.fromText(text);
   for (const [wname, w] of Object.entries(WORKLOADS)) {
@@ -88,6 +89,19 @@ async function measureOurs(name, buildOptions, text) {
     }
     results[g] = { chars_per_s: median(gen), runs: gen };
     log(`${name} ${g}: ${Math.round(median(gen))} chars/s`);
+    if (int8) { // the same model as an int8 file (issue 15), generating in the same run
+      const bytes = model.save({ trainingState: false });
+      const q = await Model.load(model.save({ quantize: 'int8' }), { wasm });
+      const qgen = [];
+      for (let r = 0; r < REPEATS; r++) {
+        const t0 = performance.now();
+        const out = q.generate(vocab, { prompt: '\n', length: GEN_CHARS, temperature: 1, seed: r + 1, chunk: 256 });
+        qgen.push(out.length / ((performance.now() - t0) / 1000));
+      }
+      results[`${g}-int8`] = { chars_per_s: median(qgen), runs: qgen, float_bytes: bytes.length, int8_bytes: q.save().length };
+      log(`${name} ${g} int8: ${Math.round(median(qgen))} chars/s`);
+      q.dispose();
+    }
     model.dispose();
     data.dispose();
   }
@@ -169,7 +183,7 @@ const report = {
   machine: `${os.cpus()[0].model}, ${CORES} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
   date: new Date().toISOString(), quick: QUICK, threads: CORES,
 };
-report.simd1 = await measureOurs('simd, 1 thread', { simd: true, threads: 1 }, text);
+report.simd1 = await measureOurs('simd, 1 thread', { simd: true, threads: 1 }, text, { int8: true });
 report.simdN = await measureOurs(`simd, ${CORES} threads`, { simd: true, threads: CORES }, text);
 report.scalar = await measureOurs('scalar', { simd: false }, text);
 if (!flag('--no-browser')) report.browser = await measureBrowser(text).catch((e) => { log(`browser run failed: ${e.message}`); return null; });
@@ -233,6 +247,13 @@ report.targets = TARGETS.map(([name, col, floor, what]) => {
   console.log(`  ${met ? 'met   ' : 'missed'} ${what}: ${fmt(value)} against ${fmt(need)} (${by > 0 ? '+' : ''}${by}%)`);
   return { what, value, need, met };
 });
+
+console.log('\nint8 files (issue 15: generation >= 1.3x float32 on the G2 shape, in this run; files >= 3.5x smaller):');
+for (const g of ['G1', 'G2']) {
+  const f = report.simd1[g], q = report.simd1[`${g}-int8`];
+  if (!q) continue;
+  console.log(`  ${g}: float32 ${fmt(f.chars_per_s)}, int8 ${fmt(q.chars_per_s)} chars/s (${ratio(q.chars_per_s, f.chars_per_s)}); file ${(q.float_bytes / 2 ** 20).toFixed(2)} MiB -> ${(q.int8_bytes / 2 ** 20).toFixed(2)} MiB (${ratio(q.float_bytes, q.int8_bytes)} smaller)`);
+}
 
 console.log('\nachieved GFLOP/s of the products (training = 3 x forward; forward per char = sum over layers of 2*4H*(X+H), layer 0 without X, + 2*H*V)');
 for (const name of ['W1', 'W2']) {
