@@ -7,14 +7,15 @@ export NODE_PATH := /usr/share/nodejs
 CORE_SRC    := src/model.c src/params.c src/workspace.c src/cell_lstm.c src/cell_lstm_ln.c \
                src/cell_gru.c src/unit.c src/network.c src/train.c src/optimizer.c \
                src/step_guard.c src/sampler.c src/infer.c src/serialize.c src/build_info.c \
-               src/quantize.c src/threads.c src/kernels_scalar.c src/kernels_wasmsimd.c
+               src/quantize.c src/threads.c src/trace.c src/kernels_scalar.c src/kernels_wasmsimd.c
 CORE_HDR    := include/lstm.h src/model.h src/cell.h src/kernels.h src/kernel_elements.h \
                src/fastmath.h src/rng.h
 # Test entry points (every kernel of both tables, a look at a cell's gates): the native tests
 # and the test wasm builds in build/test/ link them; the release wasm in dist/ does not.
 TEST_SRC    := tests/kernel_check.c
 EXPORTS     := $(shell bash tools/wasm-exports.sh)
-TEST_EXPORTS := $(shell bash tools/wasm-exports.sh test)
+TEST_EXPORTS := $(shell bash tools/wasm-exports.sh test-simd)
+TEST_EXPORTS_SCALAR := $(shell bash tools/wasm-exports.sh test)
 
 WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 EMCC        := emcc
@@ -28,7 +29,7 @@ SIMD_FLAGS  := -msimd128
 CC          := gcc
 NATIVE_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
                  -fno-omit-frame-pointer
-NATIVE_TESTS := build/native/test_core build/native/test_faults
+NATIVE_TESTS := build/native/test_core build/native/test_faults build/native/test_inspect
 
 .PHONY: all deps test test-native test-js test-fuzz test-valgrind lint layout demo bench fuzz clean
 
@@ -66,7 +67,7 @@ build/test/lstm-simd.wasm: $(CORE_SRC) $(TEST_SRC) $(CORE_HDR) Makefile tools/wa
 
 build/test/lstm-scalar.wasm: $(CORE_SRC) $(TEST_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
 	@mkdir -p build/test
-	$(EMCC) $(EMCC_CFLAGS) $(CORE_SRC) $(TEST_SRC) $(EMCC_LDFLAGS) -sEXPORTED_FUNCTIONS=$(TEST_EXPORTS) -o $@
+	$(EMCC) $(EMCC_CFLAGS) $(CORE_SRC) $(TEST_SRC) $(EMCC_LDFLAGS) -sEXPORTED_FUNCTIONS=$(TEST_EXPORTS_SCALAR) -o $@
 
 TEST_WASM   := build/test/lstm-simd.wasm build/test/lstm-scalar.wasm build/test/lstm-simd-threads.wasm
 

@@ -394,6 +394,39 @@ lstm_status lstm_sample(lstm_model *model, const lstm_sampling *sampling, int32_
 lstm_status lstm_generate(lstm_model *model, const int32_t *prompt, int32_t n_prompt,
                           const lstm_sampling *sampling, int32_t n_out, int32_t *out);
 
+/* ---- a look inside: every step's activations of one sequence ----
+ * lstm_trace runs one sequence from a zero state through the network's own forward pass (the
+ * input products of a chunk of steps as one matrix product, the recurrent product per step,
+ * the state carried from chunk to chunk; a bidirectional model's sequence as one chunk) and
+ * copies out what it computed: for each recorded unit (one direction of one layer; units in
+ * layer order, a layer's forward unit then its reverse unit) h, c and the gate activations
+ * after their nonlinearity, and the head's outputs at every step. A reverse unit's step t is
+ * its state after reading inputs T-1 down to t: what the layer outputs at t. Buffers are
+ * step-major; NULL skips an output; capacities are in floats. The inference state, the
+ * training state and everything else of the model are left as they were; a quantised model
+ * traces on its int8 matrices. */
+typedef struct lstm_trace_request {
+    int32_t steps;          /* T in [1, LSTM_MAX_STEPS] */
+    const int32_t *tokens;  /* (T) ids in [0, input_vocab) for token models; else NULL */
+    const float *inputs;    /* (T, input_size) finite values for dense models; else NULL */
+    uint32_t layers;        /* bit l set: record layer l (each of its units); bits >= num_layers
+                               must be clear. Layers not recorded are computed, not copied. */
+    float *h;               /* (U, T, S) h after each step (S = proj_size or H), U = recorded units */
+    uint32_t h_capacity;
+    float *c;               /* (U, T, H) the cell state after each step (the LSTM cells; with
+                               layer_norm the normalised c); must be NULL for the GRU */
+    uint32_t c_capacity;
+    float *gates;           /* (U, gates, T, H) gate-major: LSTM i, f, g, o (CIFG i, g, o), GRU r, z, n */
+    uint32_t gates_capacity;
+    float *outputs;         /* (T, V) the head at every step: softmax probabilities (as lstm_predict
+                               computes them) or the MSE head's values */
+    uint32_t outputs_capacity;
+} lstm_trace_request;
+
+/* LSTM_ERR_BUFFER_TOO_SMALL names the buffer whose capacity is short; LSTM_ERR_TOKEN_RANGE a
+ * token outside the vocabulary. */
+lstm_status lstm_trace(lstm_model *model, const lstm_trace_request *request);
+
 /* ---- threads ----
  * The large matrix products of every model run on lstm_threads() threads, cut so that each
  * element is summed as one thread sums it: results are bit-identical for any count. Only the

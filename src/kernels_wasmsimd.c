@@ -150,6 +150,26 @@ static void gemm_nt_wasmsimd(int M, int N, int K, const float *A, int lda, const
             STORE(c + j, ADD(LOAD(c + j), r0));
             STORE(c + j + 4, ADD(LOAD(c + j + 4), r1));
         }
+        /* then 4 rows of B summed as the 2-row tile sums them: every element of C comes out
+         * the same whether its row of A is in a pair or alone, so a batch of samples writes
+         * each sample's one-row text, and a trace the values of a batched forward */
+        if (j + 4 <= N) {
+            const float *b = B + (size_t)j * ldb;
+            f32x4 s[4];
+            for (int q = 0; q < 4; q++) s[q] = SPLAT(0);
+            for (int k = 0; k < K4; k += 4) {
+                f32x4 x = LOAD(a + k);
+                for (int q = 0; q < 4; q++) s[q] = ADD(s[q], MUL(x, LOAD(b + (size_t)q * ldb + k)));
+            }
+            f32x4 r = hsum4(s[0], s[1], s[2], s[3]);
+            if (K4 < K) {
+                float t[4];
+                for (int q = 0; q < 4; q++) t[q] = dot_tail(a, b + (size_t)q * ldb, K4, K);
+                r = ADD(r, LOAD(t));
+            }
+            STORE(c + j, ADD(LOAD(c + j), r));
+            j += 4;
+        }
         for (; j < N; j++) {
             const float *b = B + (size_t)j * ldb;
             f32x4 s = SPLAT(0);

@@ -190,6 +190,10 @@ lstm_status lstm_workspace_for(lstm_model *m, int B, int T);
 void lstm_workspace_relayout(lstm_model *m, int T);
 /* Allocate the inference workspace (one sequence, one step, forward only). */
 lstm_status lstm_workspace_infer(lstm_model *m);
+/* Allocate w as a forward-only workspace for (B, T), zeroed (LSTM_ERR_OUT_OF_MEMORY, no
+ * message, on failure; w is then empty); it also runs any shorter T at the same B. */
+lstm_status lstm_workspace_forward(const lstm_model *m, lstm_workspace *w, int B, int T);
+void lstm_workspace_free(lstm_workspace *w); /* an empty w is allowed */
 
 /* ---- the model ---- */
 

@@ -144,16 +144,25 @@ void lstm_workspace_relayout(lstm_model *m, int T) {
     m->ws.T = T;
 }
 
-lstm_status lstm_workspace_infer(lstm_model *m) {
-    lstm_workspace *w = &m->infer;
-    const uint64_t bytes = lay_out(&m->cfg, m->q8 != NULL, w, 1, 1, 0, NULL);
-    w->arena = calloc(1, (size_t)bytes);
+lstm_status lstm_workspace_forward(const lstm_model *m, lstm_workspace *w, int B, int T) {
+    memset(w, 0, sizeof *w);
+    const uint64_t bytes = lay_out(&m->cfg, m->q8 != NULL, w, B, T, 0, NULL);
+    if (bytes > (uint64_t)SIZE_MAX / 2) return LSTM_ERR_OUT_OF_MEMORY;
+    w->arena = calloc(1, (size_t)bytes); /* zeroed: every unit starts from a zero state */
     if (!w->arena) return LSTM_ERR_OUT_OF_MEMORY;
     w->bytes = (size_t)bytes;
-    lay_out(&m->cfg, m->q8 != NULL, w, 1, 1, 0, w->arena);
-    w->B = w->T = 1;
+    lay_out(&m->cfg, m->q8 != NULL, w, B, T, 0, w->arena);
+    w->B = B;
+    w->T = T;
     return LSTM_OK;
 }
+
+void lstm_workspace_free(lstm_workspace *w) {
+    free(w->arena);
+    memset(w, 0, sizeof *w);
+}
+
+lstm_status lstm_workspace_infer(lstm_model *m) { return lstm_workspace_forward(m, &m->infer, 1, 1); }
 
 lstm_status lstm_estimate_memory(const lstm_config *config, int32_t batch, int32_t steps, int32_t optimizer,
                                  lstm_memory *out, lstm_message *msg) {

@@ -98,3 +98,28 @@ test('a quantised model generates and predicts bit-identically on 1 and 2 thread
   assert.equal(out[1].text, out[0].text);
   assert.deepEqual(out[1].probs, out[0].probs);
 });
+
+test('trace: every unit\'s h, c, gates and the probabilities bit-identical on 1 and 2 threads (float and quantised)', async () => {
+  const r = rng(12);
+  // hidden 301: the recurrent products of single steps are cut (by columns), and the chunks'
+  // input and head products (128 rows) by rows; 300 steps cross two chunk boundaries
+  const tokens = Array.from({ length: 300 }, () => Math.floor(r() * 23));
+  for (const options of [{ hiddenSize: 301, layers: 2 }, { hiddenSize: 150, layers: 2, bidirectional: true, cell: 'gru' }, { hiddenSize: 300, layers: 2, quantize: true }]) {
+    const { quantize, ...create } = options;
+    const out = [];
+    for (const wasm of [one, two]) {
+      let model = await Model.create({ vocabSize: 23, seed: 5, ...create, wasm });
+      if (quantize) {
+        const q = await Model.load(model.save({ quantize: 'int8' }), { wasm });
+        model.dispose();
+        model = q;
+      }
+      try {
+        out.push(model.trace(tokens));
+      } finally {
+        model.dispose();
+      }
+    }
+    assert.deepEqual(out[1], out[0], JSON.stringify(options));
+  }
+});

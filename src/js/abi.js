@@ -103,8 +103,15 @@ export const MEMORY = struct('lstm_memory', [
   ['inferenceBytes', 'u64'], ['totalBytes', 'u64'],
 ]);
 
+export const TRACE_REQUEST = struct('lstm_trace_request', [
+  ['steps', 'i32'], ['tokens', 'ptr'], ['inputs', 'ptr'], ['layers', 'u32'], ['h', 'ptr'], ['hCapacity', 'u32'],
+  ['c', 'ptr'], ['cCapacity', 'u32'], ['gates', 'ptr'], ['gatesCapacity', 'u32'], ['outputs', 'ptr'],
+  ['outputsCapacity', 'u32'],
+]);
+
 /** Every layout above, for the ABI test. */
-export const STRUCTS = Object.freeze([CONFIG, OPTIMIZER, BATCH, SAMPLING, STEP_GUARD, TRAINING_STATS, TENSOR_INFO, MEMORY]);
+export const STRUCTS = Object.freeze([CONFIG, OPTIMIZER, BATCH, SAMPLING, STEP_GUARD, TRAINING_STATS, TENSOR_INFO, MEMORY,
+  TRACE_REQUEST]);
 
 // ---- reading and writing ----
 

@@ -12,6 +12,7 @@ import { LstmError, statusError } from './errors.js';
 import { applyTrainingOptions, evaluate, fit, fitAsync, predict } from './fit.js';
 import { generateChars, generateStream, generateText } from './generate.js';
 import { wasmInstance } from './loader.js';
+import { trace } from './trace.js';
 import { TextDataset, TokenStream, Vocabulary } from './text.js';
 
 // lstm_create and lstm_load have no model to hold a failure's message: it comes back in an
@@ -519,6 +520,10 @@ export class Model {
     this.#check(w.x.lstm_infer_step(p, input, 0, 0), 'step');
     return w.f32(w.x.lstm_infer_logits(p), V).slice();
   }
+
+  /** Every step's h, c and gate activations of one sequence (text, token ids, or dense input
+   * vectors), and the head's outputs, from a zero state; nothing else moves. See lstm.d.ts. */
+  trace(input, options = {}) { return trace(this, this.#core(), input, options); }
 
   /**
    * Generate text: yields strings (one character each) as they are produced.

@@ -122,6 +122,14 @@ static lstm_status op_task(lstm_model **m, void *ctx) {
     return st;
 }
 
+/* a trace allocates its chunk's activations: refused cleanly, nothing of the model moved */
+static lstm_status op_trace(lstm_model **m, void *ctx) {
+    train_ctx *c = ctx;
+    float h[2 * 12 * 6], out[12 * 7];
+    const lstm_trace_request r = {12, c->tokens, NULL, 3, h, 2 * 12 * 6, NULL, 0, NULL, 0, out, 12 * 7};
+    return lstm_trace(*m, &r);
+}
+
 static lstm_status op_setters(lstm_model **m, void *ctx) {
     (void)ctx;
     static const uint32_t vocab[7] = {'a', 'b', 'c', 'd', 'e', 'f', 'g'};
@@ -148,6 +156,7 @@ int main(void) {
     memcpy(tc.params, lstm_parameters(m), tc.n * sizeof(float));
     total += sweep("first training step", op_train, &tc, &m, check_unchanged);
     total += sweep("evaluate", op_evaluate, &tc, &m, NULL);
+    total += sweep("trace", op_trace, &tc, &m, NULL);
     total += sweep("vocabulary, metadata, optimizer", op_setters, NULL, &m, NULL);
 
     lstm_model *task = NULL;

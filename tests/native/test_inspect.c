@@ -1,0 +1,316 @@
+/* test_inspect.c - native tests (ASan, UBSan) of the calls that look inside a model and branch
+ * its generation: lstm_trace against the batched forward and lstm_predict, bit for bit, over
+ * chunk boundaries, for every cell and both directions; its bounds checks; and that it leaves
+ * the inference and training states as they were. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../include/lstm.h"
+
+static int g_failed, g_passed;
+
+/* tests/kernel_check.c: the gate activations of the last batched forward (test builds only) */
+const float *lstm_test_gate_activations(const lstm_model *m, int u);
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            printf("  FAIL %s:%d: ", __FILE__, __LINE__);                  \
+            printf(__VA_ARGS__);                                           \
+            printf("\n");                                                  \
+            g_failed++;                                                    \
+            return;                                                        \
+        }                                                                  \
+    } while (0)
+#define OK(call) CHECK((call) == LSTM_OK, "%s failed: %s", #call, m ? lstm_error_message(m) : "")
+
+static void run(const char *name, void (*fn)(void)) {
+    int before = g_failed;
+    printf("- %s\n", name);
+    fn();
+    if (g_failed == before) g_passed++;
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static double urand(void) { /* xorshift64: test data only */
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+static lstm_model *create(lstm_config c) {
+    lstm_model *m = NULL;
+    lstm_message msg;
+    if (lstm_create(&c, &m, &msg) != LSTM_OK) printf("  create failed: %s\n", msg.text);
+    return m;
+}
+
+static int gate_count(const lstm_config *c) { return c->cell == LSTM_CELL_GRU || c->cifg ? 3 : 4; }
+static int state_size(const lstm_config *c) { return c->proj_size ? c->proj_size : c->hidden_size; }
+
+/* ---- trace ---- */
+
+typedef struct {
+    const char *name;
+    lstm_config c;
+} trace_case;
+
+/* The traced buffers of a request for every layer. */
+typedef struct {
+    lstm_trace_request r;
+    int U, ng, S, H, V, T;
+} traced;
+
+static int trace_all(lstm_model *m, const lstm_config *c, int T, const int32_t *tokens, const float *inputs,
+                     traced *t) {
+    const int D = c->bidirectional ? 2 : 1;
+    t->T = T, t->U = c->num_layers * D, t->ng = gate_count(c), t->S = state_size(c), t->H = c->hidden_size;
+    t->V = c->output_size;
+    const size_t nh = (size_t)t->U * T * t->S, nc = (size_t)t->U * T * t->H, ng = nc * t->ng, no = (size_t)T * t->V;
+    t->r = (lstm_trace_request){T, tokens, inputs, (1u << c->num_layers) - 1, malloc(nh * 4), (uint32_t)nh,
+                                c->cell == LSTM_CELL_GRU ? NULL : malloc(nc * 4), (uint32_t)nc, malloc(ng * 4), (uint32_t)ng,
+                                malloc(no * 4), (uint32_t)no};
+    return lstm_trace(m, &t->r);
+}
+
+static void traced_free(traced *t) {
+    free(t->r.h);
+    free(t->r.c);
+    free(t->r.gates);
+    free(t->r.outputs);
+}
+
+/* One case: T steps (over two chunk boundaries) through lstm_trace and through lstm_predict on
+ * a batch of one; the outputs and every unit's gates must be the same floats (the same
+ * kernels on the same rows: a chunk's carried state is the batch's own), and the traced h and c
+ * must follow from the traced gates by the cell's equations (a step or a gate out of place
+ * breaks them by far more than rounding). */
+static void check_trace_case(const trace_case *tc, int quantize) {
+    enum { T = 300 };
+    lstm_config c = tc->c;
+    lstm_model *m = create(c);
+    CHECK(m, "%s: create", tc->name);
+    if (quantize) { /* through an int8 file: the trace then runs on the int8 kernels */
+        size_t len;
+        lstm_save_size(m, LSTM_SAVE_INT8, &len);
+        uint8_t *buf = malloc(len);
+        lstm_message msg;
+        lstm_model *q = NULL;
+        OK(lstm_save(m, LSTM_SAVE_INT8, buf, len, &len));
+        lstm_status st = lstm_load(buf, len, &q, &msg);
+        free(buf);
+        lstm_free(m);
+        m = q;
+        CHECK(st == LSTM_OK, "%s: load int8: %s", tc->name, msg.text);
+    }
+    int32_t tokens[T];
+    static float inputs[T * 8];
+    const int X = c.input_vocab ? 0 : c.input_size;
+    for (int t = 0; t < T; t++) tokens[t] = c.input_vocab ? (int32_t)(urand() * c.input_vocab) : 0;
+    for (int i = 0; i < T * X; i++) inputs[i] = (float)(2 * urand() - 1);
+    traced tr;
+    lstm_status st = trace_all(m, &c, T, c.input_vocab ? tokens : NULL, c.input_vocab ? NULL : inputs, &tr);
+    CHECK(st == LSTM_OK, "%s: trace: %s", tc->name, lstm_error_message(m));
+    const int V = tr.V, H = tr.H, S = tr.S, ng = tr.ng, D = c.bidirectional ? 2 : 1;
+    float *p = malloc((size_t)T * V * sizeof(float));
+    lstm_batch b = {1, T, c.input_vocab ? tokens : NULL, c.input_vocab ? NULL : inputs, NULL, NULL, NULL};
+    lstm_status pst = lstm_predict(m, &b, p, (size_t)T * V);
+    int out_diff = 0, gate_diff = 0;
+    for (int i = 0; i < T * V && !c.last_step_only; i++) out_diff += p[i] != tr.r.outputs[i];
+    for (int u = 0; u < tr.U; u++) {
+        const float *g = lstm_test_gate_activations(m, u); /* (T, G) in the unit's own time order */
+        const int reverse = u % D == 1;
+        for (int t = 0; t < T; t++)
+            for (int q = 0; q < ng; q++)
+                for (int j = 0; j < H; j++) {
+                    const int row = reverse ? T - 1 - t : t;
+                    gate_diff += g[(size_t)row * ng * H + q * H + j] != tr.r.gates[(((size_t)u * ng + q) * T + t) * H + j];
+                }
+    }
+    /* the equations, from the traced values alone (no projection, layer norm or relu here:
+     * those cases are covered by the bitwise comparisons) */
+    double eq_err = 0;
+    const int plain = !c.proj_size && !c.layer_norm && !c.activation && !c.cifg && !c.peephole &&
+                      !c.recurrent_activation;
+    for (int u = 0; plain && u < tr.U; u++) {
+        const int reverse = u % D == 1;
+        for (int i = 0; i < T; i++) {
+            const int t = reverse ? T - 1 - i : i, prev = reverse ? t + 1 : t - 1; /* the unit's previous step */
+            for (int j = 0; j < H; j++) {
+                const float *gt = tr.r.gates;
+                const size_t at = (size_t)t * H + j;
+#define GATE(q) gt[(((size_t)u * ng + (q)) * T) * H + at]
+                const float hp = i == 0 ? 0.0f : tr.r.h[((size_t)u * T + prev) * S + j];
+                const float h = tr.r.h[((size_t)u * T + t) * S + j];
+                if (c.cell == LSTM_CELL_GRU) {
+                    eq_err = fmax(eq_err, fabs(h - ((1 - GATE(1)) * GATE(2) + GATE(1) * hp)));
+                } else {
+                    const float cp = i == 0 ? 0.0f : tr.r.c[((size_t)u * T + prev) * H + j];
+                    const float cn = tr.r.c[((size_t)u * T + t) * H + j];
+                    eq_err = fmax(eq_err, fabs(cn - (GATE(1) * cp + GATE(0) * GATE(2))));
+                    eq_err = fmax(eq_err, fabs(h - GATE(3) * tanh(cn)));
+                }
+#undef GATE
+            }
+        }
+    }
+    printf("  %-36s outputs %s, gates %s the batch's; equations %s %.1e\n", tc->name,
+           c.last_step_only ? "(last step: below)" : out_diff ? "DIFFER from predict's" : "equal predict's",
+           gate_diff ? "DIFFER from" : "equal", plain ? "within" : "not checked", eq_err);
+    free(p);
+    traced_free(&tr);
+    lstm_free(m);
+    CHECK(pst == LSTM_OK, "predict");
+    CHECK(out_diff == 0, "%s: %d outputs differ from lstm_predict's", tc->name, out_diff);
+    CHECK(gate_diff == 0, "%s: %d gate values differ from the batched forward's", tc->name, gate_diff);
+    CHECK(eq_err < 1e-5, "%s: traced h and c do not follow from the traced gates (%g)", tc->name, eq_err);
+}
+
+static void test_trace_matches_forward(void) {
+    static const trace_case cases[] = {
+        {"lstm, tokens, 2 layers", {.input_vocab = 13, .hidden_size = 9, .num_layers = 2, .output_size = 13, .seed = 1}},
+        {"lstm, dense, mse head", {.input_size = 5, .hidden_size = 7, .num_layers = 2, .output_size = 3, .seed = 2,
+                                   .head = LSTM_HEAD_MSE}},
+        {"lstm peephole cifg relu", {.input_vocab = 6, .hidden_size = 6, .num_layers = 2, .output_size = 6, .seed = 3,
+                                     .peephole = 1, .cifg = 1, .activation = LSTM_ACTIVATION_RELU}},
+        {"lstm hard sigmoid, projection", {.input_vocab = 6, .hidden_size = 10, .num_layers = 3, .output_size = 6,
+                                           .seed = 4, .proj_size = 4, .recurrent_activation = 1}},
+        {"lstm layer norm", {.input_vocab = 6, .hidden_size = 8, .num_layers = 2, .output_size = 6, .seed = 5,
+                             .layer_norm = 1}},
+        {"gru, tokens", {.input_vocab = 7, .hidden_size = 12, .num_layers = 2, .output_size = 7, .seed = 6,
+                         .cell = LSTM_CELL_GRU}},
+        {"gru reset before, dense", {.input_size = 3, .hidden_size = 5, .num_layers = 2, .output_size = 4, .seed = 7,
+                                     .cell = LSTM_CELL_GRU, .gru_reset_before = 1}},
+        {"bidirectional lstm, tokens", {.input_vocab = 8, .hidden_size = 6, .num_layers = 2, .output_size = 8, .seed = 8,
+                                        .bidirectional = 1}},
+        {"bidirectional gru, dense, last step", {.input_size = 4, .hidden_size = 5, .num_layers = 2, .output_size = 3,
+                                                 .seed = 9, .cell = LSTM_CELL_GRU, .bidirectional = 1,
+                                                 .head = LSTM_HEAD_MSE, .last_step_only = 1}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int before = g_failed;
+        check_trace_case(&cases[i], 0); /* last_step_only: outputs compared in test_trace_last_step_head */
+        if (g_failed != before) return;
+    }
+    /* a quantised model traces on its int8 kernels, the same floats as its predict */
+    const trace_case q = {"quantised lstm with projection", {.input_vocab = 9, .hidden_size = 16, .num_layers = 2,
+                                                             .output_size = 9, .seed = 11, .proj_size = 5}};
+    check_trace_case(&q, 1);
+}
+
+static void test_trace_last_step_head(void) {
+    /* a last_step_only model: the head at the last traced step is predict's single output */
+    enum { T = 40 };
+    const lstm_config c = {.input_size = 4, .hidden_size = 5, .num_layers = 2, .output_size = 3, .seed = 9,
+                           .cell = LSTM_CELL_GRU, .head = LSTM_HEAD_MSE, .last_step_only = 1};
+    lstm_model *m = create(c);
+    CHECK(m, "create");
+    float x[T * 4], out[3], traced_out[T * 3];
+    for (int i = 0; i < T * 4; i++) x[i] = (float)(2 * urand() - 1);
+    lstm_batch b = {1, T, NULL, x, NULL, NULL, NULL};
+    OK(lstm_predict(m, &b, out, 3));
+    lstm_trace_request r = {T, NULL, x, 0, NULL, 0, NULL, 0, NULL, 0, traced_out, T * 3};
+    OK(lstm_trace(m, &r));
+    for (int v = 0; v < 3; v++) CHECK(out[v] == traced_out[(T - 1) * 3 + v], "output %d: %g vs %g", v, out[v], traced_out[(T - 1) * 3 + v]);
+    lstm_free(m);
+}
+
+static void test_trace_leaves_state(void) {
+    /* two identical models take the same inference steps and training steps; one also traces in
+     * between: its next logits and next loss must be the same floats */
+    const lstm_config c = {.input_vocab = 10, .hidden_size = 16, .num_layers = 2, .output_size = 10, .seed = 3,
+                           .dropout = 0.2f};
+    lstm_model *a = create(c), *m = create(c);
+    CHECK(a && m, "create");
+    int32_t tokens[4 * 9], targets[4 * 9], seq[200];
+    for (int i = 0; i < 36; i++) tokens[i] = i % 10, targets[i] = (i * 3) % 10;
+    for (int i = 0; i < 200; i++) seq[i] = (i * 7) % 10;
+    lstm_batch b = {4, 9, tokens, NULL, targets, NULL, NULL};
+    float la[2], lm[2], ya[10], ym[10];
+    OK(lstm_train_batch(a, &b, &la[0]));
+    OK(lstm_train_batch(m, &b, &lm[0]));
+    OK(lstm_infer_reset(a));
+    OK(lstm_infer_reset(m));
+    OK(lstm_infer_step(a, 3, NULL, NULL));
+    OK(lstm_infer_step(m, 3, NULL, NULL));
+    float h[2 * 200 * 16];
+    lstm_trace_request r = {200, seq, NULL, 3, h, 2 * 200 * 16, NULL, 0, NULL, 0, NULL, 0};
+    OK(lstm_trace(m, &r));
+    OK(lstm_infer_step(a, 4, NULL, ya));
+    OK(lstm_infer_step(m, 4, NULL, ym));
+    OK(lstm_train_batch(a, &b, &la[1]));
+    OK(lstm_train_batch(m, &b, &lm[1]));
+    CHECK(memcmp(ya, ym, sizeof ya) == 0, "the inference state moved");
+    CHECK(la[1] == lm[1], "the training state moved: loss %.9g vs %.9g", lm[1], la[1]);
+    int32_t ga[30], gm[30];
+    const lstm_sampling s = {1.0f, 0, 1.0f};
+    OK(lstm_generate(a, NULL, 0, &s, 30, ga));
+    OK(lstm_generate(m, NULL, 0, &s, 30, gm));
+    CHECK(memcmp(ga, gm, sizeof ga) == 0, "the sampler moved");
+    lstm_free(a);
+    lstm_free(m);
+}
+
+static void test_trace_bad_requests(void) {
+    const lstm_config c = {.input_vocab = 5, .hidden_size = 4, .num_layers = 2, .output_size = 5, .seed = 1};
+    const lstm_config g = {.input_size = 2, .hidden_size = 4, .num_layers = 1, .output_size = 2, .seed = 1,
+                           .cell = LSTM_CELL_GRU};
+    lstm_model *m = create(c), *gru = create(g);
+    CHECK(m && gru, "create");
+    int32_t tok[6] = {0, 1, 2, 3, 4, 0};
+    float h[2 * 6 * 4], cs[2 * 6 * 4], gates[2 * 4 * 6 * 4], out[6 * 5], x[12] = {0};
+    const lstm_trace_request good = {6, tok, NULL, 3, h, 48, cs, 48, gates, 192, out, 30};
+    OK(lstm_trace(m, &good));
+    struct { const char *what; lstm_trace_request r; lstm_status want; const char *says; } bad[] = {
+        {"steps 0", {0, tok, NULL, 3, h, 48, cs, 48, gates, 192, out, 30}, LSTM_ERR_INVALID_ARGUMENT, "steps must be in [1, 65536], got 0"},
+        {"steps above the limit", {LSTM_MAX_STEPS + 1, tok, NULL, 3, NULL, 0, NULL, 0, NULL, 0, NULL, 0}, LSTM_ERR_INVALID_ARGUMENT, "got 65537"},
+        {"a third layer", {6, tok, NULL, 7, h, 48, cs, 48, gates, 192, out, 30}, LSTM_ERR_INVALID_ARGUMENT, "layers 0x7"},
+        {"h one float short", {6, tok, NULL, 3, h, 47, cs, 48, gates, 192, out, 30}, LSTM_ERR_BUFFER_TOO_SMALL, "h holds 47 floats, the trace needs 48"},
+        {"c short", {6, tok, NULL, 3, h, 48, cs, 40, gates, 192, out, 30}, LSTM_ERR_BUFFER_TOO_SMALL, "c holds 40"},
+        {"gates short for 2 layers", {6, tok, NULL, 3, h, 48, cs, 48, gates, 96, out, 30}, LSTM_ERR_BUFFER_TOO_SMALL, "gates holds 96 floats, the trace needs 192"},
+        {"outputs short", {6, tok, NULL, 3, h, 48, cs, 48, gates, 192, out, 29}, LSTM_ERR_BUFFER_TOO_SMALL, "outputs holds 29"},
+        {"no tokens", {6, NULL, NULL, 3, h, 48, cs, 48, gates, 192, out, 30}, LSTM_ERR_INVALID_ARGUMENT, "tokens is NULL"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const lstm_status st = lstm_trace(m, &bad[i].r);
+        CHECK(st == bad[i].want && strstr(lstm_error_message(m), bad[i].says), "%s: status %d, message \"%s\"",
+              bad[i].what, st, lstm_error_message(m));
+    }
+    tok[4] = 5;
+    CHECK(lstm_trace(m, &good) == LSTM_ERR_TOKEN_RANGE && strstr(lstm_error_message(m), "tokens[4] = 5 is outside [0, 5)"),
+          "token range: %s", lstm_error_message(m));
+    tok[4] = -1;
+    CHECK(lstm_trace(m, &good) == LSTM_ERR_TOKEN_RANGE, "negative token");
+    tok[4] = 4;
+    CHECK(lstm_trace(m, NULL) == LSTM_ERR_INVALID_ARGUMENT, "NULL request");
+    CHECK(lstm_trace(NULL, &good) == LSTM_ERR_INVALID_ARGUMENT, "NULL model");
+    /* only the recorded layers count: layer 1 alone needs half the buffers */
+    const lstm_trace_request second = {6, tok, NULL, 2, h, 24, cs, 24, gates, 96, NULL, 0};
+    OK(lstm_trace(m, &second));
+    /* the GRU has no c; dense inputs must be finite */
+    lstm_trace_request gr = {6, NULL, x, 1, h, 24, cs, 24, gates, 72, NULL, 0};
+    CHECK(lstm_trace(gru, &gr) == LSTM_ERR_INVALID_ARGUMENT && strstr(lstm_error_message(gru), "c must be NULL"),
+          "gru c: %s", lstm_error_message(gru));
+    gr.c = NULL;
+    x[5] = NAN;
+    CHECK(lstm_trace(gru, &gr) == LSTM_ERR_INVALID_ARGUMENT && strstr(lstm_error_message(gru), "inputs[5] is not finite"),
+          "non-finite input: %s", lstm_error_message(gru));
+    x[5] = 0.5f;
+    CHECK(lstm_trace(gru, &gr) == LSTM_OK, "gru trace after the errors: %s", lstm_error_message(gru));
+    lstm_free(m);
+    lstm_free(gru);
+}
+
+int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* lines reach CI logs even if a sanitizer ends the run */
+    printf("lstm-wasm native tests: trace, inference state, batched generation\n");
+    run("trace: outputs, gates, h and c equal the batched forward's, every cell, both directions", test_trace_matches_forward);
+    run("trace: a last-step model's head at the last step is predict's", test_trace_last_step_head);
+    run("trace: the inference, training and sampler states are untouched", test_trace_leaves_state);
+    run("trace: bad requests give statuses and messages; the model stays usable", test_trace_bad_requests);
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+}
