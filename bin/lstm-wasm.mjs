@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // lstm-wasm - the command line: train a character model on a text file, sample from it,
-// describe a model file, measure it on a text. A shell around the library's Session (the same
-// training session the demo page runs); each command is a module in bin/cli/. Node.js >= 18;
-// no dependencies beyond the package itself.
+// describe a model file, measure it on a text, move a model from and to TensorFlow.js. A shell
+// around the library's Session (the same training session the demo page runs) and models; each
+// command is a module in bin/cli/. Node.js >= 18; no dependencies beyond the package itself.
 //
 //   lstm-wasm train <corpus.txt> --out model.lstm [options]
 //   lstm-wasm sample <model.lstm> [--prompt TEXT --length N --temperature T --seed N]
 //   lstm-wasm info <model.lstm> [--json]
 //   lstm-wasm eval <model.lstm> <text.txt> [--part validation|text] [--json]
+//   lstm-wasm import-tfjs <model.json> --out model.lstm [--vocab FILE]
+//   lstm-wasm export-tfjs <model.lstm> --out DIR
 //   lstm-wasm convert <model.lstm> --out FILE [--quantize int8] [--eval text.txt]
 //
 // Exit status: 0 done, 1 a file or model problem (missing, unreadable, corrupt) or a failed
@@ -19,6 +21,7 @@ import * as train from './cli/train.mjs';
 import * as sample from './cli/sample.mjs';
 import * as info from './cli/info.mjs';
 import * as evaluate from './cli/eval.mjs';
+import * as tfjs from './cli/tfjs.mjs';
 import * as convert from './cli/convert.mjs';
 
 const COMMANDS = {
@@ -26,6 +29,8 @@ const COMMANDS = {
   sample: { run: sample.sample, help: sample.help },
   info: { run: info.info, help: info.help },
   eval: { run: evaluate.evaluate, help: evaluate.help },
+  'import-tfjs': { run: tfjs.importTfjs, help: tfjs.importHelp },
+  'export-tfjs': { run: tfjs.exportTfjs, help: tfjs.exportHelp },
   convert: { run: convert.convert, help: convert.help },
 };
 
@@ -36,6 +41,8 @@ Usage:
   ${PROG} sample <model.lstm> [options]                   generate text, streamed to stdout
   ${PROG} info <model.lstm> [--json]                      configuration, size, vocabulary, training state
   ${PROG} eval <model.lstm> <text.txt> [options]          validation loss on a text, nats and bits per char
+  ${PROG} import-tfjs <model.json> --out model.lstm       a TensorFlow.js layers model (or a converted Keras one) as a model file
+  ${PROG} export-tfjs <model.lstm> --out DIR              a model file as a TensorFlow.js layers model (DIR/model.json)
   ${PROG} convert <model.lstm> --out FILE [options]       for shipping: --quantize int8 (4x smaller), no training state
 
 Run "${PROG} <command> --help" for the options of a command.

@@ -442,6 +442,62 @@ export interface TraceOptions {
   probabilities?: boolean;
 }
 
+/** One weight of a TensorFlow.js weight manifest (tf.io.WeightsManifestEntry's shape). */
+export interface TfjsWeightSpec {
+  name: string;
+  shape: number[];
+  /** Only float32 weights are read (float16 or quantised ones are refused). */
+  dtype: string;
+  quantization?: unknown;
+}
+
+/** A TensorFlow.js layers model's model.json: the Keras model config and where its weights are. */
+export interface TfjsModelJson {
+  modelTopology: object;
+  weightsManifest: { paths: string[]; weights: TfjsWeightSpec[] }[];
+  format?: string;
+  generatedBy?: string | null;
+  convertedBy?: string | null;
+  userDefinedMetadata?: object;
+}
+
+/** The artifacts TF.js's model.save() hands a save handler (tf.io.withSaveHandler; its
+ * tf.io.ModelArtifacts type fits this one). */
+export interface TfjsArtifacts {
+  modelTopology?: {} | ArrayBuffer;
+  weightSpecs?: TfjsWeightSpec[];
+  weightData?: ArrayBuffer | ArrayBuffer[];
+  format?: string;
+  generatedBy?: string | null;
+  convertedBy?: string | null;
+  userDefinedMetadata?: object;
+}
+
+/** The binary weights of a model.json: its weight files concatenated in manifest order, or the list of them. */
+export type TfjsWeightData = ArrayBuffer | ArrayBufferView | (ArrayBuffer | ArrayBufferView)[];
+
+export interface FromTfjsOptions {
+  /** The characters of a character model (an Embedding's input_dim, or the one-hot input width). */
+  vocab?: Vocabulary | Corpus;
+  /** The dropout rate kept for further training, where the model's Dropout layers cannot be said as one rate. */
+  dropout?: number;
+  /** The recurrent dropout kept for further training, where the layers' recurrent_dropout differ. */
+  recurrentDropout?: number;
+}
+
+/** model.toTfjs(): the artifacts for tf.io.fromMemory, and model.json for files. */
+export interface ToTfjsResult {
+  modelTopology: object;
+  format: 'layers-model';
+  generatedBy: string;
+  convertedBy: null;
+  weightSpecs: { name: string; shape: number[]; dtype: 'float32' }[];
+  weightData: ArrayBuffer;
+  userDefinedMetadata?: { lstmWasm: { vocabulary: number[] } };
+  /** model.json, naming the weights file weightsPath (default './weights.bin'). */
+  modelJson: TfjsModelJson;
+}
+
 export interface TensorInfo {
   name: string;
   offset: number;
@@ -453,6 +509,10 @@ export interface TensorInfo {
 export class Model {
   static create(options: ModelOptions): Promise<Model>;
   static load(bytes: Uint8Array | ArrayBuffer): Promise<Model>;
+  /** A TensorFlow.js layers model (model.json and its weights, or a save handler's artifacts;
+   * Keras files through tools/keras_to_tfjs.py) as a model with the same outputs. What it cannot
+   * represent is refused with LstmError code UNSUPPORTED naming the layer and option. */
+  static fromTfjs(modelJson: TfjsModelJson | TfjsArtifacts | string, weightData?: TfjsWeightData, options?: FromTfjsOptions): Promise<Model>;
   /** What a model of these options takes before it is made, as the core lays it out. */
   static estimate(options: ModelOptions, training?: { batchSize?: number; seqLength?: number; optimizer?: 'adam' | 'rmsprop' | 'sgd' }): Promise<MemoryEstimate>;
 
@@ -541,6 +601,10 @@ export class Model {
    * and stream position. quantize: 'int8' writes each weight matrix as int8 rows with a scale
    * each, about 4x smaller: an inference-only file (no training state). */
   save(options?: { trainingState?: boolean; quantize?: 'int8' | 'none' }): Uint8Array;
+  /** The model as a TensorFlow.js layers model that tf.loadLayersModel loads (e.g. through
+   * tf.io.fromMemory) with the same outputs. Refuses, with LstmError code UNSUPPORTED, what TF.js
+   * cannot compute: peephole, cifg, projSize, layerNorm, a GRU with resetAfter true, int8 models. */
+  toTfjs(options?: { weightsPath?: string }): ToTfjsResult;
   dispose(): void;
   [Symbol.dispose](): void;
 }

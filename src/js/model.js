@@ -14,6 +14,8 @@ import { generateChars, generateStream, generateText } from './generate.js';
 import { wasmInstance } from './loader.js';
 import { trace } from './trace.js';
 import { TextDataset, TokenStream, Vocabulary } from './text.js';
+import { toTfjs } from './tfjs_export.js';
+import { fromTfjs } from './tfjs_import.js';
 
 // lstm_create and lstm_load have no model to hold a failure's message: it comes back in an
 // lstm_message. call(modelOut, message) returns the status.
@@ -94,6 +96,11 @@ export class Model {
       return newModel(wasm, 'Model.load', (out, msg) => wasm.x.lstm_load(buf, data.length, out, msg));
     });
   }
+
+  /** A TensorFlow.js layers model (model.json and its weights, or a save handler's artifacts)
+   * as a model with the same outputs, or an LstmError naming what it cannot represent
+   * (tfjs_import.js; docs/tfjs-keras.md). Options: vocab, dropout, recurrentDropout. */
+  static fromTfjs(modelJson, weightData, options) { return fromTfjs(Model, modelJson, weightData, options); }
 
   get #p() {
     if (!this.#ptr) throw new LstmError('the model was disposed', 'DISPOSED', STATUS.STATE);
@@ -577,6 +584,9 @@ export class Model {
       return w.u8(buf, size).slice();
     });
   }
+
+  /** The model as a TensorFlow.js layers model with the same outputs (tfjs_export.js). */
+  toTfjs(options) { return toTfjs(this, options); }
 
   /** Free the model's memory. Safe to call twice; any later use throws. */
   dispose() {
