@@ -535,6 +535,25 @@ export class Model {
   setParameters(values: Float32Array): void;
   gradients(): Float32Array;
   setVocabulary(vocab: Vocabulary): void;
+  /**
+   * A new model (this one is unchanged: dispose both) for text with symbols this one has never
+   * seen: its vocabulary is this one's followed by the symbols of `vocab` it lacks, in `vocab`'s
+   * order, so every old id keeps its meaning. Layer 0's weight_ih gains a column per new symbol
+   * (each direction's), out.weight a row and out.bias an entry: the values a fresh model of the
+   * extended shape (the same options and seed) has there; every other value is this model's,
+   * in the same PyTorch layout. So on text made of the old symbols the new model computes every
+   * h, c and gate value bit for bit as this one does, and the old symbols' logits up to rounding
+   * (the head's products are summed in blocks of rows, which move when rows are added: a few
+   * ulps); each old symbol's probability is this one's times Z_old / Z_new (the new symbols'
+   * logits join the softmax's sum), i.e. this one's distribution once renormalised over the old
+   * symbols. Kept too: the
+   * metadata (a session's settings, progress and curves), the optimizer settings and the step
+   * guard; not the training state (optimizer moments, step count, carried state, stream
+   * position: the new model starts them afresh, as a file saved without training state does).
+   * A next-symbol model only (token inputs, softmax over its vocabulary); a quantised one is
+   * refused (LstmError STATE).
+   */
+  extendVocabulary(vocab: Vocabulary): Promise<Model>;
 
   setOptimizer(options: OptimizerOptions): void;
   resetState(): void;

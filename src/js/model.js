@@ -2,16 +2,17 @@
 // training, inference, generation and saving. Call dispose() when done.
 
 import {
-  CONFIG, MEMORY, MESSAGE_BYTES, OPTIMIZER, OPTIMIZER_TYPES, SAVE_INT8, SAVE_TRAINING_STATE, SKIP_REASONS,
-  STATUS, STEP_GUARD, TENSOR_INFO, TRAINING_STATS, limits,
+  CONFIG, MEMORY, MESSAGE_BYTES, OPTIMIZER, OPTIMIZER_TYPES, SAVE_INT8, SAVE_TRAINING_STATE, STATUS, TENSOR_INFO, limits,
 } from './abi.js';
 import { withBatch } from './batch.js';
 import { checkBoolean, checkInt, checkNumber, checkOptions } from './checks.js';
 import { checkModelChoices, configFields, modelConfig } from './config.js';
 import { LstmError, statusError } from './errors.js';
+import { extendVocabulary } from './extend.js';
 import { applyTrainingOptions, evaluate, fit, fitAsync, predict } from './fit.js';
 import { generateChars, generateStream, generateText } from './generate.js';
 import { wasmInstance } from './loader.js';
+import { setStepGuard, stepGuard, trainingStats } from './step_guard.js';
 import { trace } from './trace.js';
 import { TextDataset, TokenStream, Vocabulary } from './text.js';
 import { toTfjs } from './tfjs_export.js';
@@ -202,6 +203,11 @@ export class Model {
     this.#vocab = vocab;
   }
 
+  /** A new model (this one is unchanged; dispose both) whose vocabulary is this one's followed
+   * by the symbols of `vocab` it lacks, with their input columns and output rows initialised as
+   * a fresh model's: see lstm.d.ts for what is kept (extend.js). */
+  extendVocabulary(vocab) { return extendVocabulary(Model, this, this.#wasm, vocab); }
+
   /** JSON-serialisable data saved with the model (training settings, history...). */
   get metadata() {
     const w = this.#wasm;
@@ -276,28 +282,10 @@ export class Model {
    * model as it was before the first. Options: maxSkips (1..1000, default 5), skipIfLossAbove
    * (0 = off, default; else > 1). Unset fields keep their current values.
    */
-  setStepGuard(options = {}) {
-    checkOptions('setStepGuard', options, ['maxSkips', 'skipIfLossAbove']);
-    const cur = this.stepGuard;
-    const maxSkips = checkInt('maxSkips', options.maxSkips ?? cur.maxSkips, 1, limits.maxSkips);
-    const lossFactor = options.skipIfLossAbove ?? cur.skipIfLossAbove;
-    if (lossFactor !== 0) checkNumber('skipIfLossAbove', lossFactor, 1, 1e6, { minOpen: true });
-    const w = this.#wasm;
-    w.scratch([STEP_GUARD.size], (g) => {
-      w.writeStruct(STEP_GUARD, g, { maxSkips, lossFactor });
-      this.#check(w.x.lstm_set_step_guard(this.#p, g), 'setStepGuard');
-    });
-  }
+  setStepGuard(options = {}) { setStepGuard(this.#core(), options); }
 
   /** { maxSkips, skipIfLossAbove } (see setStepGuard). */
-  get stepGuard() {
-    const w = this.#wasm;
-    return w.scratch([STEP_GUARD.size], (g) => {
-      this.#check(w.x.lstm_get_step_guard(this.#p, g), 'stepGuard');
-      const { maxSkips, lossFactor } = w.readStruct(STEP_GUARD, g);
-      return { maxSkips, skipIfLossAbove: lossFactor };
-    });
-  }
+  get stepGuard() { return stepGuard(this.#core()); }
 
   /** Forget the running mean of losses the loss guard compares with (say, before new text). */
   resetLossMean() { this.#check(this.#wasm.x.lstm_reset_loss_mean(this.#p), 'resetLossMean'); }
@@ -305,17 +293,7 @@ export class Model {
   /** { steps, skipped, skipStreak, lastSkipReason, lossMean }: applied and skipped steps so
    * far, the skips in a row up to now, why the last step was skipped ('none' if it was
    * applied; 'loss', 'gradient', 'update' or 'lossSpike'), and the guard's running mean. */
-  get trainingStats() {
-    const w = this.#wasm;
-    return w.scratch([TRAINING_STATS.size], (o) => {
-      this.#check(w.x.lstm_get_training_stats(this.#p, o), 'trainingStats');
-      const s = w.readStruct(TRAINING_STATS, o);
-      return {
-        steps: s.steps, skipped: s.skipped, skipStreak: s.skipStreak,
-        lastSkipReason: SKIP_REASONS[s.lastReason], lossMean: s.lossMean,
-      };
-    });
-  }
+  get trainingStats() { return trainingStats(this.#core()); }
 
   /**
    * Clip and apply the optimizer to the given gradients (a Float32Array in the layout of
