@@ -394,6 +394,22 @@ lstm_status lstm_sample(lstm_model *model, const lstm_sampling *sampling, int32_
 lstm_status lstm_generate(lstm_model *model, const int32_t *prompt, int32_t n_prompt,
                           const lstm_sampling *sampling, int32_t n_out, int32_t *out);
 
+/* ---- the inference state as bytes: branch a generation, or keep it for later ----
+ * The state step-by-step inference and generation continue from: every layer's h and c, the
+ * last step's logits (if a step was taken since the reset), the tokens read since the reset
+ * (what the repetition penalty scales) and the sampler's random state. Saved as versioned,
+ * checksummed bytes that hold the model's shape; loading checks the bytes whole (magic,
+ * version, size, CRC-32, shape, values) before anything is changed, so a refused state leaves
+ * the model as it was. Restoring then sampling with the same seed (or without reseeding)
+ * writes the same tokens as it did from the saved point. Not for bidirectional models
+ * (LSTM_ERR_STATE: they have no step-by-step state). */
+lstm_status lstm_infer_state_size(const lstm_model *model, size_t *size);
+lstm_status lstm_infer_state_save(const lstm_model *model, uint8_t *buffer, size_t capacity, size_t *written);
+/* LSTM_ERR_BAD_MAGIC, LSTM_ERR_UNSUPPORTED_VERSION, LSTM_ERR_TRUNCATED, LSTM_ERR_CHECKSUM or
+ * LSTM_ERR_CORRUPT for damaged bytes; LSTM_ERR_INVALID_ARGUMENT (the message names both shapes)
+ * for the state of a model of another shape. */
+lstm_status lstm_infer_state_load(lstm_model *model, const uint8_t *buffer, size_t length);
+
 /* ---- a look inside: every step's activations of one sequence ----
  * lstm_trace runs one sequence from a zero state through the network's own forward pass (the
  * input products of a chunk of steps as one matrix product, the recurrent product per step,

@@ -19,6 +19,7 @@ lstm_status lstm_infer_reset(lstm_model *m) {
     if (!m) return LSTM_ERR_INVALID_ARGUMENT;
     if (m->cfg.bidirectional) return refuse_bidirectional(m);
     lstm_load_state(&m->infer, &m->cfg, 1, NULL);
+    if (m->infer.seen) memset(m->infer.seen, 0, (size_t)lstm_seen_words(&m->cfg) * sizeof(uint32_t));
     m->has_logits = 0;
     return LSTM_OK;
 }
@@ -28,8 +29,12 @@ lstm_status lstm_infer_reset(lstm_model *m) {
  * into the first. */
 static void infer_step(lstm_model *m, int32_t token, const float *input) {
     lstm_workspace *w = &m->infer;
-    if (input) memcpy(w->x, input, (size_t)m->X0 * sizeof(float)); /* a dense model's */
-    else w->tokens[0] = token;
+    if (input) {
+        memcpy(w->x, input, (size_t)m->X0 * sizeof(float)); /* a dense model's */
+    } else {
+        w->tokens[0] = token;
+        lstm_seen_add(w->seen, token, m->cfg.output_size); /* what the repetition penalty scales */
+    }
     lstm_network_forward(m, w, 1, 1, NULL);
     lstm_head_forward(m, w, 1, 1);
     const size_t H = (size_t)m->cfg.hidden_size, S = (size_t)lstm_state_size(&m->cfg);

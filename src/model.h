@@ -182,7 +182,17 @@ typedef struct lstm_workspace {
     /* quantised models: a product's activations as int16 rows and their scales */
     int16_t *aq;       /* (T*B, max(X0, D*H)) */
     float *aq_scale;   /* (T*B) */
+    /* forward-only workspaces of token models: each row's tokens read since its state was zeroed,
+     * a bit per id below output_size (what the repetition penalty scales) */
+    uint32_t *seen;    /* (B, lstm_seen_words) */
 } lstm_workspace;
+
+/* Words of a seen-token set: a bit per output id of a token model, none for a dense one. */
+static inline int lstm_seen_words(const lstm_config *c) { return c->input_vocab ? (c->output_size + 31) / 32 : 0; }
+static inline void lstm_seen_add(uint32_t *seen, int32_t token, int V) {
+    if (token >= 0 && token < V) seen[token >> 5] |= 1u << (token & 31);
+}
+static inline int lstm_seen_has(const uint32_t *seen, int32_t token) { return seen[token >> 5] >> (token & 31) & 1u; }
 
 /* Make m's training workspace fit (B, T), keeping the old one on failure. */
 lstm_status lstm_workspace_for(lstm_model *m, int B, int T);
@@ -287,6 +297,9 @@ lstm_status lstm_refuse_quantized(lstm_model *m, const char *what);
 lstm_status lstm_carry_resize(lstm_model *m, int B);
 /* Make m->embed current (token models). */
 void lstm_embed_refresh(lstm_model *m);
+
+/* CRC-32 (IEEE) of n bytes, as the model file's (serialize.c); also the inference state's. */
+uint32_t lstm_crc32(const uint8_t *p, size_t n);
 
 /* quantize.c: the int8 parameter section of format version 4 */
 uint64_t lstm_q8_section_bytes(const lstm_config *c);

@@ -57,6 +57,8 @@ static uint32_t crc32(const uint8_t *p, size_t n) {
     return c ^ 0xFFFFFFFFu;
 }
 
+uint32_t lstm_crc32(const uint8_t *p, size_t n) { return crc32(p, n); }
+
 /* ---- writing ---- */
 
 typedef struct { uint8_t *p; size_t n; } writer;

@@ -107,6 +107,7 @@ static uint64_t lay_out(const lstm_config *c, int quantized, lstm_workspace *w, 
     w->dembed = TAKE_F(&l, backward && !dense ? X0 * G : 0);
     w->aq = (int16_t *)take(&l, quantized ? R * XH : 0, sizeof(int16_t));
     w->aq_scale = TAKE_F(&l, quantized ? R : 0);
+    w->seen = (uint32_t *)take(&l, backward ? 0 : Bu * (uint64_t)lstm_seen_words(c), sizeof(uint32_t));
     w->lengths = NULL;
     return l.off;
 }

@@ -11,6 +11,7 @@ import { LstmError, statusError } from './errors.js';
 import { extendVocabulary } from './extend.js';
 import { applyTrainingOptions, evaluate, fit, fitAsync, predict } from './fit.js';
 import { generateChars, generateStream, generateText } from './generate.js';
+import { inferenceState, restoreInferenceState } from './inference.js';
 import { wasmInstance } from './loader.js';
 import { setStepGuard, stepGuard, trainingStats } from './step_guard.js';
 import { trace } from './trace.js';
@@ -509,6 +510,10 @@ export class Model {
   /** Every step's h, c and gate activations of one sequence (text, token ids, or dense input
    * vectors), and the head's outputs, from a zero state; nothing else moves. See lstm.d.ts. */
   trace(input, options = {}) { return trace(this, this.#core(), input, options); }
+
+  /** The inference state as bytes, and back (a model of the same shape; see lstm.d.ts). */
+  inferenceState() { return inferenceState(this.#core()); }
+  restoreInferenceState(bytes) { restoreInferenceState(this.#core(), bytes); }
 
   /**
    * Generate text: yields strings (one character each) as they are produced.

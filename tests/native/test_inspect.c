@@ -304,6 +304,151 @@ static void test_trace_bad_requests(void) {
     lstm_free(gru);
 }
 
+/* ---- the inference state ---- */
+
+static uint8_t *save_state(lstm_model *m, size_t *len) {
+    if (lstm_infer_state_size(m, len) != LSTM_OK) return NULL;
+    uint8_t *buf = malloc(*len);
+    size_t written = 0;
+    if (buf && (lstm_infer_state_save(m, buf, *len, &written) != LSTM_OK || written != *len)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* CRC-32 (IEEE), bit by bit: the test's own, to forge a valid checksum over edited bytes */
+static void reseal(uint8_t *buf, size_t len) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i + 4 < len; i++) {
+        c ^= buf[i];
+        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+    }
+    c ^= 0xFFFFFFFFu;
+    memcpy(buf + len - 4, &c, 4);
+}
+
+static void test_state_branches(void) {
+    /* save a point of a generation, go on, come back: the same tokens again, without a new seed
+     * (the sampler's state travels) and with one; into another model of the same shape too */
+    const lstm_config c = {.input_vocab = 17, .hidden_size = 20, .num_layers = 2, .output_size = 17, .seed = 4,
+                           .init_scale = 1.0f};
+    lstm_model *m = create(c), *other = create((lstm_config){.input_vocab = 17, .hidden_size = 20, .num_layers = 2,
+                                                             .output_size = 17, .seed = 99, .init_scale = 1.0f});
+    CHECK(m && other, "create");
+    const lstm_sampling s = {1.0f, 0, 1.0f};
+    const int32_t prompt[5] = {1, 2, 3, 4, 5};
+    int32_t first[40], again[40], seeded[2][40], other_out[2][40];
+    OK(lstm_sampler_seed(m, 11));
+    OK(lstm_infer_reset(m));
+    OK(lstm_generate(m, prompt, 5, &s, 10, first));
+    size_t len;
+    uint8_t *state = save_state(m, &len);
+    CHECK(state, "save: %s", lstm_error_message(m));
+    OK(lstm_generate(m, NULL, 0, &s, 40, first));
+    OK(lstm_infer_reset(m)); /* somewhere else entirely */
+    OK(lstm_generate(m, prompt, 2, &s, 7, again));
+    OK(lstm_infer_state_load(m, state, len));
+    OK(lstm_generate(m, NULL, 0, &s, 40, again));
+    CHECK(memcmp(first, again, sizeof first) == 0, "the restored state generated other tokens");
+    for (int k = 0; k < 2; k++) {
+        OK(lstm_infer_state_load(m, state, len));
+        OK(lstm_sampler_seed(m, 5));
+        OK(lstm_generate(m, NULL, 0, &s, 40, seeded[k]));
+        OK(lstm_infer_state_load(other, state, len));
+        OK(lstm_sampler_seed(other, 5));
+        OK(lstm_generate(other, NULL, 0, &s, 40, other_out[k]));
+    }
+    CHECK(memcmp(seeded[0], seeded[1], sizeof seeded[0]) == 0, "the same seed after a restore wrote other tokens");
+    CHECK(memcmp(other_out[0], other_out[1], sizeof other_out[0]) == 0, "a state loaded into a second model");
+    CHECK(memcmp(seeded[0], other_out[0], sizeof other_out[0]) != 0, "another model's weights made no difference");
+    CHECK(memcmp(seeded[0], first, sizeof first) != 0, "reseeding made no difference");
+    /* saving what was loaded gives the same bytes back */
+    OK(lstm_infer_state_load(m, state, len));
+    size_t len2;
+    uint8_t *state2 = save_state(m, &len2);
+    CHECK(state2 && len2 == len && memcmp(state, state2, len) == 0, "load then save changed the bytes");
+    printf("  %zu bytes for 2 x 20 over 17 tokens; 40 tokens after a restore: the same, reseeded or not\n", len);
+    free(state);
+    free(state2);
+    lstm_free(m);
+    lstm_free(other);
+}
+
+static void test_state_refused(void) {
+    /* every truncation, a flipped bit in every byte, another shape, a model file, a bidirectional
+     * model: each refused with its status, and the model's state as it was */
+    const lstm_config c = {.input_vocab = 9, .hidden_size = 6, .num_layers = 2, .output_size = 9, .seed = 2,
+                           .proj_size = 4};
+    lstm_model *m = create(c);
+    CHECK(m, "create");
+    const int32_t prompt[3] = {1, 5, 7};
+    const lstm_sampling s = {1.0f, 0, 1.0f};
+    int32_t out[4];
+    OK(lstm_generate(m, prompt, 3, &s, 4, out));
+    size_t len;
+    uint8_t *state = save_state(m, &len), *copy = malloc(len);
+    CHECK(state && copy, "save");
+    int refused[12] = {0};
+    for (size_t n = 0; n < len; n++) {
+        const lstm_status st = lstm_infer_state_load(m, state, n);
+        CHECK(st == LSTM_ERR_TRUNCATED, "%zu of %zu bytes: status %d (%s)", n, len, st, lstm_error_message(m));
+    }
+    for (size_t i = 0; i < len; i++)
+        for (int bit = 0; bit < 8; bit += 3) {
+            memcpy(copy, state, len);
+            copy[i] ^= (uint8_t)(1u << bit);
+            const lstm_status st = lstm_infer_state_load(m, copy, len);
+            CHECK(st != LSTM_OK, "byte %zu bit %d flipped: accepted", i, bit);
+            refused[st]++;
+        }
+    printf("  %zu truncations refused (TRUNCATED); bit flips: %d BAD_MAGIC, %d UNSUPPORTED_VERSION, %d TRUNCATED, %d CORRUPT, %d CHECKSUM\n",
+           len, refused[LSTM_ERR_BAD_MAGIC], refused[LSTM_ERR_UNSUPPORTED_VERSION], refused[LSTM_ERR_TRUNCATED],
+           refused[LSTM_ERR_CORRUPT], refused[LSTM_ERR_CHECKSUM]);
+    size_t len2;
+    uint8_t *after = save_state(m, &len2);
+    CHECK(after && len2 == len && memcmp(after, state, len) == 0, "a refused state changed the model's");
+    free(after);
+    /* another shape: the message names both */
+    lstm_model *wide = create((lstm_config){.input_vocab = 9, .hidden_size = 8, .num_layers = 2, .output_size = 9});
+    CHECK(wide, "create");
+    CHECK(lstm_infer_state_load(wide, state, len) == LSTM_ERR_INVALID_ARGUMENT &&
+              strstr(lstm_error_message(wide), "another model (2 layers x 6 lstm (projection 4), tokens 9 -> 9); this one is 2 layers x 8 lstm (projection 0)"),
+          "another shape: %s", lstm_error_message(wide));
+    /* a model file is not a state */
+    size_t flen;
+    lstm_save_size(m, 0, &flen);
+    uint8_t *file = malloc(flen);
+    OK(lstm_save(m, 0, file, flen, &flen));
+    CHECK(lstm_infer_state_load(m, file, flen) == LSTM_ERR_BAD_MAGIC && strstr(lstm_error_message(m), "a model file"),
+          "model file: %s", lstm_error_message(m));
+    free(file);
+    /* a non-finite value, or a token past the outputs, under a valid checksum: CORRUPT */
+    const size_t arrays = 16 + 4 + 7 * 4 + 16; /* h[0] of layer 0 */
+    memcpy(copy, state, len);
+    const float inf = INFINITY;
+    memcpy(copy + arrays + 4, &inf, 4);
+    reseal(copy, len);
+    CHECK(lstm_infer_state_load(m, copy, len) == LSTM_ERR_CORRUPT && strstr(lstm_error_message(m), "h holds a value that is not finite"),
+          "infinite h: %s", lstm_error_message(m));
+    memcpy(copy, state, len);
+    copy[len - 5] |= 0x80; /* the seen word's last bit: token 31 of 9 */
+    reseal(copy, len);
+    CHECK(lstm_infer_state_load(m, copy, len) == LSTM_ERR_CORRUPT && strstr(lstm_error_message(m), "token 31"),
+          "seen past the outputs: %s", lstm_error_message(m));
+    lstm_free(wide);
+    /* the buffer checks */
+    CHECK(lstm_infer_state_load(m, NULL, 4) == LSTM_ERR_INVALID_ARGUMENT, "NULL buffer");
+    CHECK(lstm_infer_state_save(m, copy, len - 1, &len2) == LSTM_ERR_BUFFER_TOO_SMALL, "short buffer");
+    lstm_model *bi = create((lstm_config){.input_size = 2, .hidden_size = 3, .num_layers = 1, .output_size = 2, .bidirectional = 1});
+    CHECK(bi && lstm_infer_state_size(bi, &len2) == LSTM_ERR_STATE && lstm_infer_state_load(bi, state, len) == LSTM_ERR_STATE,
+          "bidirectional");
+    lstm_free(bi);
+    free(state);
+    free(copy);
+    lstm_free(m);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines reach CI logs even if a sanitizer ends the run */
     printf("lstm-wasm native tests: trace, inference state, batched generation\n");
@@ -311,6 +456,8 @@ int main(void) {
     run("trace: a last-step model's head at the last step is predict's", test_trace_last_step_head);
     run("trace: the inference, training and sampler states are untouched", test_trace_leaves_state);
     run("trace: bad requests give statuses and messages; the model stays usable", test_trace_bad_requests);
+    run("inference state: a restored point generates the same tokens, reseeded or not", test_state_branches);
+    run("inference state: damaged bytes and other shapes refused, the model's state kept", test_state_refused);
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;
 }
