@@ -10,6 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The packed right operand of gemm_panels: K blocks of LSTM_PANEL_KC rows (a block of B and a
+ * block of A's rows stay in L1/L2 while it is used), block k0 at P + k0 * ldp; in each, panels
+ * 8 columns wide, (rows of the block) x 8 row-major, one after another; columns past N are
+ * zero. ldp, the packed width, is N rounded up to 8. */
+#define LSTM_PANEL_KC 256
+#define LSTM_PANEL_WIDTH(n) (((n) + 7) & ~7)
+#define LSTM_PANEL_FLOATS(K, N) ((size_t)(K) * (size_t)LSTM_PANEL_WIDTH(N))
+
 /* X(name, return type, parameters, how the test entry point calls it). The test call reads
  * dims d0 d1 d2, inputs a and b, the in/out buffer c, ids and writes *out (see
  * tests/kernel_check.c); `k` is the table under test, n = (size_t)d0. */
@@ -26,6 +34,22 @@
     X(gemm_tn, void, (int M, int N, int K, const float *A, int lda, const float *B, int ldb,     \
                       float *C, int ldc),                                                          \
       k->gemm_tn(d0, d1, d2, a, d0, b, d1, c, d1))                                                 \
+    /* B (K, N) packed for gemm_panels (layout: LSTM_PANEL_KC below). B is given as its rows     \
+     * (trans 0: element (k, j) at B[k * ldb + j]) or as the rows of its transpose (trans 1:   \
+     * B[j * ldb + k], the (N, K) rows of a PyTorch-layout weight). The N columns are written   \
+     * as columns j0 .. j0+N of a packing ldp wide (j0 a multiple of 8), so that threads can    \
+     * pack column ranges. Test: a = B, ids = [trans, j0], c = P (ldp = the padded d1 + j0). */ \
+    X(pack_panels, void, (int K, int N, const float *B, int ldb, int trans, float *P, int ldp,    \
+                          int j0),                                                                 \
+      k->pack_panels(d0, d1, a, ids[0] ? d0 : d1, ids[0], c, LSTM_PANEL_WIDTH(d1) + ids[1], ids[1])) \
+    /* C (M, N) += op(A) . B with B packed: op(A) = A (M, K) (trans 0) or A (K, M)^T (trans 1); \
+     * B's columns j0 .. j0+N of a packing ldp wide. Every element is c + a_0 b_0 + a_1 b_1 +   \
+     * ... added in the order of k however the work is blocked, so a row computed alone or in   \
+     * a tile, and any split of rows or columns over threads, give the same bits, and the SIMD \
+     * kernel equals the scalar one exactly. Test: a = A, b = P, ids = [trans, ldp, j0]. */       \
+    X(gemm_panels, void, (int M, int N, int K, const float *A, int lda, int trans, const float *P, \
+                          int ldp, int j0, float *C, int ldc),                                     \
+      k->gemm_panels(d0, d1, d2, a, ids[0] ? d0 : d2, ids[0], b, ids[1], ids[2], c, d1))          \
     /* B (cols, rows) = A (rows, cols)^T: lets the large products run as gemm_nt, whose          \
      * contiguous dot products are the fastest form in 128-bit SIMD */                             \
     X(transpose, void, (int rows, int cols, const float *A, int lda, float *B, int ldb),          \

@@ -43,6 +43,47 @@ static void gemm_tn_scalar(int M, int N, int K, const float *A, int lda, const f
     }
 }
 
+static void pack_panels_scalar(int K, int N, const float *B, int ldb, int trans, float *P, int ldp,
+                               int j0) {
+    for (int k0 = 0; k0 < K; k0 += LSTM_PANEL_KC) {
+        const int kc = K - k0 < LSTM_PANEL_KC ? K - k0 : LSTM_PANEL_KC;
+        for (int jp = 0; jp < N; jp += 8) {
+            float *panel = P + (size_t)k0 * ldp + (size_t)(j0 + jp) * kc;
+            for (int k = 0; k < kc; k++)
+                for (int q = 0; q < 8; q++) {
+                    const int j = jp + q;
+                    panel[(size_t)k * 8 + q] = j >= N ? 0.0f
+                                               : trans ? B[(size_t)j * ldb + k0 + k]
+                                                       : B[(size_t)(k0 + k) * ldb + j];
+                }
+        }
+    }
+}
+
+/* Row by row, 8 sums in flight (a panel's width), each added to in the order of k. */
+static void gemm_panels_scalar(int M, int N, int K, const float *A, int lda, int trans, const float *P,
+                               int ldp, int j0, float *C, int ldc) {
+    for (int k0 = 0; k0 < K; k0 += LSTM_PANEL_KC) {
+        const int kc = K - k0 < LSTM_PANEL_KC ? K - k0 : LSTM_PANEL_KC;
+        for (int i = 0; i < M; i++) {
+            const float *a = trans ? A + (size_t)k0 * lda + i : A + (size_t)i * lda + k0;
+            const size_t step = trans ? (size_t)lda : 1;
+            for (int jp = 0; jp < N; jp += 8) {
+                const float *panel = P + (size_t)k0 * ldp + (size_t)(j0 + jp) * kc;
+                float *c = C + (size_t)i * ldc + jp;
+                const int n = N - jp < 8 ? N - jp : 8;
+                float s[8] = {0};
+                for (int q = 0; q < n; q++) s[q] = c[q];
+                for (int k = 0; k < kc; k++) {
+                    const float x = a[(size_t)k * step];
+                    for (int q = 0; q < 8; q++) s[q] += x * panel[(size_t)k * 8 + q];
+                }
+                for (int q = 0; q < n; q++) c[q] = s[q];
+            }
+        }
+    }
+}
+
 static void transpose_scalar(int rows, int cols, const float *A, int lda, float *B, int ldb) {
     /* 16 x 16 blocks: both sides touch few cache lines at a time */
     for (int i0 = 0; i0 < rows; i0 += 16)

@@ -290,6 +290,171 @@ static void gemm_tn_wasmsimd(int M, int N, int K, const float *A, int lda, const
     }
 }
 
+/* ---- GEMM on packed panels: broadcast an element of A against 8 columns of B ---- */
+
+#define PANEL_MC 64 /* rows of A packed at a time: 64 x LSTM_PANEL_KC floats, 64 KB, on the stack */
+
+/* C (4 x 8, row stride ldc) = C + a . panel over kc steps: a is 4 rows k-major (a[4k + r]) */
+static inline void panel_4x8(int kc, const float *a, const float *b, float *c, int ldc) {
+    f32x4 c00 = LOAD(c), c01 = LOAD(c + 4), c10 = LOAD(c + ldc), c11 = LOAD(c + ldc + 4);
+    f32x4 c20 = LOAD(c + 2 * ldc), c21 = LOAD(c + 2 * ldc + 4);
+    f32x4 c30 = LOAD(c + 3 * ldc), c31 = LOAD(c + 3 * ldc + 4);
+    for (int k = 0; k < kc; k++, a += 4, b += 8) {
+        const f32x4 w0 = LOAD(b), w1 = LOAD(b + 4);
+        f32x4 x = wasm_v128_load32_splat(a);
+        c00 = ADD(c00, MUL(x, w0)); c01 = ADD(c01, MUL(x, w1));
+        x = wasm_v128_load32_splat(a + 1);
+        c10 = ADD(c10, MUL(x, w0)); c11 = ADD(c11, MUL(x, w1));
+        x = wasm_v128_load32_splat(a + 2);
+        c20 = ADD(c20, MUL(x, w0)); c21 = ADD(c21, MUL(x, w1));
+        x = wasm_v128_load32_splat(a + 3);
+        c30 = ADD(c30, MUL(x, w0)); c31 = ADD(c31, MUL(x, w1));
+    }
+    STORE(c, c00); STORE(c + 4, c01); STORE(c + ldc, c10); STORE(c + ldc + 4, c11);
+    STORE(c + 2 * ldc, c20); STORE(c + 2 * ldc + 4, c21);
+    STORE(c + 3 * ldc, c30); STORE(c + 3 * ldc + 4, c31);
+}
+
+/* 4 rows of op(A) from row i, columns k0 .. k0+kc, k-major into a[4k + r] */
+static void pack_rows4(int kc, const float *A, int lda, int trans, int i, int k0, float *a) {
+    if (trans) {
+        const float *src = A + (size_t)k0 * lda + i;
+        for (int k = 0; k < kc; k++) STORE(a + 4 * k, LOAD(src + (size_t)k * lda));
+        return;
+    }
+    const float *r0 = A + (size_t)i * lda + k0, *r1 = r0 + lda, *r2 = r1 + lda, *r3 = r2 + lda;
+    int k = 0;
+    for (; k + 4 <= kc; k += 4) { /* a 4 x 4 transpose */
+        const f32x4 x0 = LOAD(r0 + k), x1 = LOAD(r1 + k), x2 = LOAD(r2 + k), x3 = LOAD(r3 + k);
+        const f32x4 t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7);
+        const f32x4 t2 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
+        STORE(a + 4 * k, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+        STORE(a + 4 * k + 4, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+        STORE(a + 4 * k + 8, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+        STORE(a + 4 * k + 12, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+    }
+    for (; k < kc; k++) {
+        a[4 * k] = r0[k]; a[4 * k + 1] = r1[k]; a[4 * k + 2] = r2[k]; a[4 * k + 3] = r3[k];
+    }
+}
+
+/* One row: c (n <= 32 columns, up to 4 panels) = c + a . panels, two sums per panel in flight;
+ * a[k * step] is the row's element k. Generation multiplies single rows. */
+static void panel_row(int kc, const float *a, size_t step, const float *b, int n, float *c) {
+    const size_t pstride = (size_t)kc * 8;
+    const int panels = (n + 7) / 8;
+    f32x4 s[8];
+    float t[32];
+    const int direct = n == 32;
+    if (!direct) {
+        for (int q = 0; q < 32; q++) t[q] = q < n ? c[q] : 0.0f;
+    }
+    const float *src = direct ? c : t;
+    for (int q = 0; q < 8; q++) s[q] = LOAD(src + 4 * q);
+    if (panels == 4) {
+        for (int k = 0; k < kc; k++) {
+            const f32x4 x = wasm_v128_load32_splat(a + (size_t)k * step);
+            const float *bk = b + (size_t)k * 8;
+            for (int p = 0; p < 4; p++) {
+                s[2 * p] = ADD(s[2 * p], MUL(x, LOAD(bk + p * pstride)));
+                s[2 * p + 1] = ADD(s[2 * p + 1], MUL(x, LOAD(bk + p * pstride + 4)));
+            }
+        }
+    } else {
+        for (int k = 0; k < kc; k++) {
+            const f32x4 x = wasm_v128_load32_splat(a + (size_t)k * step);
+            const float *bk = b + (size_t)k * 8;
+            for (int p = 0; p < panels; p++) {
+                s[2 * p] = ADD(s[2 * p], MUL(x, LOAD(bk + p * pstride)));
+                s[2 * p + 1] = ADD(s[2 * p + 1], MUL(x, LOAD(bk + p * pstride + 4)));
+            }
+        }
+    }
+    float *dst = direct ? c : t;
+    for (int q = 0; q < 2 * panels; q++) STORE(dst + 4 * q, s[q]);
+    if (!direct)
+        for (int q = 0; q < n; q++) c[q] = t[q];
+}
+
+static void gemm_panels_wasmsimd(int M, int N, int K, const float *A, int lda, int trans, const float *P,
+                                 int ldp, int j0, float *C, int ldc) {
+    float a4[PANEL_MC * LSTM_PANEL_KC] __attribute__((aligned(16)));
+    for (int k0 = 0; k0 < K; k0 += LSTM_PANEL_KC) {
+        const int kc = K - k0 < LSTM_PANEL_KC ? K - k0 : LSTM_PANEL_KC;
+        const float *block = P + (size_t)k0 * ldp + (size_t)j0 * kc;
+        for (int i0 = 0; i0 < M; i0 += PANEL_MC) {
+            const int i1 = i0 + PANEL_MC < M ? i0 + PANEL_MC : M;
+            const int i4 = i0 + ((i1 - i0) & ~3); /* rows i0..i4 in tiles of 4, the rest alone */
+            for (int i = i0; i < i4; i += 4) pack_rows4(kc, A, lda, trans, i, k0, a4 + (size_t)(i - i0) * kc);
+            for (int jp = 0; jp < N; jp += 8) {
+                const float *panel = block + (size_t)jp * kc;
+                const int n = N - jp < 8 ? N - jp : 8;
+                for (int i = i0; i < i4; i += 4) {
+                    float *c = C + (size_t)i * ldc + jp;
+                    if (n == 8) {
+                        panel_4x8(kc, a4 + (size_t)(i - i0) * kc, panel, c, ldc);
+                        continue;
+                    }
+                    /* the last columns: a whole tile on a copy (the panel's extra columns are zero) */
+                    float t[32] __attribute__((aligned(16))) = {0};
+                    for (int r = 0; r < 4; r++)
+                        for (int q = 0; q < n; q++) t[8 * r + q] = c[(size_t)r * ldc + q];
+                    panel_4x8(kc, a4 + (size_t)(i - i0) * kc, panel, t, 8);
+                    for (int r = 0; r < 4; r++)
+                        for (int q = 0; q < n; q++) c[(size_t)r * ldc + q] = t[8 * r + q];
+                }
+            }
+            for (int i = i4; i < i1; i++) { /* the rows left over, one at a time */
+                const float *a = trans ? A + (size_t)k0 * lda + i : A + (size_t)i * lda + k0;
+                const size_t step = trans ? (size_t)lda : 1;
+                for (int jp = 0; jp < N; jp += 32)
+                    panel_row(kc, a, step, block + (size_t)jp * kc, N - jp < 32 ? N - jp : 32, C + (size_t)i * ldc + jp);
+            }
+        }
+    }
+}
+
+static void pack_panels_wasmsimd(int K, int N, const float *B, int ldb, int trans, float *P, int ldp,
+                                 int j0) {
+    if (!trans) { /* rows of 8 contiguous columns: copies */
+        for (int k0 = 0; k0 < K; k0 += LSTM_PANEL_KC) {
+            const int kc = K - k0 < LSTM_PANEL_KC ? K - k0 : LSTM_PANEL_KC;
+            for (int jp = 0; jp + 8 <= N; jp += 8) {
+                float *panel = P + (size_t)k0 * ldp + (size_t)(j0 + jp) * kc;
+                const float *src = B + (size_t)k0 * ldb + jp;
+                for (int k = 0; k < kc; k++, src += ldb) {
+                    STORE(panel + 8 * k, LOAD(src));
+                    STORE(panel + 8 * k + 4, LOAD(src + 4));
+                }
+            }
+        }
+    } else { /* 4 rows of the transpose at a time, 4 x 4 transposes */
+        for (int k0 = 0; k0 < K; k0 += LSTM_PANEL_KC) {
+            const int kc = K - k0 < LSTM_PANEL_KC ? K - k0 : LSTM_PANEL_KC;
+            for (int jp = 0; jp + 8 <= N; jp += 8)
+                for (int h = 0; h < 8; h += 4) {
+                    float *panel = P + (size_t)k0 * ldp + (size_t)(j0 + jp) * kc + h;
+                    const float *r0 = B + (size_t)(jp + h) * ldb + k0, *r1 = r0 + ldb, *r2 = r1 + ldb, *r3 = r2 + ldb;
+                    int k = 0;
+                    for (; k + 4 <= kc; k += 4) {
+                        const f32x4 x0 = LOAD(r0 + k), x1 = LOAD(r1 + k), x2 = LOAD(r2 + k), x3 = LOAD(r3 + k);
+                        const f32x4 t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7);
+                        const f32x4 t2 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
+                        STORE(panel + 8 * k, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+                        STORE(panel + 8 * k + 8, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+                        STORE(panel + 8 * k + 16, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+                        STORE(panel + 8 * k + 24, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+                    }
+                    for (; k < kc; k++) {
+                        panel[8 * k] = r0[k]; panel[8 * k + 1] = r1[k]; panel[8 * k + 2] = r2[k]; panel[8 * k + 3] = r3[k];
+                    }
+                }
+        }
+    }
+    const int N8 = N & ~7; /* a last partial panel, with its zero columns: the scalar kernel */
+    if (N8 < N) lstm_kernels_scalar.pack_panels(K, N - N8, trans ? B + (size_t)N8 * ldb : B + N8, ldb, trans, P, ldp, j0 + N8);
+}
+
 static void transpose_wasmsimd(int rows, int cols, const float *A, int lda, float *B, int ldb) {
     const int R4 = rows & ~3, C4 = cols & ~3;
     for (int i0 = 0; i0 < R4; i0 += 16) {

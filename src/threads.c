@@ -117,6 +117,43 @@ static void gemm_tn_threads(int M, int N, int K, const float *A, int lda, const 
     if (!shared(tn_rows, &a, M, 4, (double)M * N * K)) simd()->gemm_tn(M, N, K, A, lda, B, ldb, C, ldc);
 }
 
+/* gemm_panels sums every element in the order of k however it is cut; rows are cut at
+ * multiples of 4 (its tiles), columns at multiples of 8 (its panels) */
+typedef struct { int M, N, K, lda, trans, ldp, j0, ldc; const float *A, *P; float *C; } panels_args;
+
+static void panels_rows(const void *p, int lo, int hi, int t) {
+    const panels_args *a = p;
+    (void)t;
+    const float *A = a->trans ? a->A + lo : a->A + (size_t)lo * a->lda;
+    simd()->gemm_panels(hi - lo, a->N, a->K, A, a->lda, a->trans, a->P, a->ldp, a->j0, a->C + (size_t)lo * a->ldc, a->ldc);
+}
+static void panels_columns(const void *p, int lo, int hi, int t) {
+    const panels_args *a = p;
+    (void)t;
+    simd()->gemm_panels(a->M, hi - lo, a->K, a->A, a->lda, a->trans, a->P, a->ldp, a->j0 + lo, a->C + lo, a->ldc);
+}
+static void gemm_panels_threads(int M, int N, int K, const float *A, int lda, int trans, const float *P, int ldp,
+                                int j0, float *C, int ldc) {
+    const panels_args a = {M, N, K, lda, trans, ldp, j0, ldc, A, P, C};
+    const double work = (double)M * N * K;
+    const int few_rows = M < 2 * 8 * pool.threads;
+    if (!(few_rows ? shared(panels_columns, &a, N, 8, work) : shared(panels_rows, &a, M, 4, work)))
+        simd()->gemm_panels(M, N, K, A, lda, trans, P, ldp, j0, C, ldc);
+}
+
+typedef struct { int K, N, ldb, trans, ldp, j0; const float *B; float *P; } pack_args;
+
+static void pack_columns(const void *p, int lo, int hi, int t) {
+    const pack_args *a = p;
+    (void)t;
+    const float *B = a->trans ? a->B + (size_t)lo * a->ldb : a->B + lo;
+    simd()->pack_panels(a->K, hi - lo, B, a->ldb, a->trans, a->P, a->ldp, a->j0 + lo);
+}
+static void pack_panels_threads(int K, int N, const float *B, int ldb, int trans, float *P, int ldp, int j0) {
+    const pack_args a = {K, N, ldb, trans, ldp, j0, B, P};
+    if (!shared(pack_columns, &a, N, 8, 4.0 * K * N)) simd()->pack_panels(K, N, B, ldb, trans, P, ldp, j0);
+}
+
 /* ---- quantised products: every element on its own, by rows or by columns ---- */
 
 typedef struct { int M, N, K, lda, ldb, ldc; const int16_t *A; const float *as; const int8_t *B; const float *bs; float *C; } q8_args;
@@ -240,6 +277,8 @@ const lstm_kernels *lstm_kernels_threads(void) {
         table.gemm_nt = gemm_nt_threads;
         table.gemm_nn = gemm_nn_threads;
         table.gemm_tn = gemm_tn_threads;
+        table.gemm_panels = gemm_panels_threads;
+        table.pack_panels = pack_panels_threads;
         table.transpose = transpose_threads;
         table.lstm_cell_forward = lstm_cell_forward_threads;
         table.lstm_cell_backward = lstm_cell_backward_threads;

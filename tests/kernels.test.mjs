@@ -11,7 +11,7 @@ const K = { GEMM_NT: kernels.gemm_nt, GEMM_NN: kernels.gemm_nn, GEMM_TN: kernels
   TANH: kernels.vec_tanh, CELL_FORWARD: kernels.lstm_cell_forward, CELL_BACKWARD: kernels.lstm_cell_backward,
   SOFTMAX_XENT: kernels.softmax_xent, SUM_ROWS: kernels.sum_rows, SUM_SQUARES: kernels.sum_squares, SCALE: kernels.scale,
   SGD: kernels.sgd_update, RMSPROP: kernels.rmsprop_update, ADAM: kernels.adam_update, TRANSPOSE: kernels.transpose,
-  QUANTIZE: kernels.quantize_i16, GEMM_Q8: kernels.gemm_nt_q8 };
+  QUANTIZE: kernels.quantize_i16, GEMM_Q8: kernels.gemm_nt_q8, PACK: kernels.pack_panels, PANELS: kernels.gemm_panels };
 const SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33, 64, 67];
 
 const skip = !simdSupported() && 'this engine has no wasm SIMD';
@@ -73,6 +73,70 @@ test('gemm kernels: SIMD equals scalar on odd and tile-sized shapes', { skip }, 
     }
   }
   console.log(`  gemm nt/nn/tn: ${shapes} shapes, max difference ${worst.toExponential(2)} (relative to max(1,|c|))`);
+});
+
+const width8 = (n) => (n + 7) & ~7;
+const sameBits = (what, x, y) => {
+  assert.equal(x.length, y.length, what);
+  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) assert.fail(`${what}: element ${i}: ${x[i]} vs ${y[i]}`);
+};
+
+/** B (K, N) packed by table `impl` (trans: B given as its transpose's rows), at columns j0.. */
+function pack(w, impl, B, Kd, N, trans, j0 = 0) {
+  return run(w, impl, K.PACK, [Kd, N, 0], B, null, Kd * (width8(N) + j0), null, Int32Array.from([trans, j0])).c;
+}
+
+test('gemm_panels: the packed layout, SIMD equal to scalar bit for bit, a row alone or a column range equal to the whole, float64 reference', { skip }, () => {
+  const w = testWasm;
+  const r = rng(11);
+  let shapes = 0;
+  let worst = 0;
+  const cases = [[1, 1, 1], [1, 33, 70], [3, 5, 7], [4, 8, 256], [5, 9, 257], [7, 40, 64], [8, 31, 600], [67, 13, 255], [130, 17, 513], [2, 2048, 3]];
+  for (const [M, N, Kd] of cases) for (const transA of [0, 1]) for (const transB of [0, 1]) {
+    shapes++;
+    const A = rand(r, M * Kd); const B = rand(r, Kd * N); const C0 = rand(r, M * N);
+    const el = (k, j) => (transB ? B[j * Kd + k] : B[k * N + j]);
+    const ael = (i, k) => (transA ? A[k * M + i] : A[i * Kd + k]);
+    // the layout, written down independently, at column offsets 0 and 8
+    for (const j0 of [0, 8]) {
+      const ps = pack(w, 0, B, Kd, N, transB, j0); const pv = pack(w, 1, B, Kd, N, transB, j0);
+      const ldp = width8(N) + j0;
+      for (let k0 = 0; k0 < Kd; k0 += 256) {
+        const kc = Math.min(256, Kd - k0);
+        for (let j = 0; j < width8(N); j++) for (let k = 0; k < kc; k++) {
+          const at = k0 * ldp + (j0 + (j & ~7)) * kc + k * 8 + (j & 7);
+          const want = j < N ? el(k0 + k, j) : 0;
+          if (!Object.is(ps[at], want) || !Object.is(pv[at], want)) assert.fail(`pack ${Kd}x${N} trans ${transB} j0 ${j0}: (${k0 + k}, ${j}) at ${at}: scalar ${ps[at]} simd ${pv[at]}, want ${want}`);
+        }
+      }
+    }
+    const P = pack(w, 0, B, Kd, N, transB);
+    const ldp = width8(N);
+    const product = (impl, a, m, n, j0, c0) => run(w, impl, K.PANELS, [m, n, Kd], a, P, m * n, c0, Int32Array.from([transA, ldp, j0])).c;
+    const s = product(0, A, M, N, 0, C0); const v = product(1, A, M, N, 0, C0);
+    sameBits(`gemm_panels ${M}x${N}x${Kd} transA ${transA} transB ${transB}: SIMD against scalar`, s, v);
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) { // each element: c + a_0 b_0 + ... in float32, in order
+      let e = C0[i * N + j];
+      let bound = Math.abs(e);
+      for (let k = 0; k < Kd; k++) { e += ael(i, k) * el(k, j); bound += Math.abs(ael(i, k) * el(k, j)); }
+      const d = Math.abs(e - s[i * N + j]) / Math.max(1, bound);
+      worst = Math.max(worst, d);
+      if (!(d < 2e-7 * Kd)) assert.fail(`gemm_panels ${M}x${N}x${Kd} (${i}, ${j}): ${s[i * N + j]} against ${e} in float64`);
+    }
+    // the last row alone (as generation computes one), and columns 8.. through j0 (as a thread does)
+    const i = M - 1;
+    const row = transA ? Float32Array.from({ length: Kd }, (_, k) => A[k * M + i]) : A.slice(i * Kd, (i + 1) * Kd);
+    for (const impl of [0, 1]) sameBits(`row ${i} alone (impl ${impl})`, product(impl, row, 1, N, 0, C0.slice(i * N, (i + 1) * N)), v.slice(i * N, (i + 1) * N));
+    if (N > 8) {
+      const cols = (c) => Float32Array.from({ length: M * (N - 8) }, (_, q) => c[Math.floor(q / (N - 8)) * N + 8 + (q % (N - 8))]);
+      for (const impl of [0, 1]) {
+        // the test entry's ldc is the call's N: the columns' own copy of C
+        const part = run(w, impl, K.PANELS, [M, N - 8, Kd], A, P, M * (N - 8), cols(C0), Int32Array.from([transA, ldp, 8])).c;
+        sameBits(`columns 8..${N} (impl ${impl})`, part, cols(v));
+      }
+    }
+  }
+  console.log(`  gemm_panels: ${shapes} shapes, bit-identical; max error against float64 ${worst.toExponential(2)} of the sum of |terms|`);
 });
 
 test('elementwise kernels and transpose: SIMD equals scalar bit for bit, including NaN', { skip }, async () => {
