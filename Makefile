@@ -7,7 +7,7 @@ export NODE_PATH := /usr/share/nodejs
 CORE_SRC    := src/model.c src/params.c src/workspace.c src/cell_lstm.c src/cell_lstm_ln.c \
                src/cell_gru.c src/unit.c src/network.c src/train.c src/optimizer.c \
                src/step_guard.c src/sampler.c src/infer.c src/serialize.c src/build_info.c \
-               src/quantize.c src/threads.c src/trace.c src/infer_state.c src/kernels_scalar.c src/kernels_wasmsimd.c
+               src/quantize.c src/threads.c src/trace.c src/infer_state.c src/samples.c src/kernels_scalar.c src/kernels_wasmsimd.c
 CORE_HDR    := include/lstm.h src/model.h src/cell.h src/kernels.h src/kernel_elements.h \
                src/fastmath.h src/rng.h
 # Test entry points (every kernel of both tables, a look at a cell's gates): the native tests

@@ -378,12 +378,19 @@ lstm_status lstm_infer_reset(lstm_model *model);
 lstm_status lstm_infer_step(lstm_model *model, int32_t token, const float *input, float *logits_out);
 const float *lstm_infer_logits(const lstm_model *model); /* (output_size) */
 
-/* Applied in this order: temperature, then top-k, then top-p over the distribution top-k left
- * (renormalised); the token is drawn from what remains, renormalised. Ties rank the lower id first. */
+/* Applied in this order: the repetition penalty, then temperature, then top-k, then top-p over
+ * the distribution top-k left (renormalised); the token is drawn from what remains,
+ * renormalised. Ties rank the lower id first. The repetition penalty (CTRL, Keskar et al. 2019,
+ * as Hugging Face's RepetitionPenaltyLogitsProcessor applies it): for every token id the
+ * inference state has read since its reset (the prompt and what was generated, each counted
+ * once), the logit z becomes z / penalty if z > 0, else z * penalty. A zero field is always
+ * "off" (top_p and repetition_penalty 0 as 1), so zero-initialise or name the fields: later
+ * versions may add some. */
 typedef struct lstm_sampling {
     float temperature; /* 0 = argmax; > 0 divides the logits */
     int32_t top_k;     /* 0 = off; else keep the k most likely */
     float top_p;       /* 0 or 1 = off; else keep the smallest set of the most likely with mass >= p */
+    float repetition_penalty; /* 0 or 1 = off; else in (0, 100]: > 1 makes read tokens less likely */
 } lstm_sampling;
 
 lstm_status lstm_sampler_seed(lstm_model *model, uint32_t seed);
@@ -393,6 +400,29 @@ lstm_status lstm_sample(lstm_model *model, const lstm_sampling *sampling, int32_
  * sample n_out tokens, each fed back; out receives them. Continues the inference state. */
 lstm_status lstm_generate(lstm_model *model, const int32_t *prompt, int32_t n_prompt,
                           const lstm_sampling *sampling, int32_t n_out, int32_t *out);
+
+/* ---- several samples at once ----
+ * n samples of one prompt advance together as a batch: each step is one matrix product per
+ * layer for all of them (lstm_generate's is a product of one row), in rows of their own.
+ * lstm_samples_start makes the inference state the samples' start (from a zero state, or with
+ * LSTM_SAMPLES_CONTINUE from where it is), reads the prompt into it once, and gives sample k
+ * that state and a sampler seeded as lstm_sampler_seed(seed + k) would (wrapping at 2^32), or
+ * with LSTM_SAMPLES_KEEP_SAMPLER (n = 1 only) the sampler's own random state. Each
+ * lstm_samples_generate call then samples n_out tokens of every sample still running, each
+ * fed back; out is (n, n_out), -1 for a sample stopped. The kernels sum each element of a
+ * product the same way whatever rows run beside it, so sample k's tokens are those lstm_generate writes after
+ * lstm_sampler_seed(seed + k) from the same state, and n = 1 is lstm_generate. While sample 0
+ * runs, the inference state follows it: after each lstm_samples_generate it is sample 0's
+ * (h, c, logits, tokens read, sampler). lstm_samples_stop(k) stops sample k (its row is
+ * still computed, unused, while others run), k = -1 ends the batch and frees its rows. Token
+ * models with the softmax head only, one-directional. */
+#define LSTM_MAX_SAMPLES 1024
+#define LSTM_SAMPLES_CONTINUE 1u    /* start from the inference state (else from a zero state) */
+#define LSTM_SAMPLES_KEEP_SAMPLER 2u /* n = 1: continue the sampler's random state, no seed */
+lstm_status lstm_samples_start(lstm_model *model, int32_t n, uint32_t flags, uint32_t seed, const int32_t *prompt,
+                               int32_t n_prompt);
+lstm_status lstm_samples_generate(lstm_model *model, const lstm_sampling *sampling, int32_t n_out, int32_t *out);
+lstm_status lstm_samples_stop(lstm_model *model, int32_t sample);
 
 /* ---- the inference state as bytes: branch a generation, or keep it for later ----
  * The state step-by-step inference and generation continue from: every layer's h and c, the

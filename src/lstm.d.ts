@@ -60,6 +60,8 @@ export const limits: Readonly<{
   maxParams: number;
   maxBatch: number;
   maxSteps: number;
+  /** Samples of one generate call (n). */
+  maxSamples: number;
   /** setStepGuard's maxSkips. */
   maxSkips: number;
   maxSeed: number;

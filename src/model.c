@@ -211,6 +211,7 @@ void lstm_free(lstm_model *m) {
     free(m->carry);
     free(m->ws.arena);
     free(m->infer.arena);
+    lstm_samples_release(m);
     if (m->q8) free(m->q8->arena);
     free(m->q8);
     free(m->probs);

@@ -205,6 +205,16 @@ lstm_status lstm_workspace_infer(lstm_model *m);
 lstm_status lstm_workspace_forward(const lstm_model *m, lstm_workspace *w, int B, int T);
 void lstm_workspace_free(lstm_workspace *w); /* an empty w is allowed */
 
+/* Several samples advancing together (samples.c, lstm_samples_* in include/lstm.h). */
+typedef struct lstm_sample_batch {
+    lstm_workspace w;  /* forward-only for (n, 1): row k of the units' first rows, the logits
+                          and the seen sets is sample k's */
+    int n;             /* samples started; 0: none */
+    int active;        /* samples still running */
+    uint64_t *rng;     /* (n) each sample's generator; one allocation with running */
+    uint8_t *running;  /* (n) 1 until the sample is stopped */
+} lstm_sample_batch;
+
 /* ---- the model ---- */
 
 typedef struct lstm_cell lstm_cell; /* cell.h */
@@ -259,6 +269,7 @@ struct lstm_model {
 
     lstm_workspace ws;    /* training, evaluation, prediction */
     lstm_workspace infer; /* step-by-step inference: its units' h[0], c[0] are the state */
+    lstm_sample_batch samples; /* several samples at once (samples.c) */
     int has_logits;       /* infer.logits holds the last step's logits */
     float *probs;         /* (V) sampling scratch */
     void *pairs;          /* (V) (probability, index) pairs: the sort scratch of top-k/top-p */
@@ -300,6 +311,22 @@ void lstm_embed_refresh(lstm_model *m);
 
 /* CRC-32 (IEEE) of n bytes, as the model file's (serialize.c); also the inference state's. */
 uint32_t lstm_crc32(const uint8_t *p, size_t n);
+
+/* infer.c: the inference state zeroed, and advanced by one input (validated by the caller);
+ * what generation needs of a model, and of a prompt */
+void lstm_infer_zero(lstm_model *m);
+void lstm_infer_advance(lstm_model *m, int32_t token, const float *input);
+lstm_status lstm_check_generation(lstm_model *m);
+lstm_status lstm_check_prompt(lstm_model *m, const int32_t *prompt, int32_t n_prompt);
+
+/* sampler.c: the sampling settings checked; a token drawn from logits z (V) with the tokens in
+ * seen penalised (NULL: none) and generator rng; the inference state's own */
+lstm_status lstm_check_sampling(lstm_model *m, const lstm_sampling *s);
+int32_t lstm_sample_row(lstm_model *m, const float *z, const uint32_t *seen, uint64_t *rng, const lstm_sampling *s);
+int32_t lstm_sample_logits(lstm_model *m, const lstm_sampling *s);
+
+/* samples.c: free a model's sample batch (lstm_free) */
+void lstm_samples_release(lstm_model *m);
 
 /* quantize.c: the int8 parameter section of format version 4 */
 uint64_t lstm_q8_section_bytes(const lstm_config *c);

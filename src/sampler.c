@@ -1,6 +1,7 @@
-/* sampler.c - the next token from the last inference step's logits: temperature, then top-k,
- * then top-p over what top-k kept (renormalised), or argmax at temperature 0, drawn with the
- * model's own seeded generator. The only softmax and argmax outside the kernels. */
+/* sampler.c - the next token from a row of logits: the repetition penalty on the tokens read,
+ * then temperature, then top-k, then top-p over what top-k kept (renormalised), or argmax at
+ * temperature 0, drawn with a seeded generator (the model's own, or a sample's). The only
+ * softmax and argmax outside the kernels. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -24,6 +25,9 @@ lstm_status lstm_check_sampling(lstm_model *m, const lstm_sampling *s) {
     if (!(isfinite(s->top_p) && s->top_p >= 0.0f && s->top_p <= 1.0f))
         return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "top_p must be in [0, 1], got %g",
                          (double)s->top_p);
+    if (!(isfinite(s->repetition_penalty) && s->repetition_penalty >= 0.0f && s->repetition_penalty <= 100.0f))
+        return lstm_fail(m, LSTM_ERR_INVALID_ARGUMENT, "repetition_penalty must be 0 (off) or in (0, 100], got %g",
+                         (double)s->repetition_penalty);
     return LSTM_OK;
 }
 
@@ -36,23 +40,28 @@ static int by_prob_desc(const void *a, const void *b) {
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-int32_t lstm_sample_logits(lstm_model *m, const lstm_sampling *s) {
+int32_t lstm_sample_row(lstm_model *m, const float *z, const uint32_t *seen, uint64_t *rng, const lstm_sampling *s) {
     const int V = m->cfg.output_size;
-    const float *z = m->infer.logits;
+    float *p = m->probs;
+    const float penalty = s->repetition_penalty;
+    if (seen && penalty > 0.0f && penalty != 1.0f) {
+        /* the penalised logits, in the scratch the probabilities then overwrite one by one */
+        for (int v = 0; v < V; v++) p[v] = !lstm_seen_has(seen, v) ? z[v] : z[v] > 0.0f ? z[v] / penalty : z[v] * penalty;
+        z = p;
+    }
     int32_t best = 0;
     for (int v = 1; v < V; v++) best = z[v] > z[best] ? v : best;
     if (s->temperature == 0.0f) return best; /* argmax */
-    float *p = m->probs;
-    const float inv_t = 1.0f / s->temperature;
+    const float inv_t = 1.0f / s->temperature, top = z[best];
     double total = 0.0;
     for (int v = 0; v < V; v++) {
         /* subtract the max: exp() overflows above 88 */
-        p[v] = lstm_expf((z[v] - z[best]) * inv_t);
+        p[v] = lstm_expf((z[v] - top) * inv_t);
         total += p[v];
     }
     int use_k = s->top_k > 0 && s->top_k < V;
     int use_p = s->top_p > 0.0f && s->top_p < 1.0f;
-    float u = rng_uniform(&m->sample_rng);
+    float u = rng_uniform(rng);
     if (!use_k && !use_p) {
         double target = u * total, acc = 0.0;
         for (int v = 0; v < V; v++) {
@@ -86,6 +95,10 @@ int32_t lstm_sample_logits(lstm_model *m, const lstm_sampling *s) {
         if (acc > target) return pi[q].i;
     }
     return pi[0].i;
+}
+
+int32_t lstm_sample_logits(lstm_model *m, const lstm_sampling *s) {
+    return lstm_sample_row(m, m->infer.logits, m->infer.seen, &m->sample_rng, s);
 }
 
 lstm_status lstm_sample(lstm_model *m, const lstm_sampling *s, int32_t *token) {

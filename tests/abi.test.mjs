@@ -109,7 +109,8 @@ function abiMismatches(text) {
   const seedType = structs.get('lstm_config')?.find((f) => f.cName === 'seed')?.type;
   if (seedType !== 'u32' || maxSeed !== 2 ** 32 - 1) problems.push(`limits.maxSeed ${maxSeed} is not the range of lstm_config.seed (${seedType})`);
 
-  for (const [name, value] of [['LSTM_SAVE_TRAINING_STATE', abi.SAVE_TRAINING_STATE], ['LSTM_SAVE_INT8', abi.SAVE_INT8]]) {
+  for (const [name, value] of [['LSTM_SAVE_TRAINING_STATE', abi.SAVE_TRAINING_STATE], ['LSTM_SAVE_INT8', abi.SAVE_INT8],
+    ['LSTM_SAMPLES_CONTINUE', abi.SAMPLES_CONTINUE], ['LSTM_SAMPLES_KEEP_SAMPLER', abi.SAMPLES_KEEP_SAMPLER]]) {
     differ(name, value, defines.has(name) ? evalInt(defines.get(name)) : undefined);
   }
   return problems;

@@ -115,3 +115,33 @@ test('damaged bytes, another shape, a model file: LstmError naming why; the stat
     for (const m of [model, other, gru, bi]) m.dispose();
   }
 });
+test('generation from a restored state: the same seed writes the same text; without one the stream continues', async () => {
+  const vocab = new Vocabulary(Array.from('abcdefghij klmno'.split('').map((c) => c.codePointAt(0))));
+  const model = await Model.create({ vocabSize: vocab.size, hiddenSize: 24, layers: 2, seed: 9, initScale: 0.8 });
+  try {
+    model.setVocabulary(vocab);
+    const start = model.generate({ prompt: 'abc', length: 30, seed: 4, temperature: 1 });
+    const point = model.inferenceState();
+    // one call of 60 characters is the same text as 30 + 30 with the second continuing
+    const whole = model.generate({ prompt: 'abc', length: 60, seed: 4, temperature: 1 });
+    assert.equal(whole.slice(0, 30), start);
+    model.restoreInferenceState(point);
+    const rest = model.generate({ continue: true, length: 30, temperature: 1 });
+    assert.equal(start + rest, whole, 'continuing without a seed keeps the sampler\'s stream');
+    // branches: the same seed twice writes the same text, another seed another
+    const branch = (seed) => {
+      model.restoreInferenceState(point);
+      return model.generate({ continue: true, length: 40, seed, temperature: 1 });
+    };
+    const [a, b, c] = [branch(7), branch(7), branch(8)];
+    assert.equal(a, b);
+    assert.notEqual(a, c);
+    // and several branches of one point in one call: sample k is the branch with seed 7 + k
+    model.restoreInferenceState(point);
+    const three = model.generate({ continue: true, length: 40, seed: 7, n: 3, temperature: 1 });
+    assert.deepEqual(three, [a, c, branch(9)]);
+    console.log(`  "${start}" | "${rest}" ; branches "${a}", "${c}"`);
+  } finally {
+    model.dispose();
+  }
+});

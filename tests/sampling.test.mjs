@@ -246,3 +246,88 @@ for (const build of all) {
     console.log(`  ${build.name} temperature 0: 2000 of 2000 draws were the argmax (id 3), with and without a tie`);
   });
 }
+
+// ---- the repetition penalty (include/lstm.h, lstm_sampling): every token read since the
+// reset, the prompt's included, has its logit z made z / p if z > 0, else z * p, before
+// temperature, top-k and top-p. Each sample of a batch (generate's n) reads the prompt and then
+// draws its first token from the penalised distribution: 50 batches of 1000 one-token samples. ----
+
+// The prompt's tokens, by rank: two with positive logits (ranks 0 and 2: 3.0, 2.4) and two
+// with negative ones (ranks 12 and 14: -0.6, -1.2).
+const READ = [0, 2, 12, 14].map((r) => (7 * r + 3) % V);
+const PROMPT = String.fromCodePoint(...READ.map((id) => 97 + id));
+
+/** The logits after the penalty, or one of the mistakes below. */
+function penalised(z, penalty, mistake = null) {
+  return Array.from(z, (v, i) => {
+    if (!READ.includes(i) || mistake === 'h') return v;
+    if (mistake === 'f') return v / penalty; // always divide: raises a negative logit
+    if (mistake === 'g') return v - Math.log(penalty); // subtract log p
+    return v > 0 ? v / penalty : v * penalty;
+  });
+}
+
+const PENALTY_MISTAKES = {
+  f: 'dividing every logit read, negative ones too (which raises them)',
+  g: 'subtracting log(penalty) instead of dividing or multiplying',
+  h: 'leaving the prompt\'s tokens alone (only generated ones penalised)',
+  i: 'applying top-k before the penalty',
+};
+
+/** The documented distribution, or a mistake's: penalty, then distribution() (temperature, top-k, top-p). */
+function penaltyDistribution(z, sampling, mistake = null) {
+  const { repetitionPenalty, ...rest } = sampling;
+  if (mistake !== 'i') return distribution(Float32Array.from(penalised(z, repetitionPenalty, mistake)), rest);
+  // top-k chosen on the unpenalised logits, then the penalty over what it kept
+  const kept = distribution(z, { topK: rest.topK }).kept;
+  const zp = penalised(z, repetitionPenalty).map((v, i) => (kept.includes(i) ? v : -Infinity));
+  return distribution(Float32Array.from(zp), { ...rest, topK: 0 });
+}
+
+const PENALTY_CASES = [
+  // p 1.5: ranks 0 and 2 fall to 2.0 and 1.6, ranks 12 and 14 to -0.9 and -1.8
+  { name: 'penalty 1.5', sampling: { repetitionPenalty: 1.5 }, catches: ['g', 'h'] },
+  { name: 'penalty 1.5, temperature 0.7', sampling: { repetitionPenalty: 1.5, temperature: 0.7 }, catches: ['g', 'h'] },
+  // flatter: the negative logits read (ranks 12 and 14) are drawn often enough to tell z * p
+  // from z / p (-0.9 and -1.8 against -0.4 and -0.8, halved by the temperature)
+  { name: 'penalty 2, temperature 2', sampling: { repetitionPenalty: 2, temperature: 2 }, catches: ['f', 'g', 'h'] },
+  // p 3: the top 5 after the penalty are ranks 1, 3, 4, 5, 6; before it 0..4
+  { name: 'penalty 3 + top-k 5', sampling: { repetitionPenalty: 3, topK: 5 }, catches: ['g', 'h', 'i'] },
+  { name: 'penalty 0.6 (favours what was read) + top-p 0.8', sampling: { repetitionPenalty: 0.6, topP: 0.8 }, catches: ['g', 'h'] },
+];
+
+test('every penalty mistake is told apart by some case', () => {
+  for (const m of Object.keys(PENALTY_MISTAKES)) assert.ok(PENALTY_CASES.some((c) => c.catches.includes(m)), `mistake ${m}: ${PENALTY_MISTAKES[m]}`);
+});
+
+for (const build of all) {
+  PENALTY_CASES.forEach((c, index) => {
+    test(`${build.name}: ${c.name}: the first token read after the prompt follows the penalised distribution`, async () => {
+      const { q, kept, margin } = penaltyDistribution(LOGITS, c.sampling);
+      assert.ok(margin > 5e-3, `${c.name}: the top-p boundary is only ${margin} from p`);
+      const model = await fixedLogitModel(LOGITS, build.wasm);
+      try {
+        const counts = new Float64Array(V);
+        for (let b = 0; b < N / 1000; b++) {
+          const texts = model.generate({ vocab: VOCAB, prompt: PROMPT, length: 1, n: 1000, seed: 7000 + 100000 * index + 1000 * b, ...c.sampling });
+          for (const t of texts) counts[VOCAB.index.get(t.codePointAt(0))]++;
+        }
+        const { stat, df } = chiSquare(counts, q, N);
+        const bound = chiSquareBound(df);
+        const wrong = c.catches.map((m) => [m, chiSquare(counts, penaltyDistribution(LOGITS, c.sampling, m).q, N).stat]);
+        // the tokens read, one by one: observed against the formula's probability
+        const read = READ.map((id) => `${String.fromCodePoint(97 + id)} ${(counts[id] / N).toFixed(4)}/${q[id].toFixed(4)}`).join(', ');
+        console.log(`  ${build.name} ${c.name}: chi-square ${stat.toFixed(2)}, df ${df}, bound ${bound.toFixed(2)}; read tokens observed/expected ${read}; mistakes ${wrong.map(([m, w]) => `${m} ${w.toFixed(0)}`).join(', ')}`);
+        for (let i = 0; i < V; i++) {
+          if (!kept.includes(i)) assert.equal(counts[i], 0, `${c.name}: token ${i} is not kept but was drawn ${counts[i]} times`);
+        }
+        assert.ok(stat < bound, `${c.name}: chi-square ${stat} >= ${bound} (df ${df}); counts ${counts.join(' ')}`);
+        for (const [m, wrongStat] of wrong) {
+          assert.ok(wrongStat > FAR * bound, `${c.name}: mistake ${m} (${PENALTY_MISTAKES[m]}) scores only ${wrongStat} against bound ${bound}`);
+        }
+      } finally {
+        model.dispose();
+      }
+    });
+  });
+}

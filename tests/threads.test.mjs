@@ -123,3 +123,24 @@ test('trace: every unit\'s h, c, gates and the probabilities bit-identical on 1 
     assert.deepEqual(out[1], out[0], JSON.stringify(options));
   }
 });
+
+test('several samples in one call (n: 8, stop strings, repetition penalty) bit-identical on 1 and 2 threads, float and quantised', async () => {
+  const vocab = new Vocabulary(Array.from({ length: 23 }, (_, i) => 97 + i));
+  // hidden 301: the 8-row products are cut by columns (too few rows to cut by rows)
+  for (const quantize of [false, true]) {
+    const source = await Model.create({ vocabSize: 23, hiddenSize: 301, layers: 2, seed: 8, wasm: one });
+    const bytes = source.save(quantize ? { quantize: 'int8' } : {});
+    source.dispose();
+    const out = [];
+    for (const wasm of [one, two]) {
+      const model = await Model.load(bytes, { wasm });
+      try {
+        const texts = model.generate({ vocab, prompt: 'abc', length: 120, seed: 2, n: 8, stop: ['kk', 'xyz'], repetitionPenalty: 1.3, temperature: 1.1 });
+        out.push({ texts, state: model.inferenceState() });
+      } finally {
+        model.dispose();
+      }
+    }
+    assert.deepEqual(out[1], out[0], quantize ? 'quantised' : 'float');
+  }
+});

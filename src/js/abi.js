@@ -35,6 +35,7 @@ export const limits = Object.freeze({
   maxSteps: 65536,
   maxSkips: 1000,
   maxThreads: 64,
+  maxSamples: 1024,
   maxSeed: 0xffffffff,
 });
 
@@ -42,6 +43,10 @@ export const limits = Object.freeze({
 export const SAVE_TRAINING_STATE = 1;
 /** lstm_save's flag for a quantised file: int8 weight matrices, inference only. */
 export const SAVE_INT8 = 2;
+
+/** lstm_samples_start's flags: start from the inference state; continue its sampler (n = 1). */
+export const SAMPLES_CONTINUE = 1;
+export const SAMPLES_KEEP_SAMPLER = 2;
 
 /** sizeof(lstm_message): the buffer lstm_create and lstm_load write a failure's text into. */
 export const MESSAGE_BYTES = 256;
@@ -86,7 +91,7 @@ export const BATCH = struct('lstm_batch', [
   ['targetValues', 'ptr'], ['lengths', 'ptr'],
 ]);
 
-export const SAMPLING = struct('lstm_sampling', [['temperature', 'f32'], ['topK', 'i32'], ['topP', 'f32']]);
+export const SAMPLING = struct('lstm_sampling', [['temperature', 'f32'], ['topK', 'i32'], ['topP', 'f32'], ['repetitionPenalty', 'f32']]);
 
 export const STEP_GUARD = struct('lstm_step_guard', [['maxSkips', 'i32'], ['lossFactor', 'f32']]);
 

@@ -516,15 +516,12 @@ export class Model {
   restoreInferenceState(bytes) { restoreInferenceState(this.#core(), bytes); }
 
   /**
-   * Generate text: yields strings (one character each) as they are produced.
-   * Options: prompt, length, temperature (0 = argmax), topK, topP, seed, vocab.
-   * The inference state starts from zero and the prompt; with no prompt a newline (or
-   * token 0) seeds it. Options are checked when it is called, not at the first character.
+   * Generate text (generate.js; options: GenerateOptions in lstm.d.ts): a generator of
+   * characters as they are written (options checked and prompt read when it is called); the
+   * text, or with `n` the n texts of a batch (`vocab` may be the first argument).
    */
   generateChars(options = {}) { return generateChars(this, this.#core(), options); }
-
-  /** Generate text as a string; see generateChars. `vocab` may be the first argument. */
-  generate(vocabOrOptions, maybeOptions) { return generateText(this, vocabOrOptions, maybeOptions); }
+  generate(vocabOrOptions, maybeOptions) { return generateText(this, this.#core(), vocabOrOptions, maybeOptions); }
 
   /** Async iterator of characters, yielding to the event loop between chunks. */
   generateStream(vocabOrOptions, maybeOptions) { return generateStream(this, vocabOrOptions, maybeOptions); }
@@ -537,7 +534,8 @@ export class Model {
 
   // The handle generate.js works through: the module, the pointer and the status check.
   #core() {
-    return { wasm: this.#wasm, ptr: this.#p, check: (status, what) => this.#check(status, what) };
+    const model = this; // ptr read at each use: a generation outlives calls, and the model may be disposed
+    return { wasm: this.#wasm, get ptr() { return model.#p; }, check: (status, what) => this.#check(status, what) };
   }
 
   // ---- saving ----

@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         __builtin_trap();
     } else if (c.input_vocab > 0) {
         if (lstm_infer_step(m, c.input_vocab - 1, NULL, NULL) != LSTM_OK) __builtin_trap();
-        lstm_sampling s = {1.0f, 3, 0.9f};
+        lstm_sampling s = {1.0f, 3, 0.9f, 0.0f};
         int32_t t = -1;
         lstm_status sampled = lstm_sample(m, &s, &t);
         /* a token model may have the mse head: sampling is then refused, not an error here */

@@ -452,7 +452,7 @@ static void test_save_resume_exact(void) {
     buf = save(a, 0, &len);
     lstm_model *c = NULL;
     OK(lstm_load(buf, len, &c, &msg));
-    lstm_sampling s = {0.8f, 0, 1.0f};
+    lstm_sampling s = {0.8f, 0, 1.0f, 0.0f};
     int32_t prompt[2] = {1, 2}, oa[50], oc[50];
     lstm_infer_reset(a);
     lstm_infer_reset(c);
@@ -598,7 +598,7 @@ static void test_quantized(void) {
      * moved by 2e-4; a wrong scale or a transposed row moves them by 1e-1 */
     CHECK(worst > 0 && worst < 1e-2, "quantised predictions differ by %g", worst);
     int32_t out[20];
-    const lstm_sampling s = {0.8f, 0, 1.0f};
+    const lstm_sampling s = {0.8f, 0, 1.0f, 0.0f};
     OK(lstm_infer_reset(q));
     OK(lstm_generate(q, tokens, 3, &s, 20, out));
     CHECK(lstm_train_batch(q, &b, NULL) == LSTM_ERR_STATE && strstr(lstm_error_message(q), "quantised"), "trained");
@@ -660,7 +660,7 @@ static void test_bad_arguments(void) {
     CHECK(strstr(lstm_error_message(m), "learning_rate") != NULL, "message: %s", lstm_error_message(m));
     int32_t stream[10] = {0};
     CHECK(lstm_train_stream(m, stream, 10, 4, 8, 1, NULL) == LSTM_ERR_INVALID_ARGUMENT, "short stream accepted");
-    lstm_sampling s = {-1, 0, 1};
+    lstm_sampling s = {-1, 0, 1, 0};
     int32_t tok;
     CHECK(lstm_sample(m, &s, &tok) == LSTM_ERR_INVALID_ARGUMENT, "negative temperature accepted");
     s.temperature = 1;
@@ -1039,7 +1039,7 @@ static void test_bidirectional(void) {
 
     /* whole sequences only: stream training and step inference refuse, the model stays usable */
     int32_t stream[64] = {0}, out[4];
-    lstm_sampling smp = {1, 0, 0};
+    lstm_sampling smp = {1, 0, 0, 0};
     CHECK(lstm_infer_reset(bi) == LSTM_ERR_STATE, "infer_reset accepted");
     CHECK(lstm_infer_step(bi, 0, d.inputs, NULL) == LSTM_ERR_STATE, "infer_step accepted");
     CHECK(strstr(lstm_error_message(bi), "bidirectional") != NULL, "message: %s", lstm_error_message(bi));
@@ -1355,7 +1355,7 @@ static void test_task_bad_arguments(void) {
     CHECK(isfinite(loss), "loss %g", loss);
     int32_t stream[64] = {0};
     CHECK(lstm_train_stream(m, stream, 64, 2, 4, 1, NULL) == LSTM_ERR_STATE, "stream on a dense mse model");
-    lstm_sampling s = {1, 0, 1};
+    lstm_sampling s = {1, 0, 1, 0};
     int32_t tok;
     OK(lstm_infer_step(m, 0, x, NULL));
     CHECK(lstm_sample(m, &s, &tok) == LSTM_ERR_STATE && strstr(lstm_error_message(m), "softmax head"),
@@ -1376,7 +1376,7 @@ static void test_sampling(void) {
     OK(lstm_infer_step(m, 2, NULL, logits));
     int argmax = 0;
     for (int v = 1; v < 6; v++) argmax = logits[v] > logits[argmax] ? v : argmax;
-    lstm_sampling greedy = {0.0f, 0, 1.0f}, top1 = {1.0f, 1, 1.0f}, tinyp = {1.0f, 0, 1e-6f};
+    lstm_sampling greedy = {0.0f, 0, 1.0f, 0.0f}, top1 = {1.0f, 1, 1.0f, 0.0f}, tinyp = {1.0f, 0, 1e-6f, 0.0f};
     int32_t t;
     OK(lstm_sample(m, &greedy, &t));
     CHECK(t == argmax, "temperature 0 is not argmax");
@@ -1387,12 +1387,12 @@ static void test_sampling(void) {
     /* top-k 2 only ever yields the two most likely */
     int second = argmax == 0 ? 1 : 0;
     for (int v = 0; v < 6; v++) if (v != argmax && logits[v] > logits[second]) second = v;
-    lstm_sampling top2 = {5.0f, 2, 1.0f};
+    lstm_sampling top2 = {5.0f, 2, 1.0f, 0.0f};
     int seen[6] = {0};
     for (int i = 0; i < 400; i++) { OK(lstm_sample(m, &top2, &t)); seen[t]++; }
     CHECK(seen[argmax] + seen[second] == 400 && seen[second] > 0, "top_k 2 drew others");
     /* high temperature, no filter: every token appears; the same seed gives the same draws */
-    lstm_sampling hot = {50.0f, 0, 1.0f};
+    lstm_sampling hot = {50.0f, 0, 1.0f, 0.0f};
     int32_t a[64], b[64];
     lstm_sampler_seed(m, 3);
     for (int i = 0; i < 64; i++) lstm_sample(m, &hot, &a[i]);

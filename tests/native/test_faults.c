@@ -130,6 +130,18 @@ static lstm_status op_trace(lstm_model **m, void *ctx) {
     return lstm_trace(*m, &r);
 }
 
+/* several samples allocate their rows: refused cleanly, then they run */
+static lstm_status op_samples(lstm_model **m, void *ctx) {
+    train_ctx *c = ctx;
+    static int n = 3;
+    const lstm_sampling s = {1.0f, 0, 1.0f, 1.2f};
+    int32_t out[5 * 4];
+    lstm_status st = lstm_samples_start(*m, n, 0, 9, c->tokens, 4);
+    if (st == LSTM_OK) st = lstm_samples_generate(*m, &s, 4, out);
+    if (st == LSTM_OK) n++; /* the next sweep allocates again, for another n */
+    return st;
+}
+
 static lstm_status op_setters(lstm_model **m, void *ctx) {
     (void)ctx;
     static const uint32_t vocab[7] = {'a', 'b', 'c', 'd', 'e', 'f', 'g'};
@@ -157,6 +169,8 @@ int main(void) {
     total += sweep("first training step", op_train, &tc, &m, check_unchanged);
     total += sweep("evaluate", op_evaluate, &tc, &m, NULL);
     total += sweep("trace", op_trace, &tc, &m, NULL);
+    total += sweep("samples: start, generate", op_samples, &tc, &m, NULL);
+    total += sweep("samples again, more of them", op_samples, &tc, &m, NULL);
     total += sweep("vocabulary, metadata, optimizer", op_setters, NULL, &m, NULL);
 
     lstm_model *task = NULL;

@@ -246,7 +246,7 @@ static void test_trace_leaves_state(void) {
     CHECK(memcmp(ya, ym, sizeof ya) == 0, "the inference state moved");
     CHECK(la[1] == lm[1], "the training state moved: loss %.9g vs %.9g", lm[1], la[1]);
     int32_t ga[30], gm[30];
-    const lstm_sampling s = {1.0f, 0, 1.0f};
+    const lstm_sampling s = {1.0f, 0, 1.0f, 0.0f};
     OK(lstm_generate(a, NULL, 0, &s, 30, ga));
     OK(lstm_generate(m, NULL, 0, &s, 30, gm));
     CHECK(memcmp(ga, gm, sizeof ga) == 0, "the sampler moved");
@@ -336,7 +336,7 @@ static void test_state_branches(void) {
     lstm_model *m = create(c), *other = create((lstm_config){.input_vocab = 17, .hidden_size = 20, .num_layers = 2,
                                                              .output_size = 17, .seed = 99, .init_scale = 1.0f});
     CHECK(m && other, "create");
-    const lstm_sampling s = {1.0f, 0, 1.0f};
+    const lstm_sampling s = {1.0f, 0, 1.0f, 0.0f};
     const int32_t prompt[5] = {1, 2, 3, 4, 5};
     int32_t first[40], again[40], seeded[2][40], other_out[2][40];
     OK(lstm_sampler_seed(m, 11));
@@ -383,7 +383,7 @@ static void test_state_refused(void) {
     lstm_model *m = create(c);
     CHECK(m, "create");
     const int32_t prompt[3] = {1, 5, 7};
-    const lstm_sampling s = {1.0f, 0, 1.0f};
+    const lstm_sampling s = {1.0f, 0, 1.0f, 0.0f};
     int32_t out[4];
     OK(lstm_generate(m, prompt, 3, &s, 4, out));
     size_t len;
@@ -449,6 +449,182 @@ static void test_state_refused(void) {
     lstm_free(m);
 }
 
+/* ---- several samples at once ---- */
+
+/* Sample k of a batch against lstm_generate after lstm_sampler_seed(seed + k) from the same
+ * start: the same tokens. Hidden 31 makes the gate products 124 wide (not a multiple of 8), and
+ * 23 outputs: every column block of the products is exercised. */
+static void test_samples_equal_single(void) {
+    enum { N = 5, LEN = 60 };
+    const lstm_config c = {.input_vocab = 23, .hidden_size = 31, .num_layers = 2, .output_size = 23, .seed = 6,
+                           .init_scale = 1.0f};
+    lstm_model *m = create(c);
+    CHECK(m, "create");
+    const int32_t prompt[4] = {3, 1, 4, 1};
+    const lstm_sampling settings[] = {{1.0f, 0, 1.0f, 0.0f}, {0.7f, 5, 0.9f, 0.0f}, {1.0f, 0, 1.0f, 1.8f}, {0.0f, 0, 1.0f, 1.3f}};
+    for (size_t q = 0; q < sizeof settings / sizeof settings[0]; q++) {
+        const lstm_sampling *s = &settings[q];
+        int32_t batch[N * LEN], one[LEN];
+        OK(lstm_samples_start(m, N, 0, 100, prompt, 4));
+        OK(lstm_samples_generate(m, s, LEN / 2, batch)); /* in two calls: the rows carry on */
+        int32_t rest[N * LEN / 2];
+        OK(lstm_samples_generate(m, s, LEN / 2, rest));
+        int32_t whole[N * LEN];
+        for (int k = 0; k < N; k++) {
+            memcpy(whole + k * LEN, batch + k * (LEN / 2), (LEN / 2) * sizeof(int32_t));
+            memcpy(whole + k * LEN + LEN / 2, rest + k * (LEN / 2), (LEN / 2) * sizeof(int32_t));
+        }
+        size_t len;
+        uint8_t *after_batch = save_state(m, &len); /* sample 0's */
+        for (int k = 0; k < N; k++) {
+            OK(lstm_infer_reset(m));
+            OK(lstm_sampler_seed(m, 100 + (uint32_t)k));
+            OK(lstm_generate(m, prompt, 4, s, LEN, one));
+            CHECK(memcmp(one, whole + k * LEN, sizeof one) == 0, "setting %zu: sample %d differs from lstm_generate with seed %d",
+                  q, k, 100 + k);
+            if (k == 0) {
+                size_t len0;
+                uint8_t *single = save_state(m, &len0);
+                CHECK(single && after_batch && len0 == len && memcmp(single, after_batch, len) == 0,
+                      "the inference state after the batch is not sample 0's");
+                free(single);
+            }
+        }
+        free(after_batch);
+    }
+    OK(lstm_samples_stop(m, -1));
+    lstm_free(m);
+}
+
+static void test_samples_stop_and_continue(void) {
+    enum { N = 4, LEN = 20 };
+    const lstm_config c = {.input_vocab = 11, .hidden_size = 12, .num_layers = 2, .output_size = 11, .seed = 8,
+                           .init_scale = 1.0f};
+    lstm_model *m = create(c);
+    CHECK(m, "create");
+    const lstm_sampling s = {1.0f, 0, 1.0f, 0.0f};
+    const int32_t prompt[2] = {5, 6};
+    int32_t all[N * LEN], part[N * LEN], tail[N * LEN];
+    OK(lstm_samples_start(m, N, 0, 7, prompt, 2));
+    OK(lstm_samples_generate(m, &s, LEN, all));
+    /* stop samples 1 and 0 after 8 tokens: the others go on as before; the stopped get -1 */
+    OK(lstm_samples_start(m, N, 0, 7, prompt, 2));
+    OK(lstm_samples_generate(m, &s, 8, part));
+    size_t len;
+    uint8_t *at8 = save_state(m, &len);
+    OK(lstm_samples_stop(m, 1));
+    OK(lstm_samples_stop(m, 0));
+    OK(lstm_samples_stop(m, 1)); /* again: stays stopped */
+    OK(lstm_samples_generate(m, &s, LEN - 8, tail));
+    for (int k = 0; k < N; k++)
+        for (int i = 0; i < LEN; i++) {
+            const int32_t got = i < 8 ? part[k * 8 + i] : tail[k * (LEN - 8) + i - 8];
+            const int32_t want = k < 2 && i >= 8 ? -1 : all[k * LEN + i];
+            CHECK(got == want, "sample %d token %d: %d, expected %d", k, i, got, want);
+        }
+    /* sample 0 stopped at 8: the inference state stayed there */
+    size_t len2;
+    uint8_t *now = save_state(m, &len2);
+    CHECK(at8 && now && len2 == len && memcmp(at8, now, len) == 0, "the inference state moved after sample 0 stopped");
+    free(now);
+    /* continue from there, keeping the sampler: the tokens sample 0 would have written next */
+    int32_t more[LEN - 8];
+    OK(lstm_samples_start(m, 1, LSTM_SAMPLES_CONTINUE | LSTM_SAMPLES_KEEP_SAMPLER, 0, NULL, 0));
+    OK(lstm_samples_generate(m, &s, LEN - 8, more));
+    CHECK(memcmp(more, all + 8, sizeof more) == 0, "continuing with the kept sampler wrote other tokens");
+    /* continuing with a prompt on top, and lstm_generate the same way */
+    OK(lstm_infer_state_load(m, at8, len));
+    OK(lstm_samples_start(m, 1, LSTM_SAMPLES_CONTINUE, 3, prompt, 1));
+    OK(lstm_samples_generate(m, &s, LEN - 8, more));
+    int32_t single[LEN - 8];
+    OK(lstm_infer_state_load(m, at8, len));
+    OK(lstm_sampler_seed(m, 3));
+    OK(lstm_generate(m, prompt, 1, &s, LEN - 8, single));
+    CHECK(memcmp(more, single, sizeof more) == 0, "continuing with a prompt differs from lstm_generate");
+    free(at8);
+    /* the end frees the rows; generating then is refused */
+    OK(lstm_samples_stop(m, -1));
+    OK(lstm_samples_stop(m, -1));
+    CHECK(lstm_samples_generate(m, &s, 1, more) == LSTM_ERR_STATE, "generate after the end");
+    lstm_free(m);
+}
+
+static void test_samples_bad_arguments(void) {
+    const lstm_config c = {.input_vocab = 6, .hidden_size = 4, .num_layers = 1, .output_size = 6, .seed = 1};
+    lstm_model *m = create(c), *dense = create((lstm_config){.input_size = 2, .hidden_size = 3, .num_layers = 1, .output_size = 6});
+    CHECK(m && dense, "create");
+    const int32_t prompt[2] = {1, 2}, bad_prompt[2] = {1, 6};
+    const lstm_sampling s = {1.0f, 0, 1.0f, 0.0f}, bad_penalty = {1.0f, 0, 1.0f, -1.0f}, big_penalty = {1.0f, 0, 1.0f, 101.0f};
+    int32_t out[12];
+#define REFUSED(model, call, want, says)                                                                       \
+    do {                                                                                                       \
+        const lstm_status got_ = (call);                                                                       \
+        CHECK(got_ == (want) && strstr(lstm_error_message(model), says), "%s: status %d, \"%s\"", #call, got_, \
+              lstm_error_message(model));                                                                      \
+    } while (0)
+    REFUSED(m, lstm_samples_start(m, 0, 0, 1, prompt, 2), LSTM_ERR_INVALID_ARGUMENT, "samples must be in [1, 1024], got 0");
+    REFUSED(m, lstm_samples_start(m, LSTM_MAX_SAMPLES + 1, 0, 1, prompt, 2), LSTM_ERR_INVALID_ARGUMENT, "got 1025");
+    REFUSED(m, lstm_samples_start(m, 1, 4, 1, prompt, 2), LSTM_ERR_INVALID_ARGUMENT, "got 4");
+    REFUSED(m, lstm_samples_start(m, 2, LSTM_SAMPLES_KEEP_SAMPLER, 1, prompt, 2), LSTM_ERR_INVALID_ARGUMENT, "n must be 1, got 2");
+    REFUSED(m, lstm_samples_start(m, 2, 0, 1, NULL, 0), LSTM_ERR_STATE, "empty prompt");
+    REFUSED(m, lstm_samples_start(m, 2, LSTM_SAMPLES_CONTINUE, 1, NULL, 0), LSTM_ERR_STATE, "empty prompt");
+    REFUSED(m, lstm_samples_start(m, 2, 0, 1, bad_prompt, 2), LSTM_ERR_TOKEN_RANGE, "prompt[1] = 6 is outside [0, 6)");
+    REFUSED(m, lstm_samples_generate(m, &s, 3, out), LSTM_ERR_STATE, "lstm_samples_start first");
+    REFUSED(m, lstm_samples_stop(m, 0), LSTM_ERR_STATE, "lstm_samples_start first");
+    REFUSED(dense, lstm_samples_start(dense, 1, 0, 1, prompt, 2), LSTM_ERR_STATE, "token model");
+    OK(lstm_samples_start(m, 2, 0, 1, prompt, 2));
+    REFUSED(m, lstm_samples_generate(m, &bad_penalty, 3, out), LSTM_ERR_INVALID_ARGUMENT,
+            "repetition_penalty must be 0 (off) or in (0, 100], got -1");
+    REFUSED(m, lstm_samples_generate(m, &big_penalty, 3, out), LSTM_ERR_INVALID_ARGUMENT, "got 101");
+    REFUSED(m, lstm_samples_stop(m, 2), LSTM_ERR_INVALID_ARGUMENT, "[0, 2) or -1");
+    REFUSED(m, lstm_samples_generate(m, &s, -1, out), LSTM_ERR_INVALID_ARGUMENT, "output length must be >= 0, got -1");
+#undef REFUSED
+    OK(lstm_samples_generate(m, &s, 6, out)); /* still usable */
+    for (int i = 0; i < 12; i++) CHECK(out[i] >= 0 && out[i] < 6, "token %d: %d", i, out[i]);
+    lstm_free(m);
+    lstm_free(dense);
+}
+
+/* The penalty's formula, exactly: out.weight 0 makes the logits the bias whatever the state, and
+ * temperature 0 picks the largest penalised logit, so each penalty either side of the point
+ * where the formula swaps two tokens must pick its side (divide a positive logit, multiply a
+ * negative one; the tokens read only). */
+static void test_repetition_penalty_formula(void) {
+    const lstm_config c = {.input_vocab = 4, .hidden_size = 3, .num_layers = 1, .output_size = 4, .seed = 1};
+    lstm_model *m = create(c);
+    CHECK(m, "create");
+    float *p = lstm_parameters(m);
+    lstm_tensor_info w, bias;
+    OK(lstm_tensor(m, lstm_tensor_count(m) - 2, &w));
+    OK(lstm_tensor(m, lstm_tensor_count(m) - 1, &bias));
+    memset(p + w.offset, 0, (size_t)w.rows * w.cols * sizeof(float));
+    const struct { float logits[4]; int32_t read; float penalty; int32_t want; } cases[] = {
+        {{2.0f, 1.5f, -3.0f, -3.0f}, 0, 1.33f, 0}, /* 2 / 1.33 = 1.504 > 1.5 */
+        {{2.0f, 1.5f, -3.0f, -3.0f}, 0, 1.34f, 1}, /* 2 / 1.34 = 1.493 < 1.5 */
+        {{2.0f, 1.5f, -3.0f, -3.0f}, 2, 50.0f, 0}, /* another token read: nothing changes for 0 */
+        {{-1.0f, -1.2f, -3.0f, -3.0f}, 0, 1.19f, 0}, /* -1 * 1.19 = -1.19 > -1.2 */
+        {{-1.0f, -1.2f, -3.0f, -3.0f}, 0, 1.21f, 1}, /* -1 * 1.21 = -1.21 < -1.2 */
+        {{-1.0f, -1.2f, -3.0f, -3.0f}, 0, 0.5f, 0}, /* a penalty below 1 favours what was read */
+        {{1.0f, 1.9f, -3.0f, -3.0f}, 1, 0.5f, 1},
+        {{1.0f, 1.9f, -3.0f, -3.0f}, 1, 1.0f, 1}, /* 1: off */
+        {{1.0f, 1.9f, -3.0f, -3.0f}, 1, 2.0f, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(p + bias.offset, cases[i].logits, sizeof cases[i].logits);
+        lstm_parameters_changed(m);
+        const lstm_sampling s = {0.0f, 0, 1.0f, cases[i].penalty};
+        int32_t got;
+        OK(lstm_infer_reset(m));
+        OK(lstm_generate(m, &cases[i].read, 1, &s, 1, &got));
+        CHECK(got == cases[i].want, "case %zu: penalty %g picked %d, expected %d", i, (double)cases[i].penalty, got, cases[i].want);
+        int32_t batch[3];
+        OK(lstm_samples_start(m, 3, 0, 1, &cases[i].read, 1));
+        OK(lstm_samples_generate(m, &s, 1, batch));
+        CHECK(batch[0] == got && batch[1] == got && batch[2] == got, "case %zu: the batch picked otherwise", i);
+    }
+    lstm_free(m);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines reach CI logs even if a sanitizer ends the run */
     printf("lstm-wasm native tests: trace, inference state, batched generation\n");
@@ -458,6 +634,10 @@ int main(void) {
     run("trace: bad requests give statuses and messages; the model stays usable", test_trace_bad_requests);
     run("inference state: a restored point generates the same tokens, reseeded or not", test_state_branches);
     run("inference state: damaged bytes and other shapes refused, the model's state kept", test_state_refused);
+    run("samples: each is lstm_generate with seed + k; the inference state is sample 0's", test_samples_equal_single);
+    run("samples: stopped ones get -1 and leave the others alone; continuing", test_samples_stop_and_continue);
+    run("samples: bad arguments give statuses and messages", test_samples_bad_arguments);
+    run("repetition penalty: z / p above 0, z * p below, on the tokens read", test_repetition_penalty_formula);
     printf("%d passed, %d failed\n", g_passed, g_failed);
     return g_failed ? 1 : 0;
 }
