@@ -49,6 +49,22 @@ for (const build of all) {
   });
 }
 
+test('a quantised model keeps and restores its state too', async () => {
+  const source = await Model.create({ vocabSize: 11, hiddenSize: 20, layers: 2, seed: 4 });
+  const q = await Model.load(source.save({ quantize: 'int8' }));
+  source.dispose();
+  try {
+    for (const t of [1, 5, 7]) q.step(t);
+    const saved = q.inferenceState();
+    const first = [2, 9, 3].map((t) => q.step(t));
+    q.resetInference();
+    q.restoreInferenceState(saved);
+    assert.deepEqual([2, 9, 3].map((t) => q.step(t)), first);
+  } finally {
+    q.dispose();
+  }
+});
+
 test('the bytes: versioned, checksummed, the same after a load, independent of the heap', async () => {
   const model = await Model.create({ vocabSize: 7, hiddenSize: 5, layers: 2, seed: 1 });
   try {
