@@ -31,7 +31,7 @@ NATIVE_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanit
                  -fno-omit-frame-pointer
 NATIVE_TESTS := build/native/test_core build/native/test_faults build/native/test_inspect
 
-.PHONY: all deps test test-native test-js test-fuzz test-valgrind lint layout demo bench fuzz clean
+.PHONY: all deps test test-native test-js test-fuzz test-valgrind lint layout demo pretrained bench fuzz clean
 
 # The JS modules, shipped side by side in dist/ (src/js/index.js as the entry point, dist/lstm.js).
 JS_DIST     := dist/lstm.js $(patsubst src/js/%,dist/%,$(filter-out src/js/index.js,$(wildcard src/js/*.js)))
@@ -151,6 +151,22 @@ demo: deps
 	$(MAKE) all
 	node tools/build-demo.mjs
 	node tools/serve-demo.mjs
+
+# The demo's pretrained model, web/pretrained/brown.lstm (committed): the demo's recipe (2 x 192,
+# the command line's defaults) on the default corpus for a fixed number of steps (6 passes of
+# the cosine schedule), so the file is the same on any machine and thread count; then written
+# without its training state (2 MB instead of 6), with its validation loss printed.
+# docs/demo.md gives its run time and loss.
+PRETRAINED_STEPS  := 15772
+PRETRAINED_EPOCHS := 6
+pretrained: deps
+	$(MAKE) all
+	@mkdir -p build/pretrained web/pretrained
+	node tools/build-demo.mjs --corpus build/pretrained/brown.txt
+	node bin/lstm-wasm.mjs train build/pretrained/brown.txt --out build/pretrained/brown-training.lstm --force \
+	  --epochs $(PRETRAINED_EPOCHS) --steps $(PRETRAINED_STEPS) --progress lines
+	node bin/lstm-wasm.mjs convert build/pretrained/brown-training.lstm --out web/pretrained/brown.lstm --force \
+	  --eval build/pretrained/brown.txt
 
 # OpenBLAS for PyTorch's columns: Debian's torch uses the reference BLAS without it.
 bench: deps

@@ -5,6 +5,7 @@
 // Deterministic: the same inputs give byte-identical output.
 //
 //   node tools/build-demo.mjs [outDir]      (default build/web)
+//   node tools/build-demo.mjs --corpus FILE  (the default corpus alone: make pretrained's text)
 //   import { buildDemo } from './tools/build-demo.mjs'   (used by the e2e test)
 
 import { cp, mkdir, readFile, readdir, rm, writeFile, stat } from 'node:fs/promises';
@@ -135,9 +136,20 @@ export async function buildDemo({ outDir = path.join(ROOT, 'build/web'), log = (
   return { outDir, corpusChars: text.length, corpusFiles: files.length };
 }
 
+/** Write the default corpus alone to `file` (make pretrained trains on it). */
+export async function writeCorpus(file, { log = () => {} } = {}) {
+  const { text, files } = await extractBrown();
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  await writeFile(file, text);
+  log(`${file}: ${text.length} chars from ${files.length} Brown files`);
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const outDir = process.argv[2] ? path.resolve(process.argv[2]) : undefined;
-  buildDemo({ outDir, log: console.log }).catch((e) => {
+  const args = process.argv.slice(2);
+  const done = args[0] === '--corpus'
+    ? writeCorpus(args[1] ?? 'brown.txt', { log: console.log })
+    : buildDemo({ outDir: args[0] ? path.resolve(args[0]) : undefined, log: console.log });
+  done.catch((e) => {
     console.error(`build-demo: ${e.message}`);
     process.exit(1);
   });
