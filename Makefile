@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 export NODE_PATH := /usr/share/nodejs
 
-CORE_SRC    := src/model.c src/params.c src/workspace.c src/cell_lstm.c src/cell_lstm_ln.c \
+CORE_SRC    := src/model.c src/params.c src/pack.c src/workspace.c src/cell_lstm.c src/cell_lstm_ln.c \
                src/cell_gru.c src/unit.c src/network.c src/train.c src/optimizer.c \
                src/step_guard.c src/sampler.c src/infer.c src/serialize.c src/build_info.c \
                src/quantize.c src/threads.c src/trace.c src/infer_state.c src/samples.c src/kernels_scalar.c src/kernels_wasmsimd.c

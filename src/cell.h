@@ -18,6 +18,7 @@ typedef struct lstm_unit {
     const lstm_kernels *k;
     int B, T, H, S, G;
     const lstm_layer_tensors *p; /* parameters */
+    const lstm_layer_packed *pk; /* a float model's weights packed for the forward products */
     const lstm_layer_q8 *q;      /* a quantised model's matrices (its p has none); else NULL */
     lstm_layer_tensors *g;       /* gradients (backward only) */
     lstm_layer_acts *a;
@@ -63,14 +64,15 @@ static inline float *unit_cell_out(const lstm_unit *u, int t) {
     return u->a->mh ? u->a->mh + (size_t)t * u->B * u->H : u->a->h + (size_t)(t + 1) * u->B * u->S;
 }
 
-/* C (M, N) += A (M, K) . W^T for a weight matrix: float W, or for a quantised model its int8
- * rows q (A is quantised to int16 rows in w's scratch first). */
+/* C (M, N) += A (M, K) . W^T for an (N, K) weight matrix: a float model's packed as W^T
+ * (lstm_packed), or for a quantised model its int8 rows q (A is quantised to int16 rows in w's
+ * scratch first). */
 void lstm_product(const lstm_kernels *k, lstm_workspace *w, int M, int N, int K, const float *A, int lda,
-                  const float *W, const lstm_q8 *q, float *C, int ldc);
+                  const float *packed, const lstm_q8 *q, float *C, int ldc);
 
 /* out (B, ldo) += h_{t-1} . W_hh^T, through the recurrent dropout mask when there is one. */
 void unit_recurrent(const lstm_unit *u, int t, float *out, int ldo);
-/* dh_prev (B, S) += d_rec (B, G) . W_hh (w->whhT holds W_hh transposed), through the mask. */
+/* dh_prev (B, S) += d_rec (B, G) . W_hh (packed in w->pk_rec for the unit), through the mask. */
 void unit_recurrent_backward(const lstm_unit *u, const float *d_rec, float *dh_prev);
 
 /* The option cells' scalar activations (the plain LSTM's are the kernels' fast ones), and

@@ -16,11 +16,13 @@
 #define CELL_INLINE static inline
 #endif
 
-/* out (B, ldo) += in (B, S) . W_hh[row0 .. row0 + rows)^T: part of the recurrent product */
+/* reset_before: out (B, ldo) += in (B, S) . W_hh[row0 .. row0 + rows)^T, the rows r, z
+ * (row0 0) or n (row0 2H): the parts of the recurrent product (packed apart, lstm_packed) */
 static void recurrent_rows(const lstm_unit *u, const float *in, int row0, int rows, float *out, int ldo) {
     const lstm_q8 *q = u->q ? &u->q->w_hh : NULL;
     const lstm_q8 part = q ? (lstm_q8){q->q + (size_t)row0 * u->S, q->scale + row0} : (lstm_q8){NULL, NULL};
-    lstm_product(u->k, u->w, u->B, rows, u->S, in, u->S, u->p->w_hh + (size_t)row0 * u->S, q ? &part : NULL, out, ldo);
+    const float *packed = q ? NULL : row0 ? u->pk->w_hn : u->pk->w_hh;
+    lstm_product(u->k, u->w, u->B, rows, u->S, in, u->S, packed, q ? &part : NULL, out, ldo);
 }
 
 /* gates (B, 3H): the input products W_i x + b_i in, activations r, z, n out; act_c keeps gh's
@@ -84,9 +86,10 @@ CELL_INLINE void gru_backward(const lstm_unit *u, int t, const float *dh, float 
             if (dh_prev) dh_prev[ob + j] += d * z[j];
         }
     }
-    if (before) { /* d (r * h) = dan . W_hn, through W_hh^T's n columns */
+    if (before) { /* d (r * h) = dan . W_hn; the first step back (t = T-1) packs W_hn for all */
+        if (t == u->T - 1) u->k->pack_panels(H, H, u->p->w_hh + (size_t)2 * H * H, H, 0, u->w->pk_aux, LSTM_PANEL_WIDTH(H), 0);
         memset(drh, 0, (size_t)B * H * sizeof(float));
-        u->k->gemm_nt(B, H, H, dgi + 2 * H, G, u->w->whhT + 2 * H, G, drh, H);
+        u->k->gemm_panels(B, H, H, dgi + 2 * H, G, 0, u->w->pk_aux, LSTM_PANEL_WIDTH(H), 0, drh, H);
     }
     for (int b = 0; b < B; b++) {
         const size_t o = (size_t)b * G, ob = (size_t)b * H;
@@ -109,7 +112,9 @@ CELL_INLINE void gru_backward(const lstm_unit *u, int t, const float *dh, float 
 /* reset_before: W_hn and b_hn saw r * h (kept in act_c), over all steps at once */
 static void before_weights(const lstm_unit *u) {
     const int H = u->H, G = u->G, R = u->B * u->T;
-    u->k->gemm_tn(H, u->S, R, u->w->dgates + 2 * H, G, u->a->tanh_c, H, u->g->w_hh + (size_t)2 * H * u->S, u->S);
+    u->k->pack_panels(R, H, u->a->tanh_c, H, 0, u->w->pk_op, LSTM_PANEL_WIDTH(H), 0);
+    u->k->gemm_panels(H, H, R, u->w->dgates + 2 * H, G, 1, u->w->pk_op, LSTM_PANEL_WIDTH(H), 0,
+                      u->g->w_hh + (size_t)2 * H * H, H);
     u->k->sum_rows(R, H, u->w->dgates + 2 * H, G, u->g->b_hh + 2 * H);
 }
 

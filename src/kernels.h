@@ -22,18 +22,6 @@
  * dims d0 d1 d2, inputs a and b, the in/out buffer c, ids and writes *out (see
  * tests/kernel_check.c); `k` is the table under test, n = (size_t)d0. */
 #define LSTM_KERNELS(X)                                                                            \
-    /* C (M, N) += A (M, K) . B (N, K)^T      forward products against PyTorch-layout weights */ \
-    X(gemm_nt, void, (int M, int N, int K, const float *A, int lda, const float *B, int ldb,     \
-                      float *C, int ldc),                                                          \
-      k->gemm_nt(d0, d1, d2, a, d2, b, d2, c, d1))                                                 \
-    /* C (M, N) += A (M, K) . B (K, N)        gradient flowing back to the inputs */              \
-    X(gemm_nn, void, (int M, int N, int K, const float *A, int lda, const float *B, int ldb,     \
-                      float *C, int ldc),                                                          \
-      k->gemm_nn(d0, d1, d2, a, d2, b, d1, c, d1))                                                 \
-    /* C (M, N) += A (K, M)^T . B (K, N)      weight gradients summed over all rows */            \
-    X(gemm_tn, void, (int M, int N, int K, const float *A, int lda, const float *B, int ldb,     \
-                      float *C, int ldc),                                                          \
-      k->gemm_tn(d0, d1, d2, a, d0, b, d1, c, d1))                                                 \
     /* B (K, N) packed for gemm_panels (layout: LSTM_PANEL_KC below). B is given as its rows     \
      * (trans 0: element (k, j) at B[k * ldb + j]) or as the rows of its transpose (trans 1:   \
      * B[j * ldb + k], the (N, K) rows of a PyTorch-layout weight). The N columns are written   \
@@ -50,8 +38,7 @@
     X(gemm_panels, void, (int M, int N, int K, const float *A, int lda, int trans, const float *P, \
                           int ldp, int j0, float *C, int ldc),                                     \
       k->gemm_panels(d0, d1, d2, a, ids[0] ? d0 : d2, ids[0], b, ids[1], ids[2], c, d1))          \
-    /* B (cols, rows) = A (rows, cols)^T: lets the large products run as gemm_nt, whose          \
-     * contiguous dot products are the fastest form in 128-bit SIMD */                             \
+    /* B (cols, rows) = A (rows, cols)^T: a token model's input weights as a table of rows */    \
     X(transpose, void, (int rows, int cols, const float *A, int lda, float *B, int ldb),          \
       k->transpose(d0, d1, a, d1, c, d0))                                                          \
     /* y[i] = sigmoid(x[i]) / tanh(x[i]); exposed so tests can bound their error */              \

@@ -5,44 +5,6 @@
 #include "kernel_elements.h"
 #include "kernels.h"
 
-static void gemm_nt_scalar(int M, int N, int K, const float *A, int lda, const float *B,
-                           int ldb, float *C, int ldc) {
-    for (int i = 0; i < M; i++) {
-        const float *a = A + (size_t)i * lda;
-        for (int j = 0; j < N; j++) {
-            const float *b = B + (size_t)j * ldb;
-            float s = 0.0f;
-            for (int k = 0; k < K; k++) s += a[k] * b[k];
-            C[(size_t)i * ldc + j] += s;
-        }
-    }
-}
-
-static void gemm_nn_scalar(int M, int N, int K, const float *A, int lda, const float *B,
-                           int ldb, float *C, int ldc) {
-    for (int i = 0; i < M; i++) {
-        float *c = C + (size_t)i * ldc;
-        for (int k = 0; k < K; k++) {
-            float a = A[(size_t)i * lda + k];
-            const float *b = B + (size_t)k * ldb;
-            for (int j = 0; j < N; j++) c[j] += a * b[j];
-        }
-    }
-}
-
-static void gemm_tn_scalar(int M, int N, int K, const float *A, int lda, const float *B,
-                           int ldb, float *C, int ldc) {
-    for (int k = 0; k < K; k++) {
-        const float *a = A + (size_t)k * lda;
-        const float *b = B + (size_t)k * ldb;
-        for (int i = 0; i < M; i++) {
-            float *c = C + (size_t)i * ldc;
-            float ai = a[i];
-            for (int j = 0; j < N; j++) c[j] += ai * b[j];
-        }
-    }
-}
-
 static void pack_panels_scalar(int K, int N, const float *B, int ldb, int trans, float *P, int ldp,
                                int j0) {
     for (int k0 = 0; k0 < K; k0 += LSTM_PANEL_KC) {

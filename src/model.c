@@ -120,22 +120,6 @@ lstm_status lstm_config_check(const lstm_config *c, uint64_t *n_params, lstm_mes
     return LSTM_OK;
 }
 
-void lstm_embed_refresh(lstm_model *m) {
-    if (!m->cfg.input_vocab) return;
-    const size_t G = (size_t)lstm_gate_count(&m->cfg) * m->cfg.hidden_size, X = (size_t)m->X0;
-    for (int d = 0; d < lstm_directions(&m->cfg); d++) { /* units 0 and 1 are layer 0's directions */
-        if (!m->q8) {
-            m->k->transpose((int)G, (int)X, m->p.layer[d].w_ih, (int)X, m->embed + d * X * G, (int)G);
-            continue;
-        }
-        const int8_t *w = m->q8->layer[d].w_ih.q;
-        int8_t *e = m->q8->embed + d * X * G;
-        for (size_t g = 0; g < G; g++)
-            for (size_t x = 0; x < X; x++) e[x * G + g] = w[g * X + x];
-    }
-    m->embed_version = m->param_version;
-}
-
 void lstm_parameters_changed(lstm_model *m) {
     if (m) m->param_version++;
 }
@@ -163,17 +147,19 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, int quantized, lstm_model *
     if (quantized) {
         m->q8 = calloc(1, sizeof *m->q8);
         if (m->q8) m->q8->arena = malloc((size_t)lstm_point_q8(cfg, NULL, m->q8) + embed);
-    } else if (cfg->input_vocab) {
-        m->embed = malloc(embed * sizeof(float));
+    } else {
+        if (cfg->input_vocab) m->embed = malloc(embed * sizeof(float));
+        m->packed_arena = malloc((size_t)lstm_point_packed(cfg, NULL, &m->pk) * sizeof(float));
     }
     if (!m->params || (!quantized && !m->grads) || !m->probs || !m->pairs ||
-        (quantized ? !m->q8 || !m->q8->arena : cfg->input_vocab && !m->embed) ||
+        (quantized ? !m->q8 || !m->q8->arena : (cfg->input_vocab && !m->embed) || !m->packed_arena) ||
         lstm_workspace_infer(m) != LSTM_OK) {
         lstm_free(m);
         lstm_message_set(msg, "cannot allocate %llu parameters", (unsigned long long)n_params);
         return LSTM_ERR_OUT_OF_MEMORY;
     }
     lstm_point_tensors(cfg, m->params, &m->p, !quantized);
+    if (!quantized) lstm_point_packed(cfg, m->packed_arena, &m->pk);
     if (quantized) m->q8->embed = (int8_t *)m->q8->arena + lstm_point_q8(cfg, m->q8->arena, m->q8);
     else lstm_point_tensors(cfg, m->grads, &m->g, 1);
     lstm_describe_tensors(m);
@@ -217,6 +203,7 @@ void lstm_free(lstm_model *m) {
     free(m->probs);
     free(m->pairs);
     free(m->embed);
+    free(m->packed_arena);
     free(m->vocab);
     free(m->metadata);
     free(m);

@@ -102,6 +102,21 @@ typedef struct lstm_quantized {
     int8_t *embed; /* token models: (D, X0, G) layer 0's W_ih transposed, as m->embed; scales w_ih's */
 } lstm_quantized;
 
+/* A float model's weight matrices as the forward products read them (pack.c): each (N, K)
+ * weight W packed as W^T for gemm_panels, K x LSTM_PANEL_WIDTH(N) floats. A GRU with
+ * reset_before multiplies h by its r and z rows and r * h by its n rows: two packings. */
+typedef struct lstm_layer_packed {
+    float *w_ih; /* NULL for a token model's layer 0, which reads m->embed instead */
+    float *w_hh; /* all G rows; with reset_before the 2H rows r, z only */
+    float *w_hn; /* reset_before: the H rows n; else NULL */
+    float *w_hr; /* projection; else NULL */
+} lstm_layer_packed;
+
+typedef struct lstm_packed {
+    lstm_layer_packed layer[LSTM_MAX_UNITS];
+    float *w_out;
+} lstm_packed;
+
 /* Is a tensor of this kind a weight matrix (int8 in quantised files and models)? */
 static inline int lstm_is_matrix(lstm_tensor_kind kind) {
     return kind == LSTM_T_W_IH || kind == LSTM_T_W_HH || kind == LSTM_T_W_HR || kind == LSTM_T_OUT_WEIGHT;
@@ -116,6 +131,8 @@ uint64_t lstm_parameter_total(const lstm_config *c);
 uint64_t lstm_point_tensors(const lstm_config *c, float *base, lstm_tensors *t, int matrices);
 /* Point (base NULL: measure) a quantised model's matrices into one arena; returns its bytes. */
 uint64_t lstm_point_q8(const lstm_config *c, char *base, lstm_quantized *q);
+/* Point (base NULL: measure) a float model's packed weights into one arena; returns its floats. */
+uint64_t lstm_point_packed(const lstm_config *c, float *base, lstm_packed *pk);
 
 /* ---- activations (workspace.c) ---- */
 
@@ -174,10 +191,13 @@ typedef struct lstm_workspace {
     float *dx2;        /* bidirectional: (T, B, X) the reverse unit's input gradient */
     float *dm;         /* (B, H) projection: d loss / d (o * tanh(c)) of one step; NULL without */
     float *dx;         /* (B, T, X0) input gradients, batch-first for the caller */
-    float *dgT;        /* (G, T*B) dgates transposed, for weight gradients as gemm_nt */
-    float *xT;         /* (max(X0, D*H), T*B) a layer's input transposed */
-    float *whhT;       /* (S, G) W_hh transposed, for the recurrent backward product */
-    float *wihT;       /* (max(X0, D*H), G) W_ih transposed, for the input backward product */
+    /* backward's right operands packed for gemm_panels: W_hh for all the steps of a unit, a
+     * second weight beside it (W_hr of a projection, W_hn of a reset-before GRU), and one
+     * operand of one product at a time (a weight gradient's rows, W_ih, W_out, or scratch) */
+    float *pk_rec;     /* (G, S) packed */
+    float *pk_aux;     /* (S, H) or (H, S) packed; else NULL */
+    float *pk_op;      /* the largest of: (T*B, max(X0, D*H)), (G, max(X0, D*H)), (V, D*S)
+                          packed; token models also (G, X0) */
     float *dembed;     /* (X0, G) token models: gradient of the embedding table */
     /* quantised models: a product's activations as int16 rows and their scales */
     int16_t *aq;       /* (T*B, max(X0, D*H)) */
@@ -261,11 +281,15 @@ struct lstm_model {
     uint64_t streak_pos;  /* stream_pos and dropout_rng before the run of skips began */
     uint64_t streak_rng;
 
-    /* Token models: W_ih of layer 0 transposed, (D, X0, G) (per direction), so the one-hot product
-     * reads one contiguous row per token instead of G values a row apart (a cache miss each). */
+    /* What the forward reads instead of the parameters themselves (pack.c): token models' W_ih
+     * of layer 0 transposed, (D, X0, G) (per direction), so the one-hot product reads one
+     * contiguous row per token instead of G values a row apart (a cache miss each); and a
+     * float model's weight matrices packed for gemm_panels, in one allocation. */
     float *embed;
-    uint64_t param_version; /* bumped whenever parameters change */
-    uint64_t embed_version; /* param_version that embed was built from */
+    float *packed_arena;
+    lstm_packed pk;
+    uint64_t param_version;   /* bumped whenever parameters change */
+    uint64_t derived_version; /* param_version that embed and pk were made from */
 
     lstm_workspace ws;    /* training, evaluation, prediction */
     lstm_workspace infer; /* step-by-step inference: its units' h[0], c[0] are the state */
@@ -306,8 +330,10 @@ lstm_status lstm_model_alloc(const lstm_config *cfg, int quantized, lstm_model *
 /* A quantised model refuses what needs float weights (training, their gradients): a status. */
 lstm_status lstm_refuse_quantized(lstm_model *m, const char *what);
 lstm_status lstm_carry_resize(lstm_model *m, int B);
-/* Make m->embed current (token models). */
-void lstm_embed_refresh(lstm_model *m);
+/* Make m->embed and m->pk current (pack.c): always with force (a training batch: cheap beside
+ * it, and right even if parameters were written without lstm_parameters_changed), else only
+ * when the parameters changed since they were made. */
+void lstm_derived_refresh(lstm_model *m, int force);
 
 /* CRC-32 (IEEE) of n bytes, as the model file's (serialize.c); also the inference state's. */
 uint32_t lstm_crc32(const uint8_t *p, size_t n);

@@ -91,6 +91,9 @@ void lstm_network_forward(lstm_model *m, lstm_workspace *w, int B, int T, uint64
     const lstm_config *c = &m->cfg;
     const int S = lstm_state_size(c), L = c->num_layers, D = lstm_directions(c), O = D * S;
     const size_t R = (size_t)B * T;
+    /* the weights as the products read them: packed again for every training batch, for
+     * inference when the parameters changed */
+    lstm_derived_refresh(m, w->backward);
     for (int l = 0; l < L; l++) {
         const int X = l == 0 ? m->X0 : O;
         const int32_t *tokens = l == 0 && c->input_vocab ? w->tokens : NULL;
@@ -148,7 +151,7 @@ size_t lstm_head_forward(lstm_model *m, lstm_workspace *w, int B, int T) {
         top = w->last;
     }
     for (size_t r = 0; r < rows; r++) memcpy(w->logits + r * V, m->p.b_out, (size_t)V * sizeof(float));
-    lstm_product(m->k, w, (int)rows, V, O, top, O, m->p.w_out, m->q8 ? &m->q8->w_out : NULL, w->logits, V);
+    lstm_product(m->k, w, (int)rows, V, O, top, O, m->pk.w_out, m->q8 ? &m->q8->w_out : NULL, w->logits, V);
     return rows;
 }
 
@@ -191,10 +194,23 @@ double lstm_head_loss(lstm_model *m, int B, int T, size_t rows, size_t *correct)
     return sum / (double)n;
 }
 
-void lstm_network_backward(lstm_model *m, int B, int T, int want_dx) {
+/* The head over `rows` scored rows: from d loss / d logits (w->logits) and the rows' top
+ * outputs top (rows, O), dW_out and db_out, and d loss / d top in dtop (which may be top). */
+static void head_backward(lstm_model *m, int rows, const float *top, float *dtop) {
     const lstm_kernels *k = m->k;
+    const int V = m->cfg.output_size, O = lstm_output_width(&m->cfg), ldp = LSTM_PANEL_WIDTH(O);
+    lstm_workspace *w = &m->ws;
+    k->pack_panels(rows, O, top, O, 0, w->pk_op, ldp, 0);
+    k->gemm_panels(V, O, rows, w->logits, V, 1, w->pk_op, ldp, 0, m->g.w_out, O);
+    k->sum_rows(rows, V, w->logits, V, m->g.b_out);
+    k->pack_panels(V, O, m->p.w_out, O, 0, w->pk_op, ldp, 0);
+    memset(dtop, 0, (size_t)rows * O * sizeof(float));
+    k->gemm_panels(rows, O, V, w->logits, V, 0, w->pk_op, ldp, 0, dtop, O);
+}
+
+void lstm_network_backward(lstm_model *m, int B, int T, int want_dx) {
     const lstm_config *c = &m->cfg;
-    const int V = c->output_size, L = c->num_layers, S = lstm_state_size(c);
+    const int L = c->num_layers, S = lstm_state_size(c);
     const int D = lstm_directions(c), O = D * S;
     const size_t R = (size_t)B * T;
     lstm_workspace *w = &m->ws;
@@ -204,10 +220,7 @@ void lstm_network_backward(lstm_model *m, int B, int T, int want_dx) {
     if (c->last_step_only) {
         /* B scored rows, one per sequence: their gradient goes to that step's output only
          * (bidirectional: the reverse half to the sequence's first step) */
-        k->gemm_tn(V, O, B, w->logits, V, w->last, O, m->g.w_out, O);
-        k->sum_rows(B, V, w->logits, V, m->g.b_out);
-        memset(w->last, 0, (size_t)B * O * sizeof(float));
-        k->gemm_nn(B, O, V, w->logits, V, m->p.w_out, O, w->last, O);
+        head_backward(m, B, w->last, w->last);
         memset(w->dout, 0, R * O * sizeof(float));
         for (int b = 0; b < B; b++) {
             const float *dl = w->last + (size_t)b * O;
@@ -215,11 +228,7 @@ void lstm_network_backward(lstm_model *m, int B, int T, int want_dx) {
             if (D == 2) memcpy(w->dout + (size_t)b * O + S, dl + S, (size_t)S * sizeof(float));
         }
     } else {
-        const float *top = w->layer[(L - 1) * D].out;
-        k->gemm_tn(V, O, (int)R, w->logits, V, top, O, m->g.w_out, O);
-        k->sum_rows((int)R, V, w->logits, V, m->g.b_out);
-        memset(w->dout, 0, R * O * sizeof(float));
-        k->gemm_nn((int)R, O, V, w->logits, V, m->p.w_out, O, w->dout, O);
+        head_backward(m, (int)R, w->layer[(L - 1) * D].out, w->dout);
     }
 
     for (int l = L - 1; l >= 0; l--) {

@@ -75,50 +75,8 @@ static int shared(part_fn fn, const void *args, int total, int align, double wor
 
 /* ---- products: C (M, N) by rows, or by columns when it has few rows ---- */
 
-typedef struct { int M, N, K, lda, ldb, ldc; const float *A, *B; float *C; } gemm_args;
-
-/* gemm_nt works on pairs of rows and on columns 4 or 8 at a time; cut there */
-static void nt_rows(const void *p, int lo, int hi, int t) {
-    const gemm_args *a = p;
-    (void)t;
-    simd()->gemm_nt(hi - lo, a->N, a->K, a->A + (size_t)lo * a->lda, a->lda, a->B, a->ldb, a->C + (size_t)lo * a->ldc, a->ldc);
-}
-static void nt_columns(const void *p, int lo, int hi, int t) {
-    const gemm_args *a = p;
-    (void)t;
-    simd()->gemm_nt(a->M, hi - lo, a->K, a->A, a->lda, a->B + (size_t)lo * a->ldb, a->ldb, a->C + lo, a->ldc);
-}
-static void nn_rows(const void *p, int lo, int hi, int t) {
-    const gemm_args *a = p;
-    (void)t;
-    simd()->gemm_nn(hi - lo, a->N, a->K, a->A + (size_t)lo * a->lda, a->lda, a->B, a->ldb, a->C + (size_t)lo * a->ldc, a->ldc);
-}
-/* gemm_tn: A is (K, M), its columns lo..hi are those rows of C; rows come 4 at a time, the
- * last M % 4 on another path: cut at multiples of 4 */
-static void tn_rows(const void *p, int lo, int hi, int t) {
-    const gemm_args *a = p;
-    (void)t;
-    simd()->gemm_tn(hi - lo, a->N, a->K, a->A + lo, a->lda, a->B, a->ldb, a->C + (size_t)lo * a->ldc, a->ldc);
-}
-
-static void gemm_nt_threads(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
-    const gemm_args a = {M, N, K, lda, ldb, ldc, A, B, C};
-    const double work = (double)M * N * K;
-    const int few_rows = M < 2 * 8 * pool.threads;
-    if (!(few_rows ? shared(nt_columns, &a, N, 8, work) : shared(nt_rows, &a, M, 2, work)))
-        simd()->gemm_nt(M, N, K, A, lda, B, ldb, C, ldc);
-}
-static void gemm_nn_threads(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
-    const gemm_args a = {M, N, K, lda, ldb, ldc, A, B, C};
-    if (!shared(nn_rows, &a, M, 1, (double)M * N * K)) simd()->gemm_nn(M, N, K, A, lda, B, ldb, C, ldc);
-}
-static void gemm_tn_threads(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
-    const gemm_args a = {M, N, K, lda, ldb, ldc, A, B, C};
-    if (!shared(tn_rows, &a, M, 4, (double)M * N * K)) simd()->gemm_tn(M, N, K, A, lda, B, ldb, C, ldc);
-}
-
 /* gemm_panels sums every element in the order of k however it is cut; rows are cut at
- * multiples of 4 (its tiles), columns at multiples of 8 (its panels) */
+ * multiples of 4 (its tiles), columns at multiples of 8 (its panels), and packing by columns */
 typedef struct { int M, N, K, lda, trans, ldp, j0, ldc; const float *A, *P; float *C; } panels_args;
 
 static void panels_rows(const void *p, int lo, int hi, int t) {
@@ -274,9 +232,6 @@ const lstm_kernels *lstm_kernels_threads(void) {
     static lstm_kernels table;
     if (!table.impl) {
         table = lstm_kernels_wasmsimd;
-        table.gemm_nt = gemm_nt_threads;
-        table.gemm_nn = gemm_nn_threads;
-        table.gemm_tn = gemm_tn_threads;
         table.gemm_panels = gemm_panels_threads;
         table.pack_panels = pack_panels_threads;
         table.transpose = transpose_threads;

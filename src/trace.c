@@ -82,7 +82,7 @@ static void head_outputs(lstm_model *m, lstm_workspace *w, int n, float *out) {
     const int D = lstm_directions(c), O = lstm_output_width(c), V = c->output_size;
     const float *top = w->layer[(c->num_layers - 1) * D].out; /* (n, O) */
     for (int r = 0; r < n; r++) memcpy(w->logits + (size_t)r * V, m->p.b_out, (size_t)V * sizeof(float));
-    lstm_product(m->k, w, n, V, O, top, O, m->p.w_out, m->q8 ? &m->q8->w_out : NULL, w->logits, V);
+    lstm_product(m->k, w, n, V, O, top, O, m->pk.w_out, m->q8 ? &m->q8->w_out : NULL, w->logits, V);
     for (int r = 0; r < n; r++) {
         const float *y = w->logits + (size_t)r * V;
         float *dst = out + (size_t)r * V;

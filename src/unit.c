@@ -10,13 +10,14 @@
 static lstm_unit unit_of(lstm_model *m, lstm_workspace *w, int u, int B, int T) {
     const lstm_config *c = &m->cfg;
     return (lstm_unit){m->k, B, T, c->hidden_size, lstm_state_size(c), lstm_gate_count(c) * c->hidden_size,
-                       &m->p.layer[u], m->q8 ? &m->q8->layer[u] : NULL, &m->g.layer[u], &w->layer[u], w};
+                       &m->p.layer[u], &m->pk.layer[u], m->q8 ? &m->q8->layer[u] : NULL, &m->g.layer[u],
+                       &w->layer[u], w};
 }
 
 void lstm_product(const lstm_kernels *k, lstm_workspace *w, int M, int N, int K, const float *A, int lda,
-                  const float *W, const lstm_q8 *q, float *C, int ldc) {
+                  const float *packed, const lstm_q8 *q, float *C, int ldc) {
     if (!q) {
-        k->gemm_nt(M, N, K, A, lda, W, K, C, ldc);
+        k->gemm_panels(M, N, K, A, lda, 0, packed, LSTM_PANEL_WIDTH(N), 0, C, ldc);
         return;
     }
     k->quantize_i16(M, K, A, lda, w->aq, K, w->aq_scale);
@@ -33,20 +34,29 @@ static const float *recurrent_input(const lstm_unit *u, int t) {
 }
 
 void unit_recurrent(const lstm_unit *u, int t, float *out, int ldo) {
-    lstm_product(u->k, u->w, u->B, u->G, u->S, recurrent_input(u, t), u->S, u->p->w_hh, u->q ? &u->q->w_hh : NULL,
+    lstm_product(u->k, u->w, u->B, u->G, u->S, recurrent_input(u, t), u->S, u->pk->w_hh, u->q ? &u->q->w_hh : NULL,
                  out, ldo);
 }
 
 void unit_recurrent_backward(const lstm_unit *u, const float *d_rec, float *dh_prev) {
     const size_t n = (size_t)u->B * u->S;
+    const int ldp = LSTM_PANEL_WIDTH(u->S);
     if (!u->a->rdrop) {
-        u->k->gemm_nt(u->B, u->S, u->G, d_rec, u->G, u->w->whhT, u->G, dh_prev, u->S);
+        u->k->gemm_panels(u->B, u->S, u->G, d_rec, u->G, 0, u->w->pk_rec, ldp, 0, dh_prev, u->S);
         return;
     }
     float *d = u->w->hm;
     memset(d, 0, n * sizeof(float));
-    u->k->gemm_nt(u->B, u->S, u->G, d_rec, u->G, u->w->whhT, u->G, d, u->S);
+    u->k->gemm_panels(u->B, u->S, u->G, d_rec, u->G, 0, u->w->pk_rec, ldp, 0, d, u->S);
     for (size_t i = 0; i < n; i++) dh_prev[i] += d[i] * u->a->rmask[i];
+}
+
+/* C (M, N) += A^T . Y over the R rows of a batch: A (R, M) with rows lda apart, Y (R, N) with
+ * rows ldy apart; Y packed into w->pk_op first. A weight gradient. */
+static void rows_product(const lstm_kernels *k, lstm_workspace *w, int M, int N, size_t R, const float *A, int lda,
+                         const float *Y, int ldy, float *C, int ldc) {
+    k->pack_panels((int)R, N, Y, ldy, 0, w->pk_op, LSTM_PANEL_WIDTH(N), 0);
+    k->gemm_panels(M, N, (int)R, A, lda, 1, w->pk_op, LSTM_PANEL_WIDTH(N), 0, C, ldc);
 }
 
 void lstm_unit_forward(lstm_model *m, lstm_workspace *w, int index, int B, int T, const float *x, int X,
@@ -60,10 +70,7 @@ void lstm_unit_forward(lstm_model *m, lstm_workspace *w, int index, int B, int T
     for (int j = 0; j < G; j++) bias[j] = cell->bias_hh_in_recurrent ? p->b_ih[j] : p->b_ih[j] + p->b_hh[j];
     if (tokens) {
         /* one-hot input: W_ih x is column `token` of W_ih, a row of the transposed copy;
-         * units 0 and 1 (the directions of layer 0) each have their table. A batch rebuilds
-         * it (cheap beside the batch, and right even if parameters were written without
-         * lstm_parameters_changed); a single inference step only when they changed. */
-        if (w->backward || m->embed_version != m->param_version) lstm_embed_refresh(m);
+         * units 0 and 1 (the directions of layer 0) each have their table (pack.c) */
         for (size_t r = 0; r < R; r++) {
             float *g = u.a->gates + r * G;
             const size_t row = ((size_t)index * m->X0 + (size_t)tokens[r]) * G;
@@ -77,14 +84,14 @@ void lstm_unit_forward(lstm_model *m, lstm_workspace *w, int index, int B, int T
         }
     } else {
         for (size_t r = 0; r < R; r++) memcpy(u.a->gates + r * G, bias, (size_t)G * sizeof(float));
-        lstm_product(m->k, w, (int)R, G, X, x, X, p->w_ih, u.q ? &u.q->w_ih : NULL, u.a->gates, G);
+        lstm_product(m->k, w, (int)R, G, X, x, X, u.pk->w_ih, u.q ? &u.q->w_ih : NULL, u.a->gates, G);
     }
     for (int t = 0; t < T; t++) {
         cell->forward(&u, t);
         if (u.a->mh) { /* a projection (its weights may be a quantised model's int8 ones) */
             float *h = u.a->h + (size_t)(t + 1) * B * S;
             memset(h, 0, (size_t)B * S * sizeof(float));
-            lstm_product(m->k, w, B, S, H, unit_cell_out(&u, t), H, p->w_hr, u.q ? &u.q->w_hr : NULL, h, S);
+            lstm_product(m->k, w, B, S, H, unit_cell_out(&u, t), H, u.pk->w_hr, u.q ? &u.q->w_hr : NULL, h, S);
         }
     }
 }
@@ -99,8 +106,10 @@ void lstm_unit_backward(lstm_model *m, int index, int B, int T, float *dh_all, c
     const lstm_layer_tensors *p = u.p;
     lstm_layer_tensors *g = u.g;
     lstm_layer_acts *a = u.a;
-    /* dh_{t-1} += d_rec_t . W_hh, with W_hh transposed once for all T steps */
-    k->transpose(G, S, p->w_hh, S, w->whhT, G);
+    /* dh_{t-1} += d_rec_t . W_hh and (projection) dmh_t = dh_t . W_hr: the weights packed once
+     * for all T steps */
+    k->pack_panels(G, S, p->w_hh, S, 0, w->pk_rec, LSTM_PANEL_WIDTH(S), 0);
+    if (p->w_hr) k->pack_panels(S, H, p->w_hr, H, 0, w->pk_aux, LSTM_PANEL_WIDTH(H), 0);
     memset(w->dc, 0, (size_t)B * H * sizeof(float));
     for (int t = T - 1; t >= 0; t--) {
         float *dh = dh_all + (size_t)t * B * S;
@@ -109,34 +118,29 @@ void lstm_unit_backward(lstm_model *m, int index, int B, int T, float *dh_all, c
         if (p->w_hr) {
             /* through the projection h = mh . W_hr^T: dmh = dh . W_hr */
             memset(w->dm, 0, (size_t)B * H * sizeof(float));
-            k->gemm_nn(B, H, S, dh, S, p->w_hr, H, w->dm, H);
+            k->gemm_panels(B, H, S, dh, S, 0, w->pk_aux, LSTM_PANEL_WIDTH(H), 0, w->dm, H);
             dcell = w->dm;
         }
         m->cell->backward(&u, t, dcell, dh_prev);
     }
-    /* weight gradients over all T*B rows at once, as dot products along the rows: dW_hh and
-     * db_hh from the recurrent product's gradient (the GRU's dgh, else dgates), dW_ih and
-     * db_ih from the input product's */
+    /* weight gradients over all T*B rows at once: dW_hh and db_hh from the recurrent product's
+     * gradient (the GRU's dgh, else dgates), dW_ih and db_ih from the input product's */
     const float *drec = w->dgh ? w->dgh : w->dgates;
-    if (p->w_hr) {
-        /* dW_hr = dh^T . mh: dh_all now holds every step's complete dh */
-        k->transpose((int)R, S, dh_all, S, w->dgT, (int)R);
-        k->transpose((int)R, H, a->mh, H, w->xT, (int)R);
-        k->gemm_nt(S, H, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hr, H);
-    }
-    k->transpose((int)R, G, drec, G, w->dgT, (int)R);
-    k->transpose((int)R, S, a->h, S, w->xT, (int)R);
-    if (a->rdrop) /* W_hh saw h * rmask: mask the transposed rows (xT[j][r], r = t*B + b) */
-        for (int j = 0; j < S; j++)
-            for (size_t r = 0; r < R; r++) w->xT[(size_t)j * R + r] *= a->rmask[(r % (size_t)B) * S + j];
-    k->gemm_nt(G, S, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_hh, S);
+    if (p->w_hr) /* dW_hr = dh^T . mh: dh_all now holds every step's complete dh */
+        rows_product(k, w, S, H, R, dh_all, S, a->mh, H, g->w_hr, H);
+    const int ldp = LSTM_PANEL_WIDTH(S);
+    k->pack_panels((int)R, S, a->h, S, 0, w->pk_op, ldp, 0);
+    if (a->rdrop) /* W_hh saw h * rmask (row r = t*B + b, mask row b): mask the packed rows */
+        for (size_t r = 0; r < R; r++) {
+            const size_t k0 = r / LSTM_PANEL_KC * LSTM_PANEL_KC, kc = R - k0 < LSTM_PANEL_KC ? R - k0 : LSTM_PANEL_KC;
+            float *row = w->pk_op + k0 * ldp + (r - k0) * 8;
+            const float *mask = a->rmask + (r % (size_t)B) * S;
+            for (int j = 0; j < S; j++) row[(size_t)(j & ~7) * kc + (j & 7)] *= mask[j];
+        }
+    k->gemm_panels(G, S, (int)R, drec, G, 1, w->pk_op, ldp, 0, g->w_hh, S);
     k->sum_rows((int)R, G, drec, G, g->b_hh);
-    if (drec != w->dgates) {
-        k->sum_rows((int)R, G, w->dgates, G, g->b_ih);
-        k->transpose((int)R, G, w->dgates, G, w->dgT, (int)R);
-    } else {
-        memcpy(g->b_ih, g->b_hh, (size_t)G * sizeof(float));
-    }
+    if (drec != w->dgates) k->sum_rows((int)R, G, w->dgates, G, g->b_ih);
+    else memcpy(g->b_ih, g->b_hh, (size_t)G * sizeof(float));
     if (m->cell->backward_weights) m->cell->backward_weights(&u);
     if (tokens) {
         /* one-hot input: add each row of dgates to its token's row of the transposed
@@ -147,16 +151,15 @@ void lstm_unit_backward(lstm_model *m, int index, int B, int T, float *dh_all, c
             const float *dg = w->dgates + r * G;
             for (int j = 0; j < G; j++) de[j] += dg[j];
         }
-        k->transpose(X, G, w->dembed, G, w->wihT, X); /* wihT as scratch: (G, X) */
-        for (size_t i = 0; i < (size_t)G * X; i++) g->w_ih[i] += w->wihT[i];
+        k->transpose(X, G, w->dembed, G, w->pk_op, X); /* pk_op as scratch: (G, X) */
+        for (size_t i = 0; i < (size_t)G * X; i++) g->w_ih[i] += w->pk_op[i];
     } else {
-        k->transpose((int)R, X, x, X, w->xT, (int)R);
-        k->gemm_nt(G, X, (int)R, w->dgT, (int)R, w->xT, (int)R, g->w_ih, X);
+        rows_product(k, w, G, X, R, w->dgates, G, x, X, g->w_ih, X);
     }
     if (dx) {
         /* d loss / d x = dgates . W_ih */
-        k->transpose(G, X, p->w_ih, X, w->wihT, G);
+        k->pack_panels(G, X, p->w_ih, X, 0, w->pk_op, LSTM_PANEL_WIDTH(X), 0);
         memset(dx, 0, R * X * sizeof(float));
-        k->gemm_nt((int)R, X, G, w->dgates, G, w->wihT, G, dx, X);
+        k->gemm_panels((int)R, X, G, w->dgates, G, 0, w->pk_op, LSTM_PANEL_WIDTH(X), 0, dx, X);
     }
 }

@@ -99,11 +99,15 @@ static uint64_t lay_out(const lstm_config *c, int quantized, lstm_workspace *w, 
     w->dx2 = TAKE_F(&l, backward && bidi ? R * XI : 0);
     w->dm = TAKE_F(&l, backward && proj ? Bu * H : 0);
     w->dx = TAKE_F(&l, backward && dense ? R * X0 : 0);
-    w->dgT = TAKE_F(&l, backward ? G * R : 0);
-    w->xT = TAKE_F(&l, backward ? XH * R : 0);
-    w->whhT = TAKE_F(&l, backward ? S * G : 0);
-    /* wihT: W_ih transposed (X, G), and for token models the (G, X0) embedding gradient */
-    w->wihT = TAKE_F(&l, backward ? (X0 > D * H ? X0 : D * H) * G : 0);
+    w->pk_rec = TAKE_F(&l, backward ? LSTM_PANEL_FLOATS(G, S) : 0);
+    w->pk_aux = TAKE_F(&l, !backward ? 0 : proj ? LSTM_PANEL_FLOATS(S, H) : gru && c->gru_reset_before ? LSTM_PANEL_FLOATS(H, H) : 0);
+    /* one product's operand: a weight gradient's rows (x, h, mh, r * h, the head's input),
+     * W_ih for the input gradient, W_out for the head's; token models' (G, X0) scratch */
+    uint64_t op = LSTM_PANEL_FLOATS(R, XH);
+    if (LSTM_PANEL_FLOATS(G, XH) > op) op = LSTM_PANEL_FLOATS(G, XH);
+    if (LSTM_PANEL_FLOATS(V, O) > op) op = LSTM_PANEL_FLOATS(V, O);
+    if (!dense && X0 * G > op) op = X0 * G;
+    w->pk_op = TAKE_F(&l, backward ? op : 0);
     w->dembed = TAKE_F(&l, backward && !dense ? X0 * G : 0);
     w->aq = (int16_t *)take(&l, quantized ? R * XH : 0, sizeof(int16_t));
     w->aq_scale = TAKE_F(&l, quantized ? R : 0);
@@ -191,8 +195,10 @@ lstm_status lstm_estimate_memory(const lstm_config *config, int32_t batch, int32
     out->parameter_bytes = 2 * 4 * n; /* parameters and gradients */
     out->optimizer_bytes = (uint64_t)lstm_moments_for(optimizer) * 4 * n;
     out->activation_bytes = lay_out(config, 0, &w, batch, steps, 1, NULL) + 4 * carry;
+    lstm_packed pk;
     out->inference_bytes = lay_out(config, 0, &w, 1, 1, 0, NULL) + 4 * 3 * V +                   /* sampler */
-                           4 * (uint64_t)lstm_directions(config) * (uint64_t)config->input_vocab * G; /* embed */
+                           4 * (uint64_t)lstm_directions(config) * (uint64_t)config->input_vocab * G + /* embed */
+                           4 * lstm_point_packed(config, NULL, &pk);                              /* packed weights */
     out->total_bytes = out->parameter_bytes + out->optimizer_bytes + out->activation_bytes + out->inference_bytes;
     return LSTM_OK;
 }

@@ -4,11 +4,11 @@
 //
 //   node tools/make_generate_fixture.mjs <path to dist/lstm.js> tests/fixtures/generate_texts.json
 //
-// The committed file was written with the library as it was before issue 14 (commit cfd323d),
-// SIMD build on one thread and the scalar build. The shapes keep every product's width a
-// multiple of 8 or at most 3 past one (gate rows 4H, outputs 40, 65 and 19, projection 16), where
-// gemm_nt's one-row path summed as it does now; other widths changed in the last bits then
-// (kernels_wasmsimd.c), and in float32 such a change can change a sampled character.
+// The committed file was written with the library as of the packed-panel products (issue 13:
+// gemm_panels, every element summed in the order of k, so a row alone and a row in a batch are
+// summed alike for every width), SIMD build on one thread and the scalar build. The texts of
+// the first version (commit cfd323d, the dot-product kernels) differ: a change in the last bits
+// of a logit, in float32, can change a sampled character.
 const [lib, out] = process.argv.slice(2);
 if (!lib || !out) throw new Error('usage: node tools/make_generate_fixture.mjs <dist/lstm.js> <out.json>');
 const { Model, Vocabulary, _internals } = await import(new URL(lib, `file://${process.cwd()}/`));

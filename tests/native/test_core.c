@@ -1424,24 +1424,28 @@ static void test_scalar_kernels(void) {
     printf("  tanh max abs err %.2e, sigmoid %.2e\n", wt, ws);
     CHECK(wt < 3e-7 && ws < 2e-7, "activation error");
     CHECK(isnan(lstm_expf(NAN)) && isnan(lstm_tanhf(NAN)) && isnan(lstm_sigmoidf(NAN)), "NaN swallowed");
-    /* gemm shapes around multiples of 4 and 8, against a double reference */
-    int sizes[] = {1, 3, 4, 5, 8, 9, 17};
-    for (int a = 0; a < 7; a++)
-        for (int b = 0; b < 7; b++) {
-            int M = sizes[a], N = sizes[b], K = sizes[(a + b) % 7];
-            float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * N * K),
-                  *C = calloc((size_t)M * N, sizeof(float));
-            for (int i = 0; i < M * K; i++) A[i] = (float)(urand() - 0.5);
-            for (int i = 0; i < N * K; i++) B[i] = (float)(urand() - 0.5);
-            k->gemm_nt(M, N, K, A, K, B, K, C, N);
-            for (int i = 0; i < M; i++)
-                for (int j = 0; j < N; j++) {
-                    double s = 0;
-                    for (int q = 0; q < K; q++) s += (double)A[i * K + q] * B[j * K + q];
-                    CHECK(fabs(s - C[i * N + j]) < 1e-5 * K, "gemm_nt %dx%dx%d", M, N, K);
-                }
-            free(A); free(B); free(C);
-        }
+    /* gemm_panels on shapes around multiples of 4 and 8 and across a K block, both operand
+     * forms, against a double reference */
+    int sizes[] = {1, 3, 4, 5, 8, 9, 17, 300};
+    for (int a = 0; a < 8; a++)
+        for (int b = 0; b < 8; b++)
+            for (int trans = 0; trans < 2; trans++) {
+                int M = sizes[a] % 100, N = sizes[b] % 100, K = sizes[(a + b) % 8];
+                float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * N * K),
+                      *P = malloc(sizeof(float) * LSTM_PANEL_FLOATS(K, N)), *C = calloc((size_t)M * N, sizeof(float));
+                for (int i = 0; i < M * K; i++) A[i] = (float)(urand() - 0.5);
+                for (int i = 0; i < N * K; i++) B[i] = (float)(urand() - 0.5);
+                /* B (N, K) rows, packed as B^T (trans 1); A (M, K) or, trans, read as (K, M)^T */
+                k->pack_panels(K, N, B, K, 1, P, LSTM_PANEL_WIDTH(N), 0);
+                k->gemm_panels(M, N, K, A, trans ? M : K, trans, P, LSTM_PANEL_WIDTH(N), 0, C, N);
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        double s = 0;
+                        for (int q = 0; q < K; q++) s += (double)(trans ? A[q * M + i] : A[i * K + q]) * B[j * K + q];
+                        CHECK(fabs(s - C[i * N + j]) < 1e-5 * K, "gemm_panels %dx%dx%d trans %d", M, N, K, trans);
+                    }
+                free(A); free(B); free(P); free(C);
+            }
 }
 
 int main(void) {
