@@ -127,13 +127,14 @@ build/native/layout_json: tools/layout_json.c src/params.c $(CORE_HDR)
 layout: build/native/layout_json
 	build/native/layout_json > tools/lstm_layout.json
 
-# A short fuzzing run in every test; `make fuzz` runs longer (FUZZ_SECONDS).
+# A short fuzzing run in every test; `make fuzz` runs longer (FUZZ_SECONDS). Inputs that once
+# failed (tests/fuzz/regressions) are run first, every time.
 test-fuzz: build/fuzz/fuzz_load build/fuzz/seeds/.done
-	build/fuzz/fuzz_load -max_total_time=20 -print_final_stats=1 build/fuzz/corpus build/fuzz/seeds 2>&1 | \
+	build/fuzz/fuzz_load -max_total_time=20 -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus build/fuzz/seeds tests/fuzz/regressions 2>&1 | \
 	  grep -E 'stat::number_of_executed_units|Done|ERROR|SUMMARY|crash' ; test $${PIPESTATUS[0]} -eq 0
 
 fuzz: build/fuzz/fuzz_load build/fuzz/seeds/.done
-	build/fuzz/fuzz_load -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus build/fuzz/seeds
+	build/fuzz/fuzz_load -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus build/fuzz/seeds tests/fuzz/regressions
 
 test-valgrind: build/native/test_core_plain
 	valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all build/native/test_core_plain

@@ -5,6 +5,7 @@
 #define LSTM_KERNEL_ELEMENTS_H
 
 #include <math.h>
+#include <stdint.h>
 
 #include "fastmath.h"
 
@@ -72,9 +73,21 @@ static inline int32_t dot_i16_i8(const int16_t *a, const int8_t *b, int n) {
 
 /* The scale of a row quantised to int16 (1 for a zero row), and its inverse, the same in
  * both kernel tables: max is exact, and so is everything computed from it. */
+/* A row holding NaN or an infinity has no scale: its scale is NaN and its values 0, so every
+ * product it enters is NaN, as float arithmetic would make it (and no NaN is ever converted
+ * to an integer). */
+static inline int quantize_nonfinite_row(int16_t *q, int K, float *scale) {
+    for (int k = 0; k < K; k++) q[k] = 0;
+    *scale = NAN;
+    return 1;
+}
+
 static inline float quantize_scale(float max, float *inverse) {
-    *inverse = max > 0.0f ? 32767.0f / max : 0.0f;
-    return max > 0.0f ? max / 32767.0f : 1.0f;
+    /* a row this small is quantised as zeros: 32767 / max would overflow to infinity below
+     * about 1e-35, and values so small change no product */
+    const int zero = !(max >= 1e-30f);
+    *inverse = zero ? 0.0f : 32767.0f / max;
+    return zero ? 1.0f : max / 32767.0f;
 }
 
 #endif /* LSTM_KERNEL_ELEMENTS_H */

@@ -1,5 +1,6 @@
 /* kernels_scalar.c - the plain-C kernels: the specification the SIMD kernels are tested
  * against, and the implementation of the fallback (no-SIMD) build. */
+#include <float.h>
 #include <math.h>
 
 #include "kernel_elements.h"
@@ -158,7 +159,13 @@ static void quantize_i16_scalar(int M, int K, const float *A, int lda, int16_t *
     for (int i = 0; i < M; i++) {
         const float *a = A + (size_t)i * lda;
         float max = 0.0f, inv;
-        for (int k = 0; k < K; k++) max = fabsf(a[k]) > max ? fabsf(a[k]) : max;
+        int finite = 1;
+        for (int k = 0; k < K; k++) {
+            const float v = fabsf(a[k]);
+            if (!(v <= FLT_MAX)) finite = 0;
+            else if (v > max) max = v;
+        }
+        if (!finite && quantize_nonfinite_row(Q + (size_t)i * ldq, K, &scales[i])) continue;
         scales[i] = quantize_scale(max, &inv);
         /* |a * inv| <= 32767 up to rounding, which nearbyint keeps in range */
         for (int k = 0; k < K; k++) Q[(size_t)i * ldq + k] = (int16_t)nearbyintf(a[k] * inv);

@@ -4,6 +4,7 @@
  * go to the scalar kernels or their element formulas (kernel_elements.h) and never read past
  * the end of an array. Only compiled into the SIMD build (-msimd128). */
 #ifdef __wasm_simd128__
+#include <float.h>
 #include <math.h>
 #include <wasm_simd128.h>
 
@@ -465,10 +466,21 @@ static void quantize_i16_wasmsimd(int M, int K, const float *A, int lda, int16_t
         int16_t *q = Q + (size_t)i * ldq;
         f32x4 vmax = SPLAT(0.0f);
         int k = 0;
+        /* f32x4.max keeps a NaN: a lane is above FLT_MAX, or not comparable, if its row is not finite */
         for (; k + 4 <= K; k += 4) vmax = wasm_f32x4_max(vmax, wasm_f32x4_abs(LOAD(a + k)));
-        float max = wasm_f32x4_extract_lane(vmax, 0);
-        max = fmaxf(fmaxf(max, wasm_f32x4_extract_lane(vmax, 1)), fmaxf(wasm_f32x4_extract_lane(vmax, 2), wasm_f32x4_extract_lane(vmax, 3)));
-        for (; k < K; k++) max = fabsf(a[k]) > max ? fabsf(a[k]) : max;
+        float lanes[4], max = 0.0f;
+        int finite = 1;
+        STORE(lanes, vmax);
+        for (int l = 0; l < 4; l++) {
+            if (!(lanes[l] <= FLT_MAX)) finite = 0;
+            else if (lanes[l] > max) max = lanes[l];
+        }
+        for (; k < K; k++) {
+            const float v = fabsf(a[k]);
+            if (!(v <= FLT_MAX)) finite = 0;
+            else if (v > max) max = v;
+        }
+        if (!finite && quantize_nonfinite_row(q, K, &scales[i])) continue;
         float inv;
         scales[i] = quantize_scale(max, &inv);
         const f32x4 vinv = SPLAT(inv);

@@ -206,6 +206,36 @@ test('softmax cross-entropy, reductions and optimizer updates: SIMD equals scala
   console.log(`  softmax dlogits max difference ${worst.toExponential(2)}; updates and reductions identical`);
 });
 
+test('quantize_i16: a row with NaN or an infinity (in the SIMD body or the tail) gets scale NaN and zeros, in both tables, its products NaN; a row below 1e-30, zeros', { skip }, () => {
+  const w = testWasm;
+  const Kd = 11; // 8 in the SIMD body, 3 in the tail
+  for (const [bad, at] of [[NaN, 2], [NaN, 9], [Infinity, 0], [-Infinity, 10], [NaN, 10]]) {
+    const A = Float32Array.from({ length: 3 * Kd }, (_, i) => Math.sin(i) * 3);
+    A[Kd + at] = bad; // row 1
+    const words = Math.ceil(3 * Kd / 2);
+    const [qs, qv] = [0, 1].map((impl) => run(w, impl, K.QUANTIZE, [3, 0, Kd], A, null, words + 3).c);
+    sameBits(`quantize_i16 with ${bad} at ${at}`, qs, qv);
+    const Q = new Int16Array(qs.buffer, 0, 3 * Kd);
+    assert.ok(Number.isNaN(qs[words + 1]), `row 1's scale: ${qs[words + 1]}`);
+    assert.ok(Q.slice(Kd, 2 * Kd).every((v) => v === 0), 'row 1 is zeros');
+    assert.ok(Number.isFinite(qs[words]) && Number.isFinite(qs[words + 2]), 'the other rows keep their scales');
+    const ids = new Int32Array(Math.ceil(3 * Kd / 2));
+    new Int16Array(ids.buffer).set(Q);
+    const bBytes = new Float32Array(Math.ceil(2 * Kd / 4));
+    new Int8Array(bBytes.buffer).set(Int8Array.from({ length: 2 * Kd }, (_, i) => (i * 37) % 255 - 127));
+    const scales = Float32Array.from([...qs.slice(words, words + 3), 0.01, 0.02]);
+    for (const impl of [0, 1]) {
+      const c = run(w, impl, K.GEMM_Q8, [3, 2, Kd], scales, bBytes, 6, null, ids).c;
+      assert.ok(Number.isNaN(c[2]) && Number.isNaN(c[3]) && Number.isFinite(c[0]) && Number.isFinite(c[5]), `impl ${impl}: ${c}`);
+    }
+  }
+  // a row so small that 32767 / max would overflow (a fuzzed file reached it): zeros, scale 1
+  const tiny = Float32Array.from({ length: Kd }, (_, i) => (i % 3 - 1) * 1e-38);
+  const [ts, tv] = [0, 1].map((impl) => run(w, impl, K.QUANTIZE, [1, 0, Kd], tiny, null, Math.ceil(Kd / 2) + 1).c);
+  sameBits('quantize_i16 of a row of 1e-38', ts, tv);
+  assert.ok(new Int16Array(ts.buffer, 0, Kd).every((v) => v === 0) && ts[Math.ceil(Kd / 2)] === 1, `${ts}`);
+});
+
 test('quantised kernels: SIMD equals scalar bit for bit, and both equal the float product within the rounding of int8', { skip }, async () => {
   const w = testWasm;
   const r = rng(21);
