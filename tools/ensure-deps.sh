@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the build and tests need on a fresh Debian machine: Emscripten, Chromium,
-# PyTorch and the native checkers (apt-get, as root) and the npm dev dependencies (npm ci).
+# PyTorch, h5py and the native checkers (apt-get, as root) and the npm dev dependencies (npm ci).
 # Prints what it does; fails with a reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ command -v clang-tidy >/dev/null 2>&1 || need_apt+=(clang-tidy)
 if [ "${LSTM_WITH_BROWSER:-1}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need_apt+=(chromium); fi
 # PyTorch for the converter's tests and the optimizer fixtures' check (Debian's, /usr/bin/python3)
 /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need_apt+=(python3-torch)
+# h5py for the Keras converter's tests (tools/keras_to_tfjs.py reads .h5 and .keras files)
+/usr/bin/python3 -c 'import h5py' >/dev/null 2>&1 || need_apt+=(python3-h5py)
 # `ensure-deps.sh bench`: OpenBLAS, so that PyTorch's benchmark columns are not the reference BLAS
 if [ "${1:-}" = bench ] && ! ls /usr/lib/x86_64-linux-gnu/libopenblas*.so* >/dev/null 2>&1; then
   need_apt+=(libopenblas0-pthread)
