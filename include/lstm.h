@@ -487,7 +487,7 @@ int32_t lstm_threads(void);
 int32_t lstm_thread_epoch(void);
 void lstm_thread_main(int32_t index, int32_t epoch);
 
-/* ---- serialization (format described in README.md) ---- */
+/* ---- serialization (the format: docs/file-format.md) ---- */
 #define LSTM_SAVE_TRAINING_STATE 1u /* optimizer moments, RNG, carried state, stream position */
 /* Quantised: each weight matrix (weight_ih, weight_hh, weight_hr, out.weight) as int8 rows with
  * one float scale each (w ~ q * scale, scale = max |row| / 127), the other tensors as float32:

@@ -11,7 +11,7 @@ declare global {
 export class LstmError extends Error {
   readonly code: 'INVALID_ARGUMENT' | 'OUT_OF_MEMORY' | 'BAD_MAGIC' | 'UNSUPPORTED_VERSION' | 'TRUNCATED'
     | 'CHECKSUM' | 'CORRUPT' | 'NON_FINITE' | 'TOKEN_RANGE' | 'BUFFER_TOO_SMALL' | 'STATE' | 'DISPOSED'
-    | 'LOAD' | 'BAD_TEXT' | 'TOO_SMALL' | 'NOT_TEXT_MODEL' | string;
+    | 'LOAD' | 'BAD_TEXT' | 'TOO_SMALL' | 'NOT_TEXT_MODEL' | 'UNSUPPORTED' | 'WORKER' | string;
   /** The C status code (lstm_status), 1..11. */
   readonly status: number;
 }

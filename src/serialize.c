@@ -1,6 +1,6 @@
 /* serialize.c - the versioned binary model format: save to and load from a byte buffer.
  *
- * Layout (all little-endian; see README.md "File format"):
+ * Layout (all little-endian; see docs/file-format.md):
  *   0  magic "LSTMWASM" | 8 u32 version | 12 u32 flags | 16 u64 total size
  *   24 config: version 1: 9 x 32-bit words (lstm_config up to forget_bias);
  *      version 2: u32 word count n (>= 9), then n x 32-bit words (lstm_config in order);

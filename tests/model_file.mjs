@@ -1,4 +1,4 @@
-// model_file.mjs - reads the saved model format (README "File format") in the tests, written
+// model_file.mjs - reads the saved model format (docs/file-format.md) in the tests, written
 // from the format's description and independent of src/serialize.c, so a test can compare
 // everything a file holds: parameters, optimizer moments, carried state, counters.
 

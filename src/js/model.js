@@ -390,7 +390,7 @@ export class Model {
   // ---- Keras-like training on whole data sets (fit.js) ----
 
   /**
-   * Train on samples x with targets y (see README "Tasks" for their shapes; sequences may
+   * Train on samples x with targets y (see docs/tasks.md for their shapes; sequences may
    * differ in length and are masked). Options: epochs, initialEpoch (continue a run saved
    * after epoch initialEpoch - 1: the shuffle order and schedule of each epoch depend only on
    * seed and epoch), batchSize, validationSplit (the last fraction of the samples) or
