@@ -2,7 +2,8 @@
 // whose answer is known: the features of a short text character by character, correlations
 // against a direct computation, and a constructed "model" whose cells follow known features
 // (plus noise) among cells of pure noise: the ranking must find each planted cell, with its
-// feature, state (c or h), layer, index and sign, and nothing else above them.
+// feature, state (c or h), layer, index and sign, and nothing else above them, whether the
+// passage comes in one piece or in several.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FEATURES, correlations, rankCells, textFeatures } from '../web/cell_features.js';
@@ -98,7 +99,7 @@ test('rankCells finds the planted cells, each with its feature, state, layer, in
     }
     return unit;
   });
-  const ranking = rankCells(units, chars, { perFeature: 2, limit: 12 });
+  const ranking = rankCells(chars, [{ start: 0, units }], { perFeature: 2, limit: 12 });
   console.log(ranking.map((x) => `L${x.layer}#${x.index}${x.state} ${x.feature} ${x.r.toFixed(2)}`).join(', '));
   for (const p of planted) {
     const found = ranking.find((x) => x.layer === p.layer && x.index === p.index);
@@ -117,6 +118,17 @@ test('rankCells finds the planted cells, each with its feature, state, layer, in
   assert.equal(new Set(keys).size, keys.length, 'no cell twice');
   assert.ok(ranking.length <= 12);
   for (let i = 1; i < ranking.length; i++) assert.ok(Math.abs(ranking[i - 1].r) >= Math.abs(ranking[i].r), 'sorted by |r|');
+
+  // The passage read in three pieces (the page traces a long passage piece by piece): the same
+  // cells and correlations, up to the order of the float64 sums (1e-12).
+  const cuts = [0, 1000, 2345, T];
+  const pieces = cuts.slice(0, -1).map((start, i) => ({
+    start,
+    units: units.map((u) => ({ ...u, c: u.c.subarray(start * W, cuts[i + 1] * W), h: u.h.subarray(start * W, cuts[i + 1] * W) })),
+  }));
+  const inPieces = rankCells(chars, pieces, { perFeature: 2, limit: 12 });
+  assert.deepEqual(inPieces.map(({ r, ...x }) => x), ranking.map(({ r, ...x }) => x));
+  inPieces.forEach((x, i) => assert.ok(Math.abs(x.r - ranking[i].r) < 1e-12, `${x.r} vs ${ranking[i].r}`));
 });
 
 test('rankCells reads a GRU\'s units (h only) and skips a feature the passage lacks', () => {
@@ -125,7 +137,7 @@ test('rankCells reads a GRU\'s units (h only) and skips a feature the passage la
   const f = textFeatures(chars);
   const h = new Float32Array(T * 2);
   for (let t = 0; t < T; t++) h.set([f.wordStart[t], Math.sin(t)], t * 2);
-  const ranking = rankCells([{ layer: 0, width: 2, c: null, h }], chars);
+  const ranking = rankCells(chars, [{ start: 0, units: [{ layer: 0, width: 2, c: null, h }] }]);
   assert.equal(ranking[0].feature, 'wordStart');
   assert.equal(ranking[0].state, 'h');
   assert.ok(Math.abs(ranking[0].r - 1) < 1e-6);

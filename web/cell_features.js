@@ -58,72 +58,109 @@ export function textFeatures(chars) {
   return f;
 }
 
-/**
- * Pearson's correlation of every cell of `values` (steps x width, step-major: value j of
- * step t at t * width + j) with each feature; NaN where the cell or the feature does not vary
- * over the passage. Returns { [featureId]: Float64Array(width) }. One pass over the values.
- */
-export function correlations(values, width, features) {
-  const T = values.length / width;
-  const ids = Object.keys(features);
-  // the features centred, so that a cell's covariance with one is a plain sum of products
-  const centred = ids.map((id) => {
-    const x = features[id];
-    let mean = 0;
-    for (let t = 0; t < T; t++) mean += x[t];
-    mean /= T;
-    const c = new Float64Array(T);
-    let ss = 0;
-    for (let t = 0; t < T; t++) { c[t] = x[t] - mean; ss += c[t] * c[t]; }
-    return { c, sd: Math.sqrt(ss / T) };
-  });
-  const sum = new Float64Array(width);
-  const sumSq = new Float64Array(width);
-  const cross = ids.map(() => new Float64Array(width));
-  for (let t = 0; t < T; t++) {
-    const row = t * width;
-    for (let j = 0; j < width; j++) {
-      const v = values[row + j];
-      sum[j] += v;
-      sumSq[j] += v * v;
+/** Correlations of cells with features, over a passage read in pieces (a trace each): the
+ * features are centred on the whole passage once, then each piece's activations add to running
+ * sums. */
+export class CellCorrelations {
+  /** `features`: { [id]: array over the whole passage } (textFeatures). */
+  constructor(features) {
+    this.ids = Object.keys(features);
+    this.sums = new Map(); // a series' key -> { width, sum, sumSq, cross: per feature }
+    // centred, so that a cell's covariance with a feature is a plain sum of products
+    this.centred = this.ids.map((id) => {
+      const x = features[id];
+      const n = x.length;
+      let mean = 0;
+      for (let t = 0; t < n; t++) mean += x[t];
+      mean /= n;
+      const c = new Float64Array(n);
+      let ss = 0;
+      for (let t = 0; t < n; t++) { c[t] = x[t] - mean; ss += c[t] * c[t]; }
+      return { c, sd: Math.sqrt(ss / n) };
+    });
+  }
+
+  /** Add the steps of one series (`key`: a unit's c or h) read from passage position `start`:
+   * `values` steps x width, step-major (value j of step t at t * width + j). */
+  add(key, values, width, start) {
+    if (!this.sums.has(key)) {
+      this.sums.set(key, { width, steps: 0, sum: new Float64Array(width), sumSq: new Float64Array(width), cross: this.ids.map(() => new Float64Array(width)) });
     }
-    for (let q = 0; q < ids.length; q++) {
-      const w = centred[q].c[t];
-      if (w === 0) continue;
-      const acc = cross[q];
-      for (let j = 0; j < width; j++) acc[j] += values[row + j] * w;
+    const s = this.sums.get(key);
+    const T = values.length / width;
+    s.steps += T;
+    for (let t = 0; t < T; t++) {
+      const row = t * width;
+      for (let j = 0; j < width; j++) {
+        const v = values[row + j];
+        s.sum[j] += v;
+        s.sumSq[j] += v * v;
+      }
+      for (let q = 0; q < this.ids.length; q++) {
+        const w = this.centred[q].c[start + t];
+        if (w === 0) continue;
+        const acc = s.cross[q];
+        for (let j = 0; j < width; j++) acc[j] += values[row + j] * w;
+      }
     }
   }
-  const out = {};
-  ids.forEach((id, q) => {
-    const r = new Float64Array(width);
-    for (let j = 0; j < width; j++) {
-      const mean = sum[j] / T;
-      const sd = Math.sqrt(Math.max(0, sumSq[j] / T - mean * mean));
-      // below 1e-6 a cell is constant up to float32 rounding: no correlation to speak of
-      r[j] = sd > 1e-6 && centred[q].sd > 0 ? cross[q][j] / T / (sd * centred[q].sd) : NaN;
-    }
-    out[id] = r;
-  });
-  return out;
+
+  /** Pearson's r of each cell of series `key` with each feature, { [id]: Float64Array(width) };
+   * NaN where the cell or the feature does not vary. The series must have covered the passage. */
+  of(key) {
+    const { width, steps: T, sum, sumSq, cross } = this.sums.get(key);
+    const out = {};
+    this.ids.forEach((id, q) => {
+      const r = new Float64Array(width);
+      for (let j = 0; j < width; j++) {
+        const mean = sum[j] / T;
+        const sd = Math.sqrt(Math.max(0, sumSq[j] / T - mean * mean));
+        // below 1e-6 a cell is constant up to float32 rounding: no correlation to speak of
+        r[j] = sd > 1e-6 && this.centred[q].sd > 0 ? cross[q][j] / T / (sd * this.centred[q].sd) : NaN;
+      }
+      out[id] = r;
+    });
+    return out;
+  }
 }
 
 /**
- * The most interpretable cells: for each feature the `perFeature` cells (any layer, c or h)
- * most correlated with it, either sign, a cell (layer, index) listed once, under the feature
- * it follows best; sorted by |r|, at most `limit`. `units`: [{ layer, width, c, h }] (c null
- * for a GRU). Returns [{ layer, index, state: 'c' | 'h', feature, label, r }].
+ * Pearson's correlation of every cell of `values` (steps x width, step-major) with each
+ * feature (arrays over the same steps): { [featureId]: Float64Array(width) }, NaN where the
+ * cell or the feature does not vary.
  */
-export function rankCells(units, chars, { perFeature = 2, limit = 12 } = {}) {
-  const features = textFeatures(chars);
-  const all = [];
-  for (const { layer, width, c, h } of units) {
-    for (const [state, values] of [['c', c], ['h', h]]) {
-      if (!values) continue;
-      const r = correlations(values, width, features);
-      for (const { id } of FEATURES) {
-        r[id].forEach((value, index) => { if (Number.isFinite(value)) all.push({ layer, index, state, feature: id, r: value }); });
+export function correlations(values, width, features) {
+  const stats = new CellCorrelations(features);
+  stats.add('cells', values, width, 0);
+  return stats.of('cells');
+}
+
+/**
+ * The most interpretable cells of a passage (`chars`, an array of characters) read in
+ * `pieces` ([{ start, units: [{ layer, width, c, h }] }], c null for a GRU; the pieces cover
+ * the passage in order): for each feature the `perFeature` cells (any layer, c or h) most
+ * correlated with it, either sign, a cell (layer, index) listed once, under the feature it
+ * follows best; sorted by |r|, at most `limit`. Returns [{ layer, index, state: 'c' | 'h',
+ * feature, label, r }].
+ */
+export function rankCells(chars, pieces, { perFeature = 2, limit = 12 } = {}) {
+  const stats = new CellCorrelations(textFeatures(chars));
+  const series = new Map(); // key -> { layer, state }
+  for (const { start, units } of pieces) {
+    for (const { layer, width, c, h } of units) {
+      for (const [state, values] of [['c', c], ['h', h]]) {
+        if (!values) continue;
+        const key = `${layer}:${state}`;
+        series.set(key, { layer, state });
+        stats.add(key, values, width, start);
       }
+    }
+  }
+  const all = [];
+  for (const [key, { layer, state }] of series) {
+    const r = stats.of(key);
+    for (const { id } of FEATURES) {
+      r[id].forEach((value, index) => { if (Number.isFinite(value)) all.push({ layer, index, state, feature: id, r: value }); });
     }
   }
   all.sort((a, b) => Math.abs(b.r) - Math.abs(a.r));
