@@ -2,14 +2,15 @@
 // on a corpus through the page's own controls and, at each mark (minutes of the page's
 // training clock), downloads the model and evaluates it in Node on the full validation part
 // (the same 10% split the page makes). Also reports the page's speed, its live sample, and a
-// screenshot at the first mark.
-//   node bench/demo_quality.mjs [--corpus brown | FILE] [--marks 2,5,15]
-// Default: tinyshakespeare (../shared/data/tinyshakespeare.txt), marks 2,5,15.
+// screenshot at the first mark. --start pretrained: "Continue from the pretrained model" (a
+// visitor's text only) instead of "Train" from scratch.
+//   node bench/demo_quality.mjs [--corpus brown | FILE] [--marks 2,5,15] [--start scratch | pretrained]
+// Default: tinyshakespeare (../shared/data/tinyshakespeare.txt), marks 2,5,15, from scratch.
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Model, Vocabulary, TextDataset } from '../dist/lstm.js';
+import { Model, TextDataset } from '../dist/lstm.js';
 import { buildDemo } from '../tools/build-demo.mjs';
 import { startServer } from '../tools/serve-demo.mjs';
 
@@ -18,6 +19,10 @@ const args = process.argv.slice(2);
 const arg = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const corpusArg = arg('--corpus', path.resolve(ROOT, '../shared/data/tinyshakespeare.txt'));
 const marks = arg('--marks', '2,5,15').split(',').map(Number);
+const start = arg('--start', 'scratch');
+if (!['scratch', 'pretrained'].includes(start) || (start === 'pretrained' && corpusArg === 'brown')) {
+  throw new Error('--start must be scratch, or pretrained with a --corpus FILE (the pretrained model knows the Brown corpus)');
+}
 
 const { chromium } = await import('playwright-core');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lstm-demo-quality-'));
@@ -45,12 +50,11 @@ try {
   }
   const settings = await page.evaluate(() => Object.fromEntries(['layers', 'hidden', 'dropout', 'seq', 'batch', 'optimizer', 'lr', 'schedule', 'epochs', 'clip'].map((id) => [id, document.getElementById(id).value])));
   console.log(`corpus ${corpusArg === 'brown' ? 'Brown (built-in default)' : corpusArg}: ${[...text].length} chars; page defaults ${JSON.stringify(settings)}`);
-  const vocab = Vocabulary.fromText(text);
-  const data = new TextDataset(text, vocab, { validationFraction: 0.1 });
-  await page.click('#train');
+  console.log(`start: ${start === 'pretrained' ? 'continue from the pretrained model' : 'a new model'}`);
+  await page.click(start === 'pretrained' ? '#finetune' : '#train');
   await page.waitForFunction(() => window.lstmDemo.state === 'running', null, { timeout: 60_000 });
   for (const [i, mark] of marks.entries()) {
-    await page.waitForFunction((s) => window.lstmDemo.progress.seconds >= s, mark * 60, { timeout: (mark * 60 + 600) * 1000, polling: 500 });
+    await page.waitForFunction((s) => window.lstmDemo.progress?.seconds >= s, mark * 60, { timeout: (mark * 60 + 600) * 1000, polling: 500 });
     const pageState = await page.evaluate(() => ({ progress: window.lstmDemo.progress, val: window.lstmDemo.history.val.at(-1), sample: window.lstmDemo.sample,
       speed: document.getElementById('stat-speed').textContent }));
     if (i === 0) {
@@ -61,7 +65,10 @@ try {
     const file = path.join(tmp, `model-${mark}.lstm`);
     await download.saveAs(file);
     const model = await Model.load(readFileSync(file));
+    // the model's own ids: a fine-tuned model keeps the pretrained model's vocabulary order
+    const data = new TextDataset(text, model.vocabulary, { validationFraction: 0.1 });
     const val = model.evaluate(data.validation, { batchSize: 16, seqLength: 128 });
+    data.dispose();
     model.dispose();
     console.log(`${mark} min: full validation ${val.toFixed(4)} nats/char (${(val / Math.LN2).toFixed(3)} bits); page: ${pageState.progress.chars} chars, ${pageState.speed}, curve ${pageState.val?.[1]?.toFixed(3)}`);
     if (i === 0) console.log(`  live sample: ${JSON.stringify(String(pageState.sample?.text ?? pageState.sample).slice(0, 300))}`);

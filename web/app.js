@@ -1,22 +1,25 @@
 // app.js - the demo page: controls, live statistics, chart, samples, generation, saving.
 // All the work with the model happens on the library's TrainingWorker (a Session on another
-// thread); this file drives it and keeps the page responsive. No framework: a small state
-// object and a render().
+// thread); this file drives it and keeps the page responsive. It opens on the pretrained model
+// (pretrained.js), which a visitor can fine-tune on their text or look inside (look_inside.js,
+// on a second worker). No framework: a small state object and a render().
 
 import { LossChart, formatCount, smoothLoss } from './chart.js';
 import { fmtBytes, fmtDuration, fmtInt, fmtRate } from './format.js';
 import { generate, initGeneration } from './generation.js';
 import { Session, TrainingWorker, simdSupported } from './lib/lstm.js';
-import { checkCost, loadError, pageError, stepSeconds } from './messages.js';
+import { checkCost, loadError, pageError, showChar, stepSeconds } from './messages.js';
 import { notify, clearNotice } from './notices.js';
-import { showSaved, storeModel } from './saved_models.js';
+import { showSaved } from './saved_models.js';
+import { download, initKeeping, saveToBrowser } from './keep_model.js';
 import { readSettings, writeSettings, showEstimate, showNoEstimate } from './settings_form.js';
-import { attachChosen, builtInCorpus, choose, chosenText, initTexts, isBuiltIn } from './texts.js';
+import { attachChosen, builtInCorpus, choose, chosenText, fileText, initTexts, isBuiltIn, isModelFile, prefetchBuiltIn } from './texts.js';
 import { showBuild } from './build_info.js';
+import { initLookInside, lookInside, modelReplaced, renderLookInside } from './look_inside.js';
+import { fetchPretrained, pretrainedBytes } from './pretrained.js';
+import { extendPretrained } from './snapshot.js';
 
 const $ = (id) => document.getElementById(id);
-const MODEL_MAGIC = 'LSTMWASM'; // the first bytes of a saved model (see src/serialize.c)
-const MAX_TEXT_BYTES = 32 * 1024 * 1024;
 // The page's training settings (the rest of its form is the model's architecture).
 const TRAINING = ['seqLength', 'batchSize', 'optimizer', 'learningRate', 'schedule', 'epochs', 'clipNorm'];
 const SAMPLE_EVERY_SECONDS = 4;
@@ -31,11 +34,11 @@ let worker = null;   // the TrainingWorker
 
 const app = {
   state: 'loading',          // loading | idle (no model) | running | paused | stopped | failed
-  busy: false,               // a request that must not overlap (create, load, save) is running
+  busy: false,               // a request that must not overlap (create, load, save) is running; 'text': a change of text
   corpusTab: 'default',      // which corpus pane is shown
   corpus: null,              // the chosen text: { source, name, chars, vocabSize, fingerprint, epochs, attached, problem }
   userTextName: 'pasted text',  // the visitor's text's name: a file's, as the command line names it
-  model: null,               // { config, parameterCount, settings, corpus, ... } from the worker
+  model: null,               // { config, parameterCount, settings, corpus, ..., pretrained: the untrained pretrained model }
   history: { train: [], val: [] },
   progress: null,            // the latest progress event
   dirty: false,              // trained since the last download / save
@@ -60,14 +63,17 @@ window.lstmDemo = {
   get generations() { return app.genCount; },
   get sample() { return app.lastSample; },
   get build() { return app.build; },
+  get inside() { return lookInside; },
 };
 
 const chart = new LossChart($('chart'));
 initGeneration(app, () => worker, () => render());
+initKeeping({ app, worker: () => worker, guarded: (action) => guarded(action), refreshSaved: () => refreshSaved() });
 
-/** Run an async action with the page marked busy; errors become notices. */
+/** Run an async action with the page marked busy; errors become notices. busy: 'text' for a
+ * change of text, which leaves the model to generate with. */
 async function guarded(action, { busy = true } = {}) {
-  if (busy) { app.busy = true; render(); }
+  if (busy) { app.busy = busy; render(); }
   try {
     return await action();
   } catch (e) {
@@ -87,7 +93,7 @@ async function refreshEstimate() {
   const seq = ++estimateSeq;
   let s;
   try { s = readSettings(); } catch { estimate = null; showNoEstimate(); return; }
-  if (!app.model && !app.corpus?.vocabSize) {
+  if (!ownModel() && !app.corpus?.vocabSize) {
     estimate = null;
     showNoEstimate('Choose a text first: the vocabulary size sets the input and output layers.');
     return;
@@ -104,9 +110,12 @@ async function refreshEstimate() {
   showHeapNow();
 }
 
+/** A model trained here (not the pretrained one, which the form's settings would replace). */
+const ownModel = () => app.model !== null && !app.model.pretrained;
+
 /** Session.estimate of these settings: the model's own, or a new model's for the chosen text. */
 async function estimateFor(s) {
-  const e = app.model ? await worker.estimate(pick(s, TRAINING)) : await worker.estimate(s, { vocabSize: app.corpus.vocabSize, chars: app.corpus.chars });
+  const e = ownModel() ? await worker.estimate(pick(s, TRAINING)) : await worker.estimate(s, { vocabSize: app.corpus.vocabSize, chars: app.corpus.chars });
   return { ...e, stepSeconds: stepSeconds(e) };
 }
 
@@ -126,23 +135,30 @@ function setState(state) {
 function render() {
   const { state, busy } = app;
   const hasModel = app.model !== null;
+  // the pretrained model, untrained here, is a starting point: a new model replaces it freely
+  const pretrained = hasModel && app.model.pretrained;
+  const fixed = hasModel && !pretrained;
   const running = state === 'running';
   const ready = !['loading', 'failed'].includes(state);
   const corpusMatchesTab = app.corpus && app.corpus.source === app.corpusTab;
+  const ownText = app.corpusTab === 'user';
 
-  $('train').hidden = hasModel;
+  $('train').hidden = fixed;
+  $('train').textContent = pretrained ? 'Train from scratch' : 'Train';
   $('train').disabled = !ready || busy || !corpusMatchesTab;
-  $('resume').hidden = !hasModel || running;
+  $('finetune').hidden = !(ownText && pretrainedBytes() && !fixed);
+  $('finetune').disabled = !ready || busy || !corpusMatchesTab;
+  $('resume').hidden = !hasModel || running || (pretrained && ownText);
   $('resume').textContent = state === 'paused' ? 'Resume' : 'Continue training';
   $('resume').disabled = busy || !app.corpus?.attached;
   $('pause').hidden = !running;
   $('stop').hidden = !(running || state === 'paused');
   $('stop').disabled = busy;
-  $('new-model').hidden = !hasModel || running;
+  $('new-model').hidden = !fixed || running;
   $('new-model').disabled = busy;
 
-  $('arch-fields').disabled = hasModel || busy;
-  $('arch-note').textContent = hasModel ? '(fixed for this model: “New model” to change)' : '';
+  $('arch-fields').disabled = fixed || busy;
+  $('arch-note').textContent = fixed ? '(fixed for this model: “New model” to change)' : '';
   $('train-fields').disabled = running || busy;
 
   const corpusLocked = running || busy || !ready;
@@ -158,7 +174,8 @@ function render() {
   $('load-file-label').classList.toggle('disabled', running || busy || !ready);
   for (const b of document.querySelectorAll('#saved-list button[data-action="load"]')) b.disabled = running || busy;
 
-  $('generate').disabled = !hasModel || busy;
+  $('generate').disabled = !hasModel || (busy && busy !== 'text');
+  renderLookInside(hasModel);
   $('generate').textContent = app.gen ? 'Stop' : 'Generate';
 
   const pill = $('run-state');
@@ -178,7 +195,10 @@ function renderCorpus() {
   if (app.corpusTab === 'user' && !shown) status = 'Paste or drop a text to train on. Any language works: the model learns one character at a time.';
   else if (shown && c.source === 'user') status = `Using ${c.name === 'pasted text' ? c.name : `“${c.name}”`}.`;
   else if (shown) status = `Using the built-in ${c.name}.`;
-  if (shown && app.model && c.attached === false) status = 'This text does not fit the current model (see the message above).';
+  if (shown && app.model && c.attached === false) {
+    status = app.model.pretrained ? 'Train a new model on it, or continue from the pretrained model: the characters it has never seen are added to it.'
+      : 'This text does not fit the current model (see the message above).';
+  }
   $('corpus-status').textContent = status;
 }
 
@@ -250,20 +270,20 @@ async function useDefaultCorpus() {
   render();
   await guarded(async () => {
     await corpusChanged(await choose(await builtInCorpus(), 'default'));
-  });
+  }, { busy: 'text' });
 }
 
 async function useUserText(text, name) {
   app.corpusTab = 'user';
   await guarded(async () => {
     await corpusChanged(await choose({ text, name }, 'user'));
-  });
+  }, { busy: 'text' });
 }
 
 async function corpusChanged(c, { quiet = false } = {}) {
   app.corpus = c;
   // until the visitor sets it, the schedule follows the corpus size (the recipe's decay length)
-  if (!app.model && !app.epochsEdited && c.epochs) $('epochs').value = String(c.epochs);
+  if ((!app.model || app.model.pretrained) && !app.epochsEdited && c.epochs) $('epochs').value = String(c.epochs);
   if (c.problem && !quiet) notify('error', c.problem, { key: 'corpus' });
   else clearNotice('corpus');
   if (c.attached && app.model) clearNotice('need-corpus');
@@ -288,26 +308,13 @@ function onTextInput() {
 async function openFile(file) {
   if (!file) return;
   const bytes = new Uint8Array(await file.arrayBuffer());
-  if (new TextDecoder().decode(bytes.subarray(0, 8)) === MODEL_MAGIC) {
+  if (isModelFile(bytes)) {
     await loadModelBytes(bytes, file.name);
     return;
   }
   if (app.state === 'running') { notify('error', 'Pause training before changing the text.'); return; }
-  if (bytes.length > MAX_TEXT_BYTES) {
-    notify('error', `“${file.name}” is ${fmtBytes(bytes.length)}; the demo takes texts up to ${fmtBytes(MAX_TEXT_BYTES)}.`);
-    return;
-  }
   let text;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    notify('error', `“${file.name}” is not UTF-8 text. Save it as plain UTF-8 text (.txt) and try again.`);
-    return;
-  }
-  if (text.includes('\0')) {
-    notify('error', `“${file.name}” looks like a binary file, not text.`);
-    return;
-  }
+  try { text = fileText(bytes, file.name); } catch (e) { notify('error', e.message); return; }
   app.userTextName = file.name;
   $('corpus-text').value = text;
   $('corpus-file-name').textContent = `${file.name} · ${fmtBytes(bytes.length)}`;
@@ -344,6 +351,7 @@ async function start(settings) {
   const info = await worker.info();
   checkCost(await worker.estimate(), info.settings);
   const steps = STOP_AT ? { steps: Math.max(0, STOP_AT - info.progress.steps) } : {};
+  app.model.pretrained = false;
   worker.train({ ...steps, sampleEvery: SAMPLE_EVERY_SECONDS }).catch((e) => {
     if (e.code !== 'DISPOSED') notify('error', pageError(e).message);
   });
@@ -371,32 +379,41 @@ function modelChanged(m) {
   renderStats();
   refreshChart();
   refreshEstimate();
+  modelReplaced();
+}
+
+// ---- the pretrained model ----
+
+/** Make the pretrained model the page's model (at start, and after "New model"). */
+async function openPretrained(bytes) {
+  const r = summary(await worker.openSession(bytes).catch((e) => { throw loadError(e); }));
+  // its training settings are the recipe's: the form keeps the recipe's for this text
+  modelChanged({ ...r, pretrained: true });
+}
+
+/** "Continue from the pretrained model": the pretrained model with the chosen text's new
+ * symbols added (on the second worker), opened as a new run on that text. */
+async function fineTune() {
+  let settings;
+  try { settings = readSettings(); } catch (e) { notify('error', e.message); return; }
+  await guarded(async () => {
+    const chosen = chosenText();
+    if (!chosen || app.corpus?.source !== 'user') throw new Error('Paste or drop a text to fine-tune on first.');
+    if (app.state === 'paused') await worker.cancel();
+    const { bytes, added } = await extendPretrained(pretrainedBytes(), chosen).catch((e) => { throw pageError(e); });
+    modelChanged(summary(await worker.openSession(bytes).catch((e) => { throw loadError(e); })));
+    const status = await attachChosen();
+    app.corpus = { ...app.corpus, ...status };
+    if (!status.attached) throw new Error(status.problem);
+    app.dirty = false;
+    const shown = added.slice(0, 12).map((c) => `“${showChar(c)}”`).join(' ');
+    notify('info', added.length ? `Fine-tuning the pretrained model on ${chosen.name}: ${added.length} character${added.length > 1 ? 's' : ''} it had never seen added (${shown}${added.length > 12 ? ' …' : ''}).`
+      : `Fine-tuning the pretrained model on ${chosen.name}: it knows every character of it.`, { key: 'finetune' });
+    await start(settings);
+  });
 }
 
 // ---- keeping models ----
-
-function modelFileName() {
-  const m = app.model;
-  const corpus = (m.corpus?.name ?? 'model').replace(/[“”"]/g, '').replace(/\.[a-z0-9]+$/i, '').replace(/[^\p{L}\p{N}]+/gu, '-').replace(/^-|-$/g, '').toLowerCase() || 'model';
-  const chars = app.progress?.chars ?? m.progress?.chars ?? 0;
-  return `${corpus}-${m.config.layers}x${m.config.hiddenSize}-${formatCount(chars)}chars.lstm`;
-}
-
-async function download() {
-  await guarded(async () => {
-    const bytes = await worker.save();
-    const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = modelFileName();
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    app.dirty = false;
-    notify('success', `Downloaded ${a.download} (${fmtBytes(bytes.length)}).`);
-  });
-}
 
 async function loadModelBytes(bytes, label) {
   if (app.state === 'running') { notify('error', 'Pause training before loading a model.'); return; }
@@ -446,27 +463,6 @@ async function connectCorpus(r) {
   }
 }
 
-async function saveToBrowser() {
-  await guarded(async () => {
-    const bytes = await worker.save();
-    const m = app.model;
-    const chars = app.progress?.chars ?? 0;
-    const val = app.history.val.at(-1)?.[1];
-    const savedAt = new Date().toISOString();
-    const record = {
-      key: `${savedAt}-${Math.random().toString(36).slice(2, 8)}`,
-      name: `${m.corpus?.name ?? 'model'} · ${m.config.layers}×${m.config.hiddenSize}`,
-      bytes,
-      savedAt,
-      summary: { chars, val, size: bytes.length, parameters: m.parameterCount },
-    };
-    await storeModel(record);
-    app.dirty = false;
-    notify('success', `Saved in this browser: ${record.name}.`);
-    await refreshSaved();
-  });
-}
-
 async function refreshSaved() {
   await showSaved(loadModelBytes);
   render();
@@ -505,6 +501,7 @@ document.addEventListener('drop', (e) => {
 });
 
 $('train').onclick = train;
+$('finetune').onclick = fineTune;
 $('resume').onclick = () => guarded(() => start());
 // the worker's 'state' event sets the page's state, before these answer
 $('pause').onclick = () => guarded(() => worker.pause(), { busy: false });
@@ -533,8 +530,9 @@ $('new-model').onclick = async () => {
     $('sample').innerHTML = '<span class="muted">Start training to see what the model writes.</span>';
     $('sample-meta').textContent = 'a fresh sample every few seconds while training';
     setState('idle');
-    if (app.corpus && !app.corpus.attached) await corpusChanged({ ...app.corpus, attached: true, problem: null });
-    else await refreshEstimate();
+    // the page's resting state: the pretrained model, if it came
+    if (pretrainedBytes()) await openPretrained(pretrainedBytes());
+    await corpusChanged({ ...app.corpus, ...(app.corpus?.source === 'default' && app.model ? await attachChosen() : { attached: !app.model, problem: null }) });
   });
 };
 
@@ -553,6 +551,9 @@ window.addEventListener('beforeunload', (e) => {
 // ---- start ----
 
 async function main() {
+  // the pretrained model downloads while the worker starts
+  const pretrained = fetchPretrained().catch((e) => e);
+  prefetchBuiltIn();
   render();
   renderStats();
   refreshChart();
@@ -575,7 +576,22 @@ async function main() {
   }
   app.rates = Object.fromEntries(['adam', 'rmsprop', 'sgd'].map((optimizer) => [optimizer, Session.defaults({ optimizer }).learningRate]));
   writeSettings(Session.defaults());
+  initLookInside({
+    app,
+    worker: () => worker,
+    // the text the model trains on, else the one the pretrained model learnt from
+    snapshotText: async () => (app.corpus?.attached && chosenText()
+      ? { source: chosenText(), label: app.corpus.source === 'default' ? 'the Brown corpus' : app.corpus.name === 'pasted text' ? 'the pasted text' : `“${app.corpus.name}”` }
+      : { source: await builtInCorpus(), label: 'the Brown corpus' }),
+  });
   setState('idle');
+  const bytes = await pretrained;
+  if (bytes instanceof Error) notify('warning', `${bytes.message} Train a model to generate text.`);
+  else await guarded(() => openPretrained(bytes));
+  // Describing and attaching the 3-MB built-in text holds the worker for ~0.5 s: a visitor who
+  // asks for text at once is served first.
+  await new Promise((resolve) => { setTimeout(resolve, 600); });
+  while (app.gen) await new Promise((resolve) => { setTimeout(resolve, 100); });
   await useDefaultCorpus();
 }
 
