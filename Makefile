@@ -35,8 +35,10 @@ NATIVE_TESTS := build/native/test_core build/native/test_faults build/native/tes
 
 # The JS modules, shipped side by side in dist/ (src/js/index.js as the entry point, dist/lstm.js).
 JS_DIST     := dist/lstm.js $(patsubst src/js/%,dist/%,$(filter-out src/js/index.js,$(wildcard src/js/*.js)))
+# The declarations: src/lstm.d.ts (the entry, dist/lstm.d.ts) and the files it re-exports, by topic.
+TYPES_DIST  := dist/lstm.d.ts $(patsubst src/types/%,dist/types/%,$(wildcard src/types/*.d.ts))
 
-all: dist/lstm-simd.wasm dist/lstm-scalar.wasm dist/lstm-simd-threads.wasm $(JS_DIST) dist/lstm.d.ts
+all: dist/lstm-simd.wasm dist/lstm-scalar.wasm dist/lstm-simd-threads.wasm $(JS_DIST) $(TYPES_DIST)
 
 dist/lstm-simd.wasm: $(CORE_SRC) $(CORE_HDR) Makefile tools/wasm-exports.sh
 	@mkdir -p dist
@@ -81,6 +83,10 @@ dist/%.js: src/js/%.js
 
 dist/lstm.d.ts: src/lstm.d.ts
 	@mkdir -p dist
+	cp $< $@
+
+dist/types/%.d.ts: src/types/%.d.ts
+	@mkdir -p dist/types
 	cp $< $@
 
 build/native/test_faults: NATIVE_CFLAGS += -DLSTM_FAULT_INJECTION

@@ -23,8 +23,10 @@ const JS_MODULES = readdirSync(path.join(ROOT, 'src/js')).filter((f) => f.endsWi
   .map((f) => (f === 'index.js' ? 'dist/lstm.js' : `dist/${f}`));
 // the command line is bin/lstm-wasm.mjs and a module per command in bin/cli/
 const CLI_MODULES = readdirSync(path.join(ROOT, 'bin/cli')).filter((f) => f.endsWith('.mjs')).map((f) => `bin/cli/${f}`);
+// the declarations: dist/lstm.d.ts and the files it re-exports from dist/types/, every one
+const TYPE_FILES = ['dist/lstm.d.ts', ...readdirSync(path.join(ROOT, 'src/types')).filter((f) => f.endsWith('.d.ts')).map((f) => `dist/types/${f}`)];
 const EXPECTED_FILES = ['README.md', 'bin/lstm-wasm.mjs', ...CLI_MODULES, 'dist/lstm-scalar.wasm', 'dist/lstm-simd.wasm', 'dist/lstm-simd-threads.wasm',
-  'dist/lstm.d.ts', ...JS_MODULES, 'package.json', ...(existsSync(path.join(ROOT, 'LICENSE')) ? ['LICENSE'] : [])];
+  ...TYPE_FILES, ...JS_MODULES, 'package.json', ...(existsSync(path.join(ROOT, 'LICENSE')) ? ['LICENSE'] : [])];
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'lstm-package-'));
 const app = path.join(tmp, 'app');

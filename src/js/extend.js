@@ -2,7 +2,7 @@
 // new model has the old vocabulary followed by the new symbols, so every old id keeps its
 // meaning; the input columns and output rows of the new symbols come from a fresh model of the
 // extended shape (Model.create with the same options and seed), everything else is the old
-// model's, tensor by tensor in the PyTorch layout. Not the training state: see lstm.d.ts.
+// model's, tensor by tensor in the PyTorch layout. Not the training state: see types/model.d.ts.
 
 import { STATUS } from './abi.js';
 import { LstmError } from './errors.js';
@@ -31,7 +31,7 @@ function symbolsToAdd(model, vocab) {
   return Array.from(vocab.codePoints).filter((cp) => !old.index.has(cp));
 }
 
-/** Model.extendVocabulary (see lstm.d.ts). `Model` is passed in: model.js imports this file. */
+/** Model.extendVocabulary (see types/model.d.ts). `Model` is passed in: model.js imports this file. */
 export async function extendVocabulary(Model, model, wasm, vocab) {
   const added = symbolsToAdd(model, vocab);
   const old = model.vocabulary;

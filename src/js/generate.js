@@ -14,7 +14,7 @@ const OPTIONS = ['prompt', 'length', 'temperature', 'topK', 'topP', 'repetitionP
 // then throws instead of going on with the other's rows.
 const owner = new WeakMap();
 
-/** Model.generateChars: a generator of one-character strings (see GenerateOptions in lstm.d.ts).
+/** Model.generateChars: a generator of one-character strings (see GenerateOptions in types/generation.d.ts).
  * The options are checked and the prompt read when it is called. */
 export function generateChars(model, core, options = {}) {
   if (options?.n !== undefined) throw new LstmError('generateChars streams one sample: n is for generate (which returns the n texts)');

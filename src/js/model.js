@@ -206,7 +206,7 @@ export class Model {
 
   /** A new model (this one is unchanged; dispose both) whose vocabulary is this one's followed
    * by the symbols of `vocab` it lacks, with their input columns and output rows initialised as
-   * a fresh model's: see lstm.d.ts for what is kept (extend.js). */
+   * a fresh model's: see types/model.d.ts for what is kept (extend.js). */
   extendVocabulary(vocab) { return extendVocabulary(Model, this, this.#wasm, vocab); }
 
   /** JSON-serialisable data saved with the model (training settings, history...). */
@@ -508,15 +508,15 @@ export class Model {
   }
 
   /** Every step's h, c and gate activations of one sequence (text, token ids, or dense input
-   * vectors), and the head's outputs, from a zero state; nothing else moves. See lstm.d.ts. */
+   * vectors), and the head's outputs, from a zero state; nothing else moves. See types/model.d.ts. */
   trace(input, options = {}) { return trace(this, this.#core(), input, options); }
 
-  /** The inference state as bytes, and back (a model of the same shape; see lstm.d.ts). */
+  /** The inference state as bytes, and back (a model of the same shape; see types/model.d.ts). */
   inferenceState() { return inferenceState(this.#core()); }
   restoreInferenceState(bytes) { restoreInferenceState(this.#core(), bytes); }
 
   /**
-   * Generate text (generate.js; options: GenerateOptions in lstm.d.ts): a generator of
+   * Generate text (generate.js; options: GenerateOptions in types/generation.d.ts): a generator of
    * characters as they are written (options checked and prompt read when it is called); the
    * text, or with `n` the n texts of a batch (`vocab` may be the first argument).
    */

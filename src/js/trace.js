@@ -1,6 +1,6 @@
 // trace.js - Model.trace: every step's h, c and gate activations of one sequence, and the head's
 // outputs, from lstm_trace (include/lstm.h); the input checked and the heap's results copied
-// into a Trace (declared in lstm.d.ts). `core` is the model's handle ({ wasm, ptr, check }).
+// into a Trace (declared in types/generation.d.ts). `core` is the model's handle ({ wasm, ptr, check }).
 
 import { STATUS, TRACE_REQUEST, limits } from './abi.js';
 import { checkBoolean, checkInt, checkOptions, isSequence } from './checks.js';
@@ -12,7 +12,7 @@ export function gateNames(config) {
   return config.cifg ? ['i', 'g', 'o'] : ['i', 'f', 'g', 'o'];
 }
 
-/** Model.trace (see lstm.d.ts for the shapes). */
+/** Model.trace (see types/generation.d.ts for the shapes). */
 export function trace(model, core, input, options = {}) {
   checkOptions('trace', options, ['layers', 'probabilities']);
   const config = model.config;
