@@ -87,6 +87,25 @@ static inline void panel_4x8(int kc, const float *a, const float *b, float *c, i
     STORE(c + 3 * ldc, c30); STORE(c + 3 * ldc + 4, c31);
 }
 
+/* 4 rows (r0, r0 + ld, ...) of kc values each, transposed: value k of row r to dst[stride k + r] */
+static inline void transpose_4_rows(const float *r0, size_t ld, int kc, float *dst, int stride) {
+    const float *r1 = r0 + ld, *r2 = r1 + ld, *r3 = r2 + ld;
+    int k = 0;
+    for (; k + 4 <= kc; k += 4) { /* 4 x 4 blocks */
+        const f32x4 x0 = LOAD(r0 + k), x1 = LOAD(r1 + k), x2 = LOAD(r2 + k), x3 = LOAD(r3 + k);
+        const f32x4 t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7);
+        const f32x4 t2 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
+        STORE(dst + (size_t)stride * k, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+        STORE(dst + (size_t)stride * (k + 1), wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+        STORE(dst + (size_t)stride * (k + 2), wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+        STORE(dst + (size_t)stride * (k + 3), wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+    }
+    for (; k < kc; k++) {
+        float *d = dst + (size_t)stride * k;
+        d[0] = r0[k]; d[1] = r1[k]; d[2] = r2[k]; d[3] = r3[k];
+    }
+}
+
 /* 4 rows of op(A) from row i, columns k0 .. k0+kc, k-major into a[4k + r] */
 static void pack_rows4(int kc, const float *A, int lda, int trans, int i, int k0, float *a) {
     if (trans) {
@@ -94,20 +113,7 @@ static void pack_rows4(int kc, const float *A, int lda, int trans, int i, int k0
         for (int k = 0; k < kc; k++) STORE(a + 4 * k, LOAD(src + (size_t)k * lda));
         return;
     }
-    const float *r0 = A + (size_t)i * lda + k0, *r1 = r0 + lda, *r2 = r1 + lda, *r3 = r2 + lda;
-    int k = 0;
-    for (; k + 4 <= kc; k += 4) { /* a 4 x 4 transpose */
-        const f32x4 x0 = LOAD(r0 + k), x1 = LOAD(r1 + k), x2 = LOAD(r2 + k), x3 = LOAD(r3 + k);
-        const f32x4 t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7);
-        const f32x4 t2 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
-        STORE(a + 4 * k, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-        STORE(a + 4 * k + 4, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-        STORE(a + 4 * k + 8, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-        STORE(a + 4 * k + 12, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
-    }
-    for (; k < kc; k++) {
-        a[4 * k] = r0[k]; a[4 * k + 1] = r1[k]; a[4 * k + 2] = r2[k]; a[4 * k + 3] = r3[k];
-    }
+    transpose_4_rows(A + (size_t)i * lda + k0, (size_t)lda, kc, a, 4);
 }
 
 /* What a missing panel reads: a row group past the last panel multiplies zeros. */
@@ -203,23 +209,9 @@ static void pack_panels_wasmsimd(int K, int N, const float *B, int ldb, int tran
         for (int k0 = 0; k0 < K; k0 += LSTM_PANEL_KC) {
             const int kc = K - k0 < LSTM_PANEL_KC ? K - k0 : LSTM_PANEL_KC;
             for (int jp = 0; jp + 8 <= N; jp += 8)
-                for (int h = 0; h < 8; h += 4) {
-                    float *panel = P + (size_t)k0 * ldp + (size_t)(j0 + jp) * kc + h;
-                    const float *r0 = B + (size_t)(jp + h) * ldb + k0, *r1 = r0 + ldb, *r2 = r1 + ldb, *r3 = r2 + ldb;
-                    int k = 0;
-                    for (; k + 4 <= kc; k += 4) {
-                        const f32x4 x0 = LOAD(r0 + k), x1 = LOAD(r1 + k), x2 = LOAD(r2 + k), x3 = LOAD(r3 + k);
-                        const f32x4 t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7);
-                        const f32x4 t2 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
-                        STORE(panel + 8 * k, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-                        STORE(panel + 8 * k + 8, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-                        STORE(panel + 8 * k + 16, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-                        STORE(panel + 8 * k + 24, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
-                    }
-                    for (; k < kc; k++) {
-                        panel[8 * k] = r0[k]; panel[8 * k + 1] = r1[k]; panel[8 * k + 2] = r2[k]; panel[8 * k + 3] = r3[k];
-                    }
-                }
+                for (int h = 0; h < 8; h += 4)
+                    transpose_4_rows(B + (size_t)(jp + h) * ldb + k0, (size_t)ldb, kc,
+                                     P + (size_t)k0 * ldp + (size_t)(j0 + jp) * kc + h, 8);
         }
     }
     const int N8 = N & ~7; /* a last partial panel, with its zero columns: the scalar kernel */

@@ -71,10 +71,7 @@ export async function generate() {
       out.scrollTop = out.scrollHeight;
     }
   } catch (e) {
-    app.gen = null;
-    $('gen-meta').textContent = '';
-    notify('error', `Generation failed: ${pageError(e).message}`);
-    render();
+    generationFailed(e);
     return;
   }
   app.gen = null;
@@ -88,6 +85,14 @@ export async function generate() {
     const stopped = chars < options.length ? ' (a stop string came)' : '';
     $('gen-meta').textContent = `${fmtInt(chars)} characters${stopped} in ${seconds.toFixed(2)} s · ${describe(options)}`;
   }
+  render();
+}
+
+/** A generation that threw: said in the page's words, the panel free again. */
+function generationFailed(e) {
+  app.gen = null;
+  $('gen-meta').textContent = '';
+  notify('error', `Generation failed: ${pageError(e).message}`);
   render();
 }
 
@@ -121,10 +126,7 @@ async function generateSamples(options, n) {
   try {
     texts = await samples(await worker().save(), { ...options, n });
   } catch (e) {
-    app.gen = null;
-    $('gen-meta').textContent = '';
-    notify('error', `Generation failed: ${pageError(e).message}`);
-    render();
+    generationFailed(e);
     return;
   }
   app.gen = null;
