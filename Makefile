@@ -29,7 +29,10 @@ SIMD_FLAGS  := -msimd128
 CC          := gcc
 NATIVE_CFLAGS := -std=c11 -O1 -g $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
                  -fno-omit-frame-pointer
-NATIVE_TESTS := build/native/test_core build/native/test_faults build/native/test_inspect
+# The core's tests, by topic, sharing tests/native/check.h; Valgrind runs them without sanitizers.
+CORE_TESTS  := test_core test_file test_tasks test_variants
+NATIVE_TESTS := $(CORE_TESTS:%=build/native/%) build/native/test_faults build/native/test_inspect
+VALGRIND_TESTS := $(CORE_TESTS:%=build/native/%_plain)
 
 .PHONY: all deps test test-native test-js test-fuzz test-valgrind lint layout demo pretrained bench fuzz clean
 
@@ -105,9 +108,11 @@ build/fuzz/seeds/.done: tests/fuzz/make_seeds.c $(CORE_SRC) $(CORE_HDR)
 	build/fuzz/make_seeds build/fuzz/seeds && touch $@
 
 # Valgrind memcheck needs a build without sanitizers.
-build/native/test_core_plain: tests/native/test_core.c $(CORE_SRC) $(TEST_SRC) $(CORE_HDR)
+build/native/%_plain: tests/native/%.c $(CORE_SRC) $(TEST_SRC) $(CORE_HDR)
 	@mkdir -p build/native
 	$(CC) -std=c11 -O1 -g $(WARN) $< $(CORE_SRC) $(TEST_SRC) -lm -o $@
+
+$(CORE_TESTS:%=build/native/%) $(VALGRIND_TESTS): tests/native/check.h
 
 build/native/%: tests/native/%.c $(CORE_SRC) $(TEST_SRC) $(CORE_HDR)
 	@mkdir -p build/native
@@ -142,8 +147,9 @@ test-fuzz: build/fuzz/fuzz_load build/fuzz/seeds/.done
 fuzz: build/fuzz/fuzz_load build/fuzz/seeds/.done
 	build/fuzz/fuzz_load -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus build/fuzz/seeds tests/fuzz/regressions
 
-test-valgrind: build/native/test_core_plain
-	valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all build/native/test_core_plain
+test-valgrind: $(VALGRIND_TESTS)
+	@for t in $(VALGRIND_TESTS); do echo "== $$t"; \
+	  valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all $$t || exit 1; done
 
 # Static analysis of the core; suppressions, where any, are justified beside the code.
 lint:
