@@ -112,7 +112,7 @@ build/native/%_plain: tests/native/%.c $(CORE_SRC) $(TEST_SRC) $(CORE_HDR)
 	@mkdir -p build/native
 	$(CC) -std=c11 -O1 -g $(WARN) $< $(CORE_SRC) $(TEST_SRC) -lm -o $@
 
-$(CORE_TESTS:%=build/native/%) $(VALGRIND_TESTS): tests/native/check.h
+$(CORE_TESTS:%=build/native/%) build/native/test_inspect $(VALGRIND_TESTS): tests/native/check.h
 
 build/native/%: tests/native/%.c $(CORE_SRC) $(TEST_SRC) $(CORE_HDR)
 	@mkdir -p build/native

@@ -1,4 +1,4 @@
-/* check.h - what the native test programs (test_core.c, test_file.c, test_tasks.c,
+/* check.h - what the native test programs (test_core.c, test_file.c, test_tasks.c, test_inspect.c,
  * test_variants.c) share: CHECK/OK and run(), test data (urand), model makers, save(), the
  * finite-difference gradient check, and the task models it runs on with their check. The
  * functions are static inline: a program that calls only some of them is not warned of the rest. */

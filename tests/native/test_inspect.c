@@ -2,44 +2,14 @@
  * its generation: lstm_trace against the batched forward and lstm_predict, bit for bit, over
  * chunk boundaries, for every cell and both directions; its bounds checks; and that it leaves
  * the inference and training states as they were. */
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "../../include/lstm.h"
-
-static int g_failed, g_passed;
+#include "check.h"
 
 /* tests/kernel_check.c: the gate activations of the last batched forward (test builds only) */
 const float *lstm_test_gate_activations(const lstm_model *m, int u);
 
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            printf("  FAIL %s:%d: ", __FILE__, __LINE__);                  \
-            printf(__VA_ARGS__);                                           \
-            printf("\n");                                                  \
-            g_failed++;                                                    \
-            return;                                                        \
-        }                                                                  \
-    } while (0)
+/* here a failed call also prints the model's message */
+#undef OK
 #define OK(call) CHECK((call) == LSTM_OK, "%s failed: %s", #call, m ? lstm_error_message(m) : "")
-
-static void run(const char *name, void (*fn)(void)) {
-    int before = g_failed;
-    printf("- %s\n", name);
-    fn();
-    if (g_failed == before) g_passed++;
-}
-
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-static double urand(void) { /* xorshift64: test data only */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (double)(rng_state >> 11) / 9007199254740992.0;
-}
 
 static lstm_model *create(lstm_config c) {
     lstm_model *m = NULL;
@@ -628,6 +598,7 @@ static void test_repetition_penalty_formula(void) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0); /* lines reach CI logs even if a sanitizer ends the run */
     printf("lstm-wasm native tests: trace, inference state, batched generation\n");
+    rng_state = 0x9E3779B97F4A7C15ULL; /* this program's test data, as it always was */
     run("trace: outputs, gates, h and c equal the batched forward's, every cell, both directions", test_trace_matches_forward);
     run("trace: a last-step model's head at the last step is predict's", test_trace_last_step_head);
     run("trace: the inference, training and sampler states are untouched", test_trace_leaves_state);
@@ -638,6 +609,5 @@ int main(void) {
     run("samples: stopped ones get -1 and leave the others alone; continuing", test_samples_stop_and_continue);
     run("samples: bad arguments give statuses and messages", test_samples_bad_arguments);
     run("repetition penalty: z / p above 0, z * p below, on the tokens read", test_repetition_penalty_formula);
-    printf("%d passed, %d failed\n", g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    return check_summary();
 }
