@@ -198,6 +198,19 @@ function draw(model, sampling, seed, n = N) {
 
 const FAR = 10; // a mistake must score at least this many times the bound against the same draws
 
+/** The three checks of every case: (1) nothing outside the kept set, ever; (2) goodness of fit
+ * on the kept set (bound: p = 1e-6 for a right sampler, any seed); (3) the draws tell the right
+ * distribution from each wrong one the case is meant to catch. */
+function assertDraws(name, counts, kept, { stat, df, bound }, wrong, mistakes) {
+  for (let i = 0; i < V; i++) {
+    if (!kept.includes(i)) assert.equal(counts[i], 0, `${name}: token ${i} is not kept but was drawn ${counts[i]} times`);
+  }
+  assert.ok(stat < bound, `${name}: chi-square ${stat} >= ${bound} (df ${df}); counts ${counts.join(' ')}`);
+  for (const [m, wrongStat] of wrong) {
+    assert.ok(wrongStat > FAR * bound, `${name}: mistake ${m} (${mistakes[m]}) scores only ${wrongStat} against bound ${bound}`);
+  }
+}
+
 for (const build of all) {
   CASES.forEach((c, index) => {
     test(`${build.name}: ${c.name} draws from the documented distribution`, async () => {
@@ -214,16 +227,7 @@ for (const build of all) {
         const wrong = c.catches.map((m) => [m, chiSquare(counts, distribution(logits, c.sampling, m).q, N).stat]);
         console.log(`  ${build.name} ${c.name}: kept ${kept.length}, ${outside} draws outside them, chi-square ${stat.toFixed(2)}, df ${df}, bound ${bound.toFixed(2)}`
           + (wrong.length ? `; mistakes against the same draws: ${wrong.map(([m, w]) => `${m} ${w.toFixed(0)}`).join(', ')}` : ''));
-        // (1) nothing outside the kept set, ever
-        for (let i = 0; i < V; i++) {
-          if (!kept.includes(i)) assert.equal(counts[i], 0, `${c.name}: token ${i} is not kept but was drawn ${counts[i]} times`);
-        }
-        // (2) goodness of fit on the kept set (bound: p = 1e-6 for a right sampler, any seed)
-        assert.ok(stat < bound, `${c.name}: chi-square ${stat} >= ${bound} (df ${df}); counts ${counts.join(' ')}`);
-        // the draws tell the right distribution from each wrong one this case is meant to catch
-        for (const [m, wrongStat] of wrong) {
-          assert.ok(wrongStat > FAR * bound, `${c.name}: mistake ${m} (${MISTAKES[m]}) scores only ${wrongStat} against bound ${bound}`);
-        }
+        assertDraws(c.name, counts, kept, { stat, df, bound }, wrong, MISTAKES);
       } finally {
         model.dispose();
       }
@@ -318,13 +322,7 @@ for (const build of all) {
         // the tokens read, one by one: observed against the formula's probability
         const read = READ.map((id) => `${String.fromCodePoint(97 + id)} ${(counts[id] / N).toFixed(4)}/${q[id].toFixed(4)}`).join(', ');
         console.log(`  ${build.name} ${c.name}: chi-square ${stat.toFixed(2)}, df ${df}, bound ${bound.toFixed(2)}; read tokens observed/expected ${read}; mistakes ${wrong.map(([m, w]) => `${m} ${w.toFixed(0)}`).join(', ')}`);
-        for (let i = 0; i < V; i++) {
-          if (!kept.includes(i)) assert.equal(counts[i], 0, `${c.name}: token ${i} is not kept but was drawn ${counts[i]} times`);
-        }
-        assert.ok(stat < bound, `${c.name}: chi-square ${stat} >= ${bound} (df ${df}); counts ${counts.join(' ')}`);
-        for (const [m, wrongStat] of wrong) {
-          assert.ok(wrongStat > FAR * bound, `${c.name}: mistake ${m} (${PENALTY_MISTAKES[m]}) scores only ${wrongStat} against bound ${bound}`);
-        }
+        assertDraws(c.name, counts, kept, { stat, df, bound }, wrong, PENALTY_MISTAKES);
       } finally {
         model.dispose();
       }

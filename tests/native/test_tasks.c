@@ -156,49 +156,28 @@ static void test_predict_and_evaluate(void) {
 }
 
 static void test_task_bad_arguments(void) {
-    lstm_config c = {.input_size = 2, .hidden_size = 4, .num_layers = 1, .output_size = 2, .head = 2};
+#define BASE .input_size = 2, .hidden_size = 4, .num_layers = 1, .output_size = 2
+    /* each configuration refused at create, with the message it must name */
+    const struct { lstm_config c; const char *want; } refused[] = {
+        {{BASE, .head = 2}, "head must be 0 (softmax) or 1 (mse), got 2"},
+        {{BASE, .last_step_only = -1}, "last_step_only must be 0 or 1, got -1"},
+        {{BASE, .cell = 2}, "cell must be 0 (lstm) or 1 (gru), got 2"},
+        {{BASE, .recurrent_dropout = 1.0f}, "recurrent_dropout must be in [0, 1), got 1"},
+        {{BASE, .recurrent_dropout = NAN}, "recurrent_dropout"},
+        {{BASE, .orthogonal_init = 2}, "orthogonal_init must be 0 or 1, got 2"},
+        {{BASE, .activation = 2}, "activation must be 0 (tanh) or 1 (relu), got 2"},
+        {{BASE, .cell = LSTM_CELL_GRU, .cifg = 1}, "the GRU has neither"},
+        {{BASE, .proj_size = 4}, "proj_size must be 0 or in [1, hidden_size - 1] = [1, 3], got 4"},
+        {{BASE, .proj_size = 2, .cell = LSTM_CELL_GRU}, "PyTorch's GRU has none"},
+    };
     lstm_model *m = NULL;
     lstm_message msg = {{0}};
-    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "head must be 0 (softmax) or 1 (mse), got 2"),
-          "head 2: %s", msg.text);
-    c.head = 0;
-    c.last_step_only = -1;
-    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "last_step_only must be 0 or 1, got -1"),
-          "last_step_only -1: %s", msg.text);
-    c.last_step_only = 0;
-    c.cell = 2;
-    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "cell must be 0 (lstm) or 1 (gru), got 2"),
-          "cell 2: %s", msg.text);
-    c.cell = 0;
-    c.recurrent_dropout = 1.0f;
-    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "recurrent_dropout must be in [0, 1), got 1"),
-          "recurrent_dropout 1: %s", msg.text);
-    c.recurrent_dropout = NAN;
-    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "recurrent_dropout"), "NaN: %s", msg.text);
-    c.recurrent_dropout = 0;
-    c.orthogonal_init = 2;
-    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "orthogonal_init must be 0 or 1, got 2"),
-          "orthogonal_init 2: %s", msg.text);
-    c.orthogonal_init = 0;
-    c.activation = 2;
-    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "activation must be 0 (tanh) or 1 (relu), got 2"),
-          "activation 2: %s", msg.text);
-    c.activation = 0;
-    c.cell = LSTM_CELL_GRU;
-    c.cifg = 1;
-    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "the GRU has neither"),
-          "gru + cifg: %s", msg.text);
-    c.cell = 0;
-    c.cifg = 0;
-    c.proj_size = 4;
-    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "proj_size must be 0 or in [1, hidden_size - 1] = [1, 3], got 4"),
-          "proj_size 4: %s", msg.text);
-    c.proj_size = 2;
-    c.cell = LSTM_CELL_GRU;
-    CHECK(lstm_create(&c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, "PyTorch's GRU has none"), "gru + proj: %s", msg.text);
-    c.cell = 0;
-    c.proj_size = 0;
-    c.head = LSTM_HEAD_MSE;
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        CHECK(lstm_create(&refused[i].c, &m, &msg) == LSTM_ERR_INVALID_ARGUMENT && strstr(msg.text, refused[i].want),
+              "refused[%zu]: %s", i, msg.text);
+    }
+    lstm_config c = {BASE, .head = LSTM_HEAD_MSE};
+#undef BASE
     OK(lstm_create(&c, &m, &msg));
     float x[2 * 3 * 2] = {0}, v[2 * 3 * 2] = {0};
     int32_t lengths[2] = {3, 0};
