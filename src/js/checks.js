@@ -9,6 +9,12 @@ export function checkInt(name, value, min, max) {
   return value;
 }
 
+/** A value that must be one of a list of names. */
+export function checkChoice(name, value, names) {
+  if (!names.includes(value)) throw new LstmError(`${name} must be ${names.map((n) => `'${n}'`).join(' or ')}, got ${String(value)}`);
+  return value;
+}
+
 export function checkNumber(name, value, min, max, { minOpen = false, maxOpen = false } = {}) {
   const ok = typeof value === 'number' && Number.isFinite(value) &&
     (minOpen ? value > min : value >= min) && (maxOpen ? value < max : value <= max);

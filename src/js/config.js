@@ -2,18 +2,12 @@
 // lstm_config turned back into Model.config.
 
 import { ACTIVATIONS, CELL_TYPES, GATE_ACTIVATIONS, HEAD_TYPES, limits } from './abi.js';
-import { checkBoolean, checkInt, checkNumber, checkOptions } from './checks.js';
+import { checkBoolean, checkChoice, checkInt, checkNumber, checkOptions } from './checks.js';
 import { LstmError } from './errors.js';
 
 const MODEL_OPTIONS = ['vocabSize', 'inputSize', 'outputSize', 'hiddenSize', 'layers', 'seed', 'dropout',
   'initScale', 'forgetBias', 'head', 'returnSequences', 'cell', 'recurrentDropout', 'orthogonalInit',
   'peephole', 'cifg', 'activation', 'projSize', 'layerNorm', 'bidirectional', 'recurrentActivation', 'resetAfter', 'wasm'];
-
-// An option that must be one of an enum's names.
-function checkChoice(name, value, names) {
-  if (!names.includes(value)) throw new LstmError(`${name} must be ${names.map((n) => `'${n}'`).join(' or ')}, got ${String(value)}`);
-  return value;
-}
 
 /** The first stage of Model.create's checks, before the module is loaded: the option names
  * and the choices. Returns the choices with their defaults. */

@@ -5,12 +5,13 @@
 import { LstmError } from './errors.js';
 import { Vocabulary } from './text.js';
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** A UTF-16 surrogate without its pair: text that no file or vocabulary can hold. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The text as it is trained on: a byte-order mark and Windows or old Mac line ends would only
  * add useless symbols to the vocabulary, so they go; lone UTF-16 surrogates (broken
  * characters) and empty texts are refused with LstmError code BAD_TEXT. */
-export function cleanText(text) {
+function cleanText(text) {
   if (typeof text !== 'string') throw new LstmError('the text must be a string', 'BAD_TEXT');
   const clean = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   if (clean.trim().length === 0) throw new LstmError('the text is empty', 'BAD_TEXT');
@@ -21,7 +22,7 @@ export function cleanText(text) {
 
 /** FNV-1a over the UTF-16 units, as 8 hex digits: tells "the same text" from "another text"
  * in a model's metadata (not a security hash). The demo's first files used it too. */
-export function fingerprint(text) {
+function fingerprint(text) {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

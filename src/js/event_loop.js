@@ -1,7 +1,8 @@
 // event_loop.js - giving the event loop a turn during long work on one thread: a task boundary,
 // where queued messages, timers, an AbortController's abort() and (on a page) painting run.
 
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+/** Node.js (not a page or a Web Worker), where setImmediate and worker_threads exist. */
+export const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
 /** Work between two task boundaries, at most about this long (ms): a 60 Hz frame is 16.7 ms. */
 export const YIELD_MS = 10;

@@ -5,29 +5,24 @@
 // model's, tensor by tensor in the PyTorch layout. Not the training state: see types/model.d.ts.
 
 import { STATUS } from './abi.js';
-import { LstmError } from './errors.js';
+import { LstmError, statusError } from './errors.js';
 import { Vocabulary } from './text.js';
-
-// Model.config's fields that are Model.create options (the rest follow from them).
-const CREATE_OPTIONS = ['hiddenSize', 'layers', 'seed', 'dropout', 'initScale', 'forgetBias', 'head', 'returnSequences',
-  'cell', 'recurrentDropout', 'orthogonalInit', 'peephole', 'cifg', 'activation', 'projSize', 'layerNorm',
-  'bidirectional', 'recurrentActivation', 'resetAfter'];
 
 /** The checks, before anything is made: what the model is, and what vocab adds. */
 function symbolsToAdd(model, vocab) {
   if (!(vocab instanceof Vocabulary)) throw new LstmError('extendVocabulary needs a Vocabulary (Vocabulary.fromText(text), or a Corpus\'s vocab)');
   const c = model.config;
-  if (c.dense) throw new LstmError('extendVocabulary: the model reads dense inputs, not symbols', 'STATE', STATUS.STATE);
+  if (c.dense) throw statusError(STATUS.STATE, 'extendVocabulary: the model reads dense inputs, not symbols');
   // the outputs must be the symbols too (a classifier over tokens has other classes)
   if (c.head !== 'softmax' || c.outputSize !== c.vocabSize) {
-    throw new LstmError(`extendVocabulary: the model's outputs (${c.head}, ${c.outputSize}) are not its ${c.vocabSize} input symbols: ` +
-      'only a next-symbol model (softmax over its vocabulary) can be extended', 'STATE', STATUS.STATE);
+    throw statusError(STATUS.STATE, `extendVocabulary: the model's outputs (${c.head}, ${c.outputSize}) are not its ${c.vocabSize} input symbols: ` +
+      'only a next-symbol model (softmax over its vocabulary) can be extended');
   }
   if (model.quantized) {
-    throw new LstmError('extendVocabulary: a quantised (int8) model has no float weights to extend; extend the float model, then save it as int8', 'STATE', STATUS.STATE);
+    throw statusError(STATUS.STATE, 'extendVocabulary: a quantised (int8) model has no float weights to extend; extend the float model, then save it as int8');
   }
   const old = model.vocabulary;
-  if (!old) throw new LstmError('extendVocabulary: the model has no vocabulary (setVocabulary first)', 'STATE', STATUS.STATE);
+  if (!old) throw statusError(STATUS.STATE, 'extendVocabulary: the model has no vocabulary (setVocabulary first)');
   return Array.from(vocab.codePoints).filter((cp) => !old.index.has(cp));
 }
 
@@ -36,7 +31,8 @@ export async function extendVocabulary(Model, model, wasm, vocab) {
   const added = symbolsToAdd(model, vocab);
   const old = model.vocabulary;
   const V = old.size + added.length;
-  const options = Object.fromEntries(CREATE_OPTIONS.map((k) => [k, model.config[k]]));
+  // Model.config is Model.create's options, but for the sizes that follow from the vocabulary
+  const { vocabSize, inputSize, outputSize, dense, ...options } = model.config;
   // the metadata first: a model whose metadata is not JSON fails before anything is made
   let metadata;
   try {
@@ -56,7 +52,7 @@ export async function extendVocabulary(Model, model, wasm, vocab) {
     from.forEach((a, n) => {
       const b = into[n];
       if (a.name !== b.name || b.rows < a.rows || b.cols < a.cols) {
-        throw new LstmError(`extendVocabulary: tensor ${n} is ${a.name} (${a.rows}, ${a.cols}) in the model but ${b.name} (${b.rows}, ${b.cols}) in the extended one`, 'STATE', STATUS.STATE);
+        throw statusError(STATUS.STATE, `extendVocabulary: tensor ${n} is ${a.name} (${a.rows}, ${a.cols}) in the model but ${b.name} (${b.rows}, ${b.cols}) in the extended one`);
       }
       for (let r = 0; r < a.rows; r++) dst.set(src.subarray(a.offset + r * a.cols, a.offset + (r + 1) * a.cols), b.offset + r * b.cols);
     });

@@ -5,7 +5,9 @@
 
 import { SAMPLES_CONTINUE, SAMPLES_KEEP_SAMPLER, SAMPLING, STATUS, limits } from './abi.js';
 import { checkBoolean, checkInt, checkNumber, checkOptions } from './checks.js';
+import { LONE_SURROGATE } from './corpus.js';
 import { LstmError, statusError } from './errors.js';
+import { nextTask } from './event_loop.js';
 import { Vocabulary } from './text.js';
 
 const OPTIONS = ['prompt', 'length', 'temperature', 'topK', 'topP', 'repetitionPenalty', 'seed', 'vocab', 'chunk', 'continue', 'stop'];
@@ -40,7 +42,7 @@ export async function* generateStream(model, vocabOrOptions, maybeOptions) {
   let i = 0;
   for (const ch of model.generateChars(generateOptions(vocabOrOptions, maybeOptions))) {
     yield ch;
-    if (++i % 64 === 0) await new Promise((r) => setTimeout(r, 0));
+    if (++i % 64 === 0) await nextTask();
   }
 }
 
@@ -88,7 +90,6 @@ function planOf(model, options, allowed) {
   return { vocab, length, sampling, n, flags, seed, ids, stops, chunk };
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function stopStrings(stop) {
   if (stop === undefined) return [];
@@ -184,7 +185,7 @@ function samplesText(model, core, plan, run) {
  * shown is given back at once, except an end that a stop string could still complete. The
  * first stop string to be completed ends the text where it begins (of two completed by the same
  * character, the longer). */
-export class StopMatcher {
+class StopMatcher {
   constructor(stops) {
     this.stops = stops;
     this.pending = '';

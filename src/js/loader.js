@@ -7,6 +7,7 @@
 import { STATUS, limits, readStruct, writeStruct } from './abi.js';
 import { checkInt, checkOptions } from './checks.js';
 import { LstmError, LstmOutOfMemoryError, statusError } from './errors.js';
+import { isNode } from './event_loop.js';
 import { availableThreads, mayBlock, startThreads } from './threads.js';
 
 // The smallest module that uses a SIMD instruction (i8x16.popcnt): validates only with SIMD.
@@ -17,9 +18,6 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
 export function simdSupported() {
   try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
 }
-
-const isNode = typeof process !== 'undefined' && !!process.versions?.node &&
-  typeof window === 'undefined';
 
 async function fetchBytes(url) {
   if (isNode && url.protocol === 'file:') {

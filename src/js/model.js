@@ -5,7 +5,7 @@ import {
   CONFIG, MEMORY, MESSAGE_BYTES, OPTIMIZER, OPTIMIZER_TYPES, SAVE_INT8, SAVE_TRAINING_STATE, STATUS, TENSOR_INFO, limits,
 } from './abi.js';
 import { withBatch } from './batch.js';
-import { checkBoolean, checkInt, checkNumber, checkOptions } from './checks.js';
+import { checkBoolean, checkChoice, checkInt, checkNumber, checkOptions } from './checks.js';
 import { checkModelChoices, configFields, modelConfig } from './config.js';
 import { LstmError, statusError } from './errors.js';
 import { extendVocabulary } from './extend.js';
@@ -76,7 +76,7 @@ export class Model {
     const { batchSize = 32, seqLength = 64, optimizer = 'adam' } = checkOptions('Model.estimate', training, ['batchSize', 'seqLength', 'optimizer']);
     checkInt('batchSize', batchSize, 1, limits.maxBatch);
     checkInt('seqLength', seqLength, 1, limits.maxSteps);
-    if (!OPTIMIZER_TYPES.includes(optimizer)) throw new LstmError(`optimizer must be one of ${OPTIMIZER_TYPES.join(', ')}, got ${String(optimizer)}`);
+    checkChoice('optimizer', optimizer, OPTIMIZER_TYPES);
     const wasm = options.wasm ?? await wasmInstance();
     const fields = configFields(options, choices);
     return wasm.scratch([CONFIG.size, MEMORY.size, MESSAGE_BYTES], (cfg, out, msg) => {
@@ -155,7 +155,7 @@ export class Model {
   parameters() {
     const w = this.#wasm;
     const ptr = w.x.lstm_parameters(this.#p);
-    if (!ptr) throw new LstmError('parameters: a quantised model keeps its weight matrices as int8, not as float parameters', 'STATE', 11);
+    if (!ptr) throw statusError(STATUS.STATE, 'parameters: a quantised model keeps its weight matrices as int8, not as float parameters');
     return w.f32(ptr, this.parameterCount).slice();
   }
 
@@ -167,7 +167,7 @@ export class Model {
     for (let i = 0; i < n; i++) {
       if (!Number.isFinite(values[i])) throw new LstmError(`setParameters: value ${i} is not finite`);
     }
-    if (this.quantized) throw new LstmError('setParameters: a quantised model is for inference; its weights are int8', 'STATE', 11);
+    if (this.quantized) throw statusError(STATUS.STATE, 'setParameters: a quantised model is for inference; its weights are int8');
     const w = this.#wasm;
     w.f32(w.x.lstm_parameters(this.#p), n).set(values);
     w.x.lstm_parameters_changed(this.#p);
@@ -549,7 +549,7 @@ export class Model {
     checkOptions('save', options, ['trainingState', 'quantize']);
     const quantize = options.quantize ?? (this.quantized ? 'int8' : 'none');
     if (quantize !== 'int8' && quantize !== 'none') throw new LstmError(`save: quantize must be 'int8' or 'none', got ${String(quantize)}`);
-    if (quantize === 'none' && this.quantized) throw new LstmError('save: a quantised model saves as int8 only', 'STATE', 11);
+    if (quantize === 'none' && this.quantized) throw statusError(STATUS.STATE, 'save: a quantised model saves as int8 only');
     const int8 = quantize === 'int8';
     if (int8 && options.trainingState === true) throw new LstmError('save: a quantised (int8) file is for inference and has no training state');
     const trainingState = !int8 && checkBoolean('save: trainingState', options.trainingState ?? true);

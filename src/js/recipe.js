@@ -4,7 +4,7 @@
 // Nothing here reads a clock: where a chunk of training ends never changes a result.
 
 import { OPTIMIZER_TYPES, limits } from './abi.js';
-import { checkInt, checkNumber } from './checks.js';
+import { checkChoice, checkInt, checkNumber } from './checks.js';
 import { LstmError } from './errors.js';
 
 /** The defaults, measured on the Brown corpus (2 cores, Chromium): 2 x 192 learns about as
@@ -14,7 +14,7 @@ import { LstmError } from './errors.js';
  * tinyshakespeare, 15 minutes reached 1.49 nats/char with 0.2 against 1.51 with 0.15 and 1.54
  * with 0.1 (measured then with bench/quality.mjs; now `lstm-wasm train --report-at` does it).
  * skipIfLossAbove 3 is char-rnn's explosion check, skipping the step instead of stopping. */
-export const RECIPE = Object.freeze({
+const RECIPE = Object.freeze({
   layers: 2,
   hiddenSize: 192,
   dropout: 0.2,
@@ -33,12 +33,7 @@ export const RECIPE = Object.freeze({
 /** Starting rates for the other optimizers (Adam's is the recipe's). */
 const LEARNING_RATES = Object.freeze({ adam: RECIPE.learningRate, rmsprop: 0.002, sgd: 0.5 });
 
-export const SCHEDULES = Object.freeze(['cosine', 'constant']);
-
-function checkChoice(name, value, names) {
-  if (!names.includes(value)) throw new LstmError(`${name} must be ${names.map((n) => `'${n}'`).join(' or ')}, got ${String(value)}`);
-  return value;
-}
+const SCHEDULES = Object.freeze(['cosine', 'constant']);
 
 /** The training settings a session takes (the architecture belongs to the model), each with
  * its check. epochs and validationChars may be null until a text (epochs) or a model

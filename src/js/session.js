@@ -9,7 +9,7 @@
 import { STATUS, limits } from './abi.js';
 import { checkInt, checkNumber, checkOptions } from './checks.js';
 import { Corpus } from './corpus.js';
-import { LstmError } from './errors.js';
+import { LstmError, statusError } from './errors.js';
 import { TrainingHistory } from './history.js';
 import { Model } from './model.js';
 import {
@@ -216,7 +216,7 @@ export class Session {
   }
 
   #needText(what) {
-    if (!this.#text) throw new LstmError(`Session.${what}: no text to train on: attach a Corpus first`, 'STATE', STATUS.STATE);
+    if (!this.#text) throw statusError(STATUS.STATE, `Session.${what}: no text to train on: attach a Corpus first`);
     return this.#text;
   }
 

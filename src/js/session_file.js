@@ -14,8 +14,8 @@
 import { points } from './history.js';
 import { TRAINING_SETTINGS, checkSetting, recipeFor } from './recipe.js';
 
-export const FORMAT = 'lstm-wasm-session';
-export const VERSION = 1;
+const FORMAT = 'lstm-wasm-session';
+const VERSION = 1;
 
 // The fields a session owns, and those of the earlier formats it replaces.
 const OWN = ['format', 'version', 'settings', 'corpus', 'progress', 'history'];

@@ -131,7 +131,7 @@ export function toTfjs(model, options = {}) {
   for (let v = 0; v < V; v++) for (let i = 0; i < I; i++) kernel[i * V + v] = w[v * I + i];
   layers.push({ class_name: 'Dense', config: { name: 'dense', trainable: true, dtype: 'float32', units: V, activation: c.head === 'softmax' ? 'softmax' : 'linear', use_bias: true } });
   add('dense/kernel', [I, V], kernel);
-  add('dense/bias', [V], tensor('out.bias').slice());
+  add('dense/bias', [V], tensor('out.bias'));
 
   const total = values.reduce((n, v) => n + v.length, 0);
   const data = new Float32Array(total);

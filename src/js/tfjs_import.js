@@ -340,7 +340,7 @@ function tensorsFromWeights(art, plan, sizes) {
   const weight = new Float32Array(V * D * H);
   for (let v = 0; v < V; v++) for (let i = 0; i < D * H; i++) weight[v * D * H + i] = head.kernel.values[i * V + v];
   out.set('out.weight', weight);
-  out.set('out.bias', head.bias ? head.bias.values.slice() : new Float32Array(V));
+  out.set('out.bias', head.bias ? head.bias.values : new Float32Array(V));
   const stray = art.names.filter((n) => !used.has(n));
   if (stray.length) throw importError(`weight${stray.length > 1 ? 's' : ''} ${stray.map((n) => `"${n}"`).join(', ')} belong${stray.length > 1 ? '' : 's'} to no layer that was read`);
   return out;

@@ -2,7 +2,8 @@
 // thread is a worker (a Web Worker, or worker_threads in Node) that instantiates the same
 // module on the same shared memory and runs lstm_thread_main (src/threads.c).
 
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+import { isNode } from './event_loop.js';
+
 const STACK_BYTES = 256 * 1024; // per extra thread: the kernels use a few KB
 
 /** { available, reason }: the threads this environment can run, and why it is only one. */

@@ -7,7 +7,7 @@ import { checkBoolean, checkInt, checkOptions, isSequence } from './checks.js';
 import { LstmError, statusError } from './errors.js';
 
 /** The names of a cell's gates, in the order of its gate rows. */
-export function gateNames(config) {
+function gateNames(config) {
   if (config.cell === 'gru') return ['r', 'z', 'n'];
   return config.cifg ? ['i', 'g', 'o'] : ['i', 'f', 'g', 'o'];
 }
@@ -58,7 +58,7 @@ export function trace(model, core, input, options = {}) {
         });
       }
     }
-    return { steps, tokens: tokens ? Int32Array.from(tokens) : null, layers: out, probabilities: wantOutputs ? w.f32(outputs, steps * V).slice() : null };
+    return { steps, tokens, layers: out, probabilities: wantOutputs ? w.f32(outputs, steps * V).slice() : null };
   });
 }
 
@@ -78,7 +78,7 @@ function tokenInput(model, config, input) {
   let tokens;
   if (typeof input === 'string') {
     const vocab = model.vocabulary;
-    if (!vocab) throw new LstmError('trace: the model has no vocabulary to read text with: pass token ids, or setVocabulary first', 'STATE', STATUS.STATE);
+    if (!vocab) throw statusError(STATUS.STATE, 'trace: the model has no vocabulary to read text with: pass token ids, or setVocabulary first');
     try {
       tokens = vocab.encode(input);
     } catch (e) {

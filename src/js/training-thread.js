@@ -11,7 +11,7 @@
 import { buildInfo, init } from './loader.js';
 import { STATUS } from './abi.js';
 import { Corpus } from './corpus.js';
-import { LstmError, errorData } from './errors.js';
+import { LstmError, errorData, statusError } from './errors.js';
 import { nextTask } from './event_loop.js';
 import { fitBatches } from './fit.js';
 import { Model } from './model.js';
@@ -28,7 +28,7 @@ let run = null;        // the training run: { id, kind, paused, resolve, reject,
 let gen = null;        // the generation under way: { id, iterator, produced, t0, resolve }
 let lastCorpus = null; // the last text made into a Corpus, kept: the same text comes again
 
-const stateError = (message) => new LstmError(message, 'STATE', STATUS.STATE);
+const stateError = (message) => statusError(STATUS.STATE, message);
 const now = () => performance.now();
 
 /** A Corpus for { text, name }: the same text and name give the one already made. */

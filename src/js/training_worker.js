@@ -6,10 +6,9 @@
 import { STATUS } from './abi.js';
 import { checkOptions } from './checks.js';
 import { LstmError, errorFromData } from './errors.js';
+import { isNode } from './event_loop.js';
 import { Model } from './model.js';
 import { nodeWorkerArgv } from './threads.js';
-
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
 /** An event of a TrainingWorker: `detail` is what the thread reported. */
 class TrainingEvent extends Event {
