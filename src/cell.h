@@ -91,4 +91,9 @@ static inline float cell_times_dgate(float x, float y, int hard) {
     return hard ? (y > 0.0f && y < 1.0f ? 0.2f * x : 0.0f) : x * y * (1.0f - y);
 }
 
+/* C (M, N) += A^T . Y over the R rows of a batch: A (R, M) with rows lda apart, Y (R, N) with
+ * rows ldy apart; Y packed into w->pk_op first (unit.c). A weight gradient. */
+void lstm_rows_product(const lstm_kernels *k, lstm_workspace *w, int M, int N, size_t R, const float *A, int lda,
+                       const float *Y, int ldy, float *C, int ldc);
+
 #endif /* LSTM_CELL_H */

@@ -31,7 +31,7 @@ CELL_INLINE void gru_forward(const lstm_unit *u, int t, const int relu, const in
     const int B = u->B, H = u->H, G = u->G;
     float *gates = unit_gates(u, t), *hn = unit_act_c(u, t), *h = unit_cell_out(u, t), *gh = u->w->gh;
     const float *h_prev = unit_h_prev(u, t);
-    for (int b = 0; b < B; b++) memcpy(gh + (size_t)b * G, u->p->b_hh, (size_t)(before ? 2 * H : G) * sizeof(float));
+    for (int b = 0; b < B; b++) memcpy(gh + (size_t)b * G, u->p->b_hh, (size_t)G * sizeof(float));
     if (before) recurrent_rows(u, h_prev, 0, 2 * H, gh, G);
     else unit_recurrent(u, t, gh, G);
     for (int b = 0; b < B; b++) {
@@ -44,7 +44,6 @@ CELL_INLINE void gru_forward(const lstm_unit *u, int t, const int relu, const in
     if (before) { /* r * h_{t-1}, then its product with W_hn, b_hn outside the reset */
         for (int b = 0; b < B; b++)
             for (int j = 0; j < H; j++) hn[(size_t)b * H + j] = gates[(size_t)b * G + j] * h_prev[(size_t)b * H + j];
-        for (int b = 0; b < B; b++) memcpy(gh + (size_t)b * G + 2 * H, u->p->b_hh + 2 * H, (size_t)H * sizeof(float));
         recurrent_rows(u, hn, 2 * H, H, gh + 2 * H, G);
     }
     for (int b = 0; b < B; b++) {
@@ -112,9 +111,7 @@ CELL_INLINE void gru_backward(const lstm_unit *u, int t, const float *dh, float 
 /* reset_before: W_hn and b_hn saw r * h (kept in act_c), over all steps at once */
 static void before_weights(const lstm_unit *u) {
     const int H = u->H, G = u->G, R = u->B * u->T;
-    u->k->pack_panels(R, H, u->a->tanh_c, H, 0, u->w->pk_op, LSTM_PANEL_WIDTH(H), 0);
-    u->k->gemm_panels(H, H, R, u->w->dgates + 2 * H, G, 1, u->w->pk_op, LSTM_PANEL_WIDTH(H), 0,
-                      u->g->w_hh + (size_t)2 * H * H, H);
+    lstm_rows_product(u->k, u->w, H, H, R, u->w->dgates + 2 * H, G, u->a->tanh_c, H, u->g->w_hh + (size_t)2 * H * H, H);
     u->k->sum_rows(R, H, u->w->dgates + 2 * H, G, u->g->b_hh + 2 * H);
 }
 

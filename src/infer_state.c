@@ -21,7 +21,6 @@
 #endif
 
 static const char MAGIC[8] = {'L', 'S', 'T', 'M', 'I', 'N', 'F', 'S'};
-static const char MODEL_MAGIC[8] = {'L', 'S', 'T', 'M', 'W', 'A', 'S', 'M'};
 #define STATE_VERSION 1u
 #define SHAPE_WORDS 7
 #define HEAD_BYTES 16                            /* magic, version, size */
@@ -127,7 +126,7 @@ lstm_status lstm_infer_state_load(lstm_model *m, const uint8_t *buf, size_t len)
     if (len < HEAD_BYTES)
         return lstm_fail(m, LSTM_ERR_TRUNCATED, "an inference state has at least %d bytes, got %zu", HEAD_BYTES, len);
     if (memcmp(buf, MAGIC, 8) != 0)
-        return lstm_fail(m, LSTM_ERR_BAD_MAGIC, memcmp(buf, MODEL_MAGIC, 8) == 0
+        return lstm_fail(m, LSTM_ERR_BAD_MAGIC, memcmp(buf, lstm_file_magic, 8) == 0
                                                     ? "these bytes are a model file, not an inference state"
                                                     : "not an lstm-wasm inference state (bad magic)");
     const uint32_t version = u32_at(buf + 8), total = u32_at(buf + 12);

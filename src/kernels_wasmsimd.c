@@ -56,7 +56,7 @@ static inline f32x4 tanh_f32x4(f32x4 x) {
     return wasm_v128_or(t, wasm_v128_and(x, sign)); /* copysign */
 }
 
-/* [sum(a), sum(b), sum(c), sum(d)] */
+/* the sum of a's four lanes */
 static inline float hsum(f32x4 a) {
     return wasm_f32x4_extract_lane(a, 0) + wasm_f32x4_extract_lane(a, 1) +
            wasm_f32x4_extract_lane(a, 2) + wasm_f32x4_extract_lane(a, 3);
@@ -223,18 +223,8 @@ static void transpose_wasmsimd(int rows, int cols, const float *A, int lda, floa
     for (int i0 = 0; i0 < R4; i0 += 16) {
         int i1 = i0 + 16 < R4 ? i0 + 16 : R4;
         for (int j = 0; j < C4; j += 4) {
-            for (int i = i0; i < i1; i += 4) {
-                /* 4 x 4 block through registers */
-                const float *a = A + (size_t)i * lda + j;
-                f32x4 r0 = LOAD(a), r1 = LOAD(a + lda), r2 = LOAD(a + 2 * (size_t)lda), r3 = LOAD(a + 3 * (size_t)lda);
-                f32x4 t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
-                f32x4 t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-                float *b = B + (size_t)j * ldb + i;
-                STORE(b, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
-                STORE(b + ldb, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
-                STORE(b + 2 * (size_t)ldb, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
-                STORE(b + 3 * (size_t)ldb, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
-            }
+            for (int i = i0; i < i1; i += 4)
+                transpose_4_rows(A + (size_t)i * lda + j, (size_t)lda, 4, B + (size_t)j * ldb + i, ldb);
         }
     }
     /* the edges: rows R4.. and columns C4.. */

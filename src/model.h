@@ -335,6 +335,8 @@ lstm_status lstm_carry_resize(lstm_model *m, int B);
  * when the parameters changed since they were made. */
 void lstm_derived_refresh(lstm_model *m, int force);
 
+/* the first 8 bytes of a model file (serialize.c) */
+extern const char lstm_file_magic[8];
 /* CRC-32 (IEEE) of n bytes, as the model file's (serialize.c); also the inference state's. */
 uint32_t lstm_crc32(const uint8_t *p, size_t n);
 

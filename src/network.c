@@ -91,9 +91,9 @@ void lstm_network_forward(lstm_model *m, lstm_workspace *w, int B, int T, uint64
     const lstm_config *c = &m->cfg;
     const int S = lstm_state_size(c), L = c->num_layers, D = lstm_directions(c), O = D * S;
     const size_t R = (size_t)B * T;
-    /* the weights as the products read them: packed again for every training batch, for
-     * inference when the parameters changed */
-    lstm_derived_refresh(m, w->backward);
+    /* the weights as the products read them: packed again for every batch call, for step
+     * inference when the parameters changed; a quantised model's never change */
+    lstm_derived_refresh(m, w->backward && !m->q8);
     for (int l = 0; l < L; l++) {
         const int X = l == 0 ? m->X0 : O;
         const int32_t *tokens = l == 0 && c->input_vocab ? w->tokens : NULL;
@@ -200,8 +200,7 @@ static void head_backward(lstm_model *m, int rows, const float *top, float *dtop
     const lstm_kernels *k = m->k;
     const int V = m->cfg.output_size, O = lstm_output_width(&m->cfg), ldp = LSTM_PANEL_WIDTH(O);
     lstm_workspace *w = &m->ws;
-    k->pack_panels(rows, O, top, O, 0, w->pk_op, ldp, 0);
-    k->gemm_panels(V, O, rows, w->logits, V, 1, w->pk_op, ldp, 0, m->g.w_out, O);
+    lstm_rows_product(k, w, V, O, rows, w->logits, V, top, O, m->g.w_out, O);
     k->sum_rows(rows, V, w->logits, V, m->g.b_out);
     k->pack_panels(V, O, m->p.w_out, O, 0, w->pk_op, ldp, 0);
     memset(dtop, 0, (size_t)rows * O * sizeof(float));

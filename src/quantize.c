@@ -83,6 +83,5 @@ lstm_status lstm_q8_read(lstm_model *m, const uint8_t *in, lstm_message *msg) {
         q8 += bytes;
         in += bytes;
     }
-    lstm_derived_refresh(m, 1); /* token models: layer 0's int8 rows, transposed for the column gather */
     return LSTM_OK;
 }

@@ -34,7 +34,7 @@
 #error "serialize.c copies float arrays as little-endian bytes; add byte swapping for this target"
 #endif
 
-static const char MAGIC[8] = {'L', 'S', 'T', 'M', 'W', 'A', 'S', 'M'};
+const char lstm_file_magic[8] = {'L', 'S', 'T', 'M', 'W', 'A', 'S', 'M'};
 #define HEADER_BYTES 24
 #define CONFIG_WORDS_V1 9
 #define CONFIG_WORDS ((int)(sizeof(lstm_config) / 4))
@@ -92,7 +92,7 @@ static int guard_needs_v3(const lstm_model *m, uint32_t flags) {
 static void write_model(const lstm_model *m, uint32_t flags, writer *w) {
     const uint32_t version = flags & LSTM_SAVE_INT8 ? 4u : guard_needs_v3(m, flags) ? 3u
                              : config_needs_v2(&m->cfg) ? 2u : 1u;
-    put(w, MAGIC, 8);
+    put(w, lstm_file_magic, 8);
     put_u32(w, version);
     put_u32(w, flags);
     put_u64(w, 0); /* total size, patched at the end */
@@ -222,9 +222,9 @@ static lstm_status unknown_words_zero(reader *r, uint32_t from, uint32_t to, con
 }
 
 static lstm_status read_model(const uint8_t *buf, size_t len, lstm_model **out, lstm_message *msg) {
-    if (len < 8 || memcmp(buf, MAGIC, 8) != 0) {
+    if (len < 8 || memcmp(buf, lstm_file_magic, 8) != 0) {
         lstm_message_set(msg, "not an lstm-wasm model: the first 8 bytes are not \"LSTMWASM\"");
-        return len < 8 && memcmp(buf, MAGIC, len) == 0 ? LSTM_ERR_TRUNCATED : LSTM_ERR_BAD_MAGIC;
+        return len < 8 && memcmp(buf, lstm_file_magic, len) == 0 ? LSTM_ERR_TRUNCATED : LSTM_ERR_BAD_MAGIC;
     }
     reader r = {buf, len, 8};
     uint32_t version, flags;

@@ -51,9 +51,7 @@ void unit_recurrent_backward(const lstm_unit *u, const float *d_rec, float *dh_p
     for (size_t i = 0; i < n; i++) dh_prev[i] += d[i] * u->a->rmask[i];
 }
 
-/* C (M, N) += A^T . Y over the R rows of a batch: A (R, M) with rows lda apart, Y (R, N) with
- * rows ldy apart; Y packed into w->pk_op first. A weight gradient. */
-static void rows_product(const lstm_kernels *k, lstm_workspace *w, int M, int N, size_t R, const float *A, int lda,
+void lstm_rows_product(const lstm_kernels *k, lstm_workspace *w, int M, int N, size_t R, const float *A, int lda,
                          const float *Y, int ldy, float *C, int ldc) {
     k->pack_panels((int)R, N, Y, ldy, 0, w->pk_op, LSTM_PANEL_WIDTH(N), 0);
     k->gemm_panels(M, N, (int)R, A, lda, 1, w->pk_op, LSTM_PANEL_WIDTH(N), 0, C, ldc);
@@ -127,7 +125,7 @@ void lstm_unit_backward(lstm_model *m, int index, int B, int T, float *dh_all, c
      * gradient (the GRU's dgh, else dgates), dW_ih and db_ih from the input product's */
     const float *drec = w->dgh ? w->dgh : w->dgates;
     if (p->w_hr) /* dW_hr = dh^T . mh: dh_all now holds every step's complete dh */
-        rows_product(k, w, S, H, R, dh_all, S, a->mh, H, g->w_hr, H);
+        lstm_rows_product(k, w, S, H, R, dh_all, S, a->mh, H, g->w_hr, H);
     const int ldp = LSTM_PANEL_WIDTH(S);
     k->pack_panels((int)R, S, a->h, S, 0, w->pk_op, ldp, 0);
     if (a->rdrop) /* W_hh saw h * rmask (row r = t*B + b, mask row b): mask the packed rows */
@@ -154,7 +152,7 @@ void lstm_unit_backward(lstm_model *m, int index, int B, int T, float *dh_all, c
         k->transpose(X, G, w->dembed, G, w->pk_op, X); /* pk_op as scratch: (G, X) */
         for (size_t i = 0; i < (size_t)G * X; i++) g->w_ih[i] += w->pk_op[i];
     } else {
-        rows_product(k, w, G, X, R, w->dgates, G, x, X, g->w_ih, X);
+        lstm_rows_product(k, w, G, X, R, w->dgates, G, x, X, g->w_ih, X);
     }
     if (dx) {
         /* d loss / d x = dgates . W_ih */

@@ -90,25 +90,27 @@ static uint64_t lay_out(const lstm_config *c, int quantized, lstm_workspace *w, 
     w->gh = TAKE_F(&l, gru ? Bu * G : 0);
     w->xrev = TAKE_F(&l, bidi ? R * XI : 0);
     w->tokrev = TAKE_I(&l, bidi && !dense ? R : 0);
-    w->dgates = TAKE_F(&l, backward ? R * G : 0);
-    w->dgh = TAKE_F(&l, backward && gru ? R * G : 0);
-    w->dout = TAKE_F(&l, backward ? R * XH : 0);
-    w->dc = TAKE_F(&l, backward ? Bu * H : 0);
-    w->cell_scratch = TAKE_F(&l, backward && ln ? 5 * H : 0);
-    w->dbi = TAKE_F(&l, backward && bidi ? 2 * R * S : 0);
-    w->dx2 = TAKE_F(&l, backward && bidi ? R * XI : 0);
-    w->dm = TAKE_F(&l, backward && proj ? Bu * H : 0);
-    w->dx = TAKE_F(&l, backward && dense ? R * X0 : 0);
-    w->pk_rec = TAKE_F(&l, backward ? LSTM_PANEL_FLOATS(G, S) : 0);
-    w->pk_aux = TAKE_F(&l, !backward ? 0 : proj ? LSTM_PANEL_FLOATS(S, H) : gru && c->gru_reset_before ? LSTM_PANEL_FLOATS(H, H) : 0);
+    /* gradients: a quantised model never trains (every backward call refuses it) */
+    const int grads = backward && !quantized;
+    w->dgates = TAKE_F(&l, grads ? R * G : 0);
+    w->dgh = TAKE_F(&l, grads && gru ? R * G : 0);
+    w->dout = TAKE_F(&l, grads ? R * XH : 0);
+    w->dc = TAKE_F(&l, grads ? Bu * H : 0);
+    w->cell_scratch = TAKE_F(&l, grads && ln ? 5 * H : 0);
+    w->dbi = TAKE_F(&l, grads && bidi ? 2 * R * S : 0);
+    w->dx2 = TAKE_F(&l, grads && bidi ? R * XI : 0);
+    w->dm = TAKE_F(&l, grads && proj ? Bu * H : 0);
+    w->dx = TAKE_F(&l, grads && dense ? R * X0 : 0);
+    w->pk_rec = TAKE_F(&l, grads ? LSTM_PANEL_FLOATS(G, S) : 0);
+    w->pk_aux = TAKE_F(&l, !grads ? 0 : proj ? LSTM_PANEL_FLOATS(S, H) : gru && c->gru_reset_before ? LSTM_PANEL_FLOATS(H, H) : 0);
     /* one product's operand: a weight gradient's rows (x, h, mh, r * h, the head's input),
      * W_ih for the input gradient, W_out for the head's; token models' (G, X0) scratch */
     uint64_t op = LSTM_PANEL_FLOATS(R, XH);
     if (LSTM_PANEL_FLOATS(G, XH) > op) op = LSTM_PANEL_FLOATS(G, XH);
     if (LSTM_PANEL_FLOATS(V, O) > op) op = LSTM_PANEL_FLOATS(V, O);
     if (!dense && X0 * G > op) op = X0 * G;
-    w->pk_op = TAKE_F(&l, backward ? op : 0);
-    w->dembed = TAKE_F(&l, backward && !dense ? X0 * G : 0);
+    w->pk_op = TAKE_F(&l, grads ? op : 0);
+    w->dembed = TAKE_F(&l, grads && !dense ? X0 * G : 0);
     w->aq = (int16_t *)take(&l, quantized ? R * XH : 0, sizeof(int16_t));
     w->aq_scale = TAKE_F(&l, quantized ? R : 0);
     w->seen = (uint32_t *)take(&l, backward ? 0 : Bu * (uint64_t)lstm_seen_words(c), sizeof(uint32_t));
