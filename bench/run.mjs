@@ -9,11 +9,11 @@
 // ratios are only taken between figures of the same run.
 import { readFileSync, existsSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Model, Vocabulary, TextDataset, _internals } from '../dist/lstm.js';
+import { startServer } from '../tools/serve-demo.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -55,7 +55,17 @@ function forwardFlops({ hidden: H, layers: L }) {
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
-const spread = (xs) => (xs.length > 1 ? `${Math.round(Math.min(...xs))}-${Math.round(Math.max(...xs))}` : '');
+
+/** chars/s of REPEATS generations of GEN_CHARS characters, batch 1, temperature 1. */
+function generationRates(model, vocab) {
+  const rates = [];
+  for (let r = 0; r < REPEATS; r++) {
+    const t0 = performance.now();
+    const out = model.generate(vocab, { prompt: '\n', length: GEN_CHARS, temperature: 1, seed: r + 1, chunk: 256 });
+    rates.push(out.length / ((performance.now() - t0) / 1000));
+  }
+  return rates;
+}
 
 /** Our four workloads on one build: { simd, threads } picks it; int8: generation also from the
  * model saved as an int8 file. */
@@ -82,24 +92,15 @@ async function measureOurs(name, buildOptions, text, { int8 = false } = {}) {
     results[wname] = { chars_per_s: median(runs), runs, heap_bytes: heap, estimate_bytes: estimate.totalBytes };
     log(`${name} ${wname}: ${Math.round(median(runs))} chars/s (${runs.map(Math.round).join(', ')})`);
     const g = `G${wname.slice(1)}`;
-    const gen = [];
-    for (let r = 0; r < REPEATS; r++) {
-      const t0 = performance.now();
-      const out = model.generate(vocab, { prompt: '\n', length: GEN_CHARS, temperature: 1, seed: r + 1, chunk: 256 });
-      gen.push(out.length / ((performance.now() - t0) / 1000));
-    }
+    const gen = generationRates(model, vocab);
     results[g] = { chars_per_s: median(gen), runs: gen };
     log(`${name} ${g}: ${Math.round(median(gen))} chars/s`);
     if (int8) { // the same model as an int8 file (issue 15), generating in the same run
       const bytes = model.save({ trainingState: false });
-      const q = await Model.load(model.save({ quantize: 'int8' }), { wasm });
-      const qgen = [];
-      for (let r = 0; r < REPEATS; r++) {
-        const t0 = performance.now();
-        const out = q.generate(vocab, { prompt: '\n', length: GEN_CHARS, temperature: 1, seed: r + 1, chunk: 256 });
-        qgen.push(out.length / ((performance.now() - t0) / 1000));
-      }
-      results[`${g}-int8`] = { chars_per_s: median(qgen), runs: qgen, float_bytes: bytes.length, int8_bytes: q.save().length };
+      const int8Bytes = model.save({ quantize: 'int8' });
+      const q = await Model.load(int8Bytes, { wasm });
+      const qgen = generationRates(q, vocab);
+      results[`${g}-int8`] = { chars_per_s: median(qgen), runs: qgen, float_bytes: bytes.length, int8_bytes: int8Bytes.length };
       log(`${name} ${g} int8: ${Math.round(median(qgen))} chars/s`);
       q.dispose();
     }
@@ -122,20 +123,6 @@ function child(cmd, argv, what, timeoutS) {
   }
 }
 
-/** A static server of the repository; `isolated` adds the headers that give a page shared
- * memory (and so threads). */
-function serve(isolated) {
-  const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
-  const server = createServer((req, res) => {
-    const file = path.join(ROOT, decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    if (!file.startsWith(ROOT) || !existsSync(file)) { res.writeHead(404).end(); return; }
-    const headers = { 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream' };
-    if (isolated) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
-    res.writeHead(200, headers).end(readFileSync(file));
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}/`, close: () => server.close() })));
-}
-
 async function measureBrowser(text) {
   if (!existsSync('/usr/bin/chromium')) { log('chromium not installed; browser figures left out'); return null; }
   const { chromium } = await import('playwright-core');
@@ -148,7 +135,8 @@ async function measureBrowser(text) {
   const results = {};
   try {
     for (const isolated of [false, true]) {
-      const server = await serve(isolated);
+      // the repository served as is, with or without the headers that give a page shared memory
+      const server = await startServer({ root: ROOT, port: 0, isolated });
       try {
         const page = await context.newPage();
         await page.goto(`${server.url}bench/browser.html`);
@@ -159,7 +147,7 @@ async function measureBrowser(text) {
           Object.entries(r.workloads).map(([k, v]) => `${k} ${Math.round(v.chars_per_s)}`).join(', '));
         await page.close();
       } finally {
-        server.close();
+        await server.close();
       }
     }
   } finally {

@@ -102,7 +102,7 @@ const describe = (o) => `seed ${o.seed}, temperature ${o.temperature}, top-k ${o
 
 /** The stop field's strings: | separates them; \n, \t, \| and \\ are a newline, a tab, a bar
  * and a backslash. */
-export function stopStrings(raw) {
+function stopStrings(raw) {
   const list = [''];
   for (let i = 0; i < raw.length; i++) {
     const ch = raw[i];

@@ -80,7 +80,7 @@ async function toggle() {
 }
 
 /** Take a snapshot of the model as trained so far and trace the passage through it. */
-export async function refresh() {
+async function refresh() {
   const run = ++runs;
   state = 'computing';
   renderLookInside(true);

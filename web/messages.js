@@ -2,7 +2,7 @@
 // check that a model is small enough to train here.
 
 /** A library message ("the text is too small: ...") as a sentence. */
-export const sentence = (message) => `${message[0].toUpperCase()}${message.slice(1)}${/[.!?]$/.test(message) ? '' : '.'}`;
+const sentence = (message) => `${message[0].toUpperCase()}${message.slice(1)}${/[.!?]$/.test(message) ? '' : '.'}`;
 
 /** An Error whose message is what the page shows for e. */
 export function pageError(e) {

@@ -57,7 +57,10 @@ async function withText(type, args, source, transfer) {
 export const inspect = (bytes, source, { shown, analysed, fraction }) => withText('inspect', { bytes, shown, analysed, fraction }, source, [bytes.buffer]);
 
 /** The pretrained model (bytes, copied) with the symbols of `source` it lacks: { bytes, added }. */
-export const extendPretrained = (bytes, source) => withText('extend', { bytes: bytes.slice() }, source, []);
+export function extendPretrained(bytes, source) {
+  const copy = bytes.slice(); // the caller keeps its bytes; the copy goes over whole
+  return withText('extend', { bytes: copy }, source, [copy.buffer]);
+}
 
 /** Model.generate with `n` on the model in `bytes` (transferred): the n texts. */
 export async function samples(bytes, options) {

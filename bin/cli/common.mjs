@@ -69,12 +69,13 @@ export function onePositional(command, positionals, what) {
 
 // ---- files ----
 
-function readInput(file, what) {
+/** A file's bytes, or a CliError "cannot read [what] FILE: why". */
+export function readInput(file, what) {
   try {
     return readFileSync(file);
   } catch (e) {
     const why = { ENOENT: 'no such file', EISDIR: 'it is a directory', EACCES: 'permission denied' }[e.code] ?? e.message;
-    throw new CliError(`cannot read ${what} ${file}: ${why}`);
+    throw new CliError(`cannot read ${what ? `${what} ` : ''}${file}: ${why}`);
   }
 }
 

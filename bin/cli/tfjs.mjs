@@ -2,10 +2,10 @@
 // (model.json and its weight files) to a model file and back. The files are read and written
 // here; the conversion is the library's (Model.fromTfjs, model.toTfjs).
 
-import { readFileSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Model, Vocabulary, Corpus, LstmError } from '../../dist/lstm.js';
-import { PROG, UsageError, CliError, parse, number, onePositional, loadModel, writeAtomic, fmtBytes, fmtInt } from './common.mjs';
+import { PROG, UsageError, CliError, parse, number, onePositional, loadModel, readInput, writeAtomic, fmtBytes, fmtInt } from './common.mjs';
 
 export const importHelp = `Usage: ${PROG} import-tfjs <model.json> --out model.lstm [options]
 
@@ -29,12 +29,7 @@ tf.loadLayersModel('file://DIR/model.json') (or over http) loads, with the same 
  * or a text whose sorted distinct characters are the vocabulary (as the training commands,
  * after the same clean-up of line ends and byte-order mark). */
 function readVocab(file) {
-  let text;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CliError(`cannot read --vocab ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-  }
+  const text = readInput(file, '--vocab').toString('utf8');
   try {
     if (!file.endsWith('.json')) return new Corpus(text).vocab;
     const list = JSON.parse(text);
@@ -62,22 +57,19 @@ export async function importTfjs(args) {
   if (o.dropout !== undefined) options.dropout = number('dropout', o.dropout, { min: 0, max: 1, maxOpen: true });
   if (o['recurrent-dropout'] !== undefined) options.recurrentDropout = number('recurrent-dropout', o['recurrent-dropout'], { min: 0, max: 1, maxOpen: true });
   if (o.vocab) options.vocab = readVocab(o.vocab);
+  const source = readInput(file).toString('utf8');
   let json;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(source);
   } catch (e) {
-    throw new CliError(e instanceof SyntaxError ? `${file} is not JSON: ${e.message}` : `cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+    throw new CliError(`${file} is not JSON: ${e.message}`);
   }
   // the weight files, named by the manifest relative to model.json, in manifest order
   const dir = path.dirname(file);
   const paths = Array.isArray(json?.weightsManifest) ? json.weightsManifest.flatMap((g) => (Array.isArray(g?.paths) ? g.paths : [])) : [];
   const parts = paths.map((p) => {
     if (typeof p !== 'string' || /^[a-z][\w+.-]*:/i.test(p) || path.isAbsolute(p)) throw new CliError(`${file} names the weight file ${JSON.stringify(p)}: only files beside model.json are read`);
-    try {
-      return readFileSync(path.join(dir, p));
-    } catch (e) {
-      throw new CliError(`cannot read the weight file ${path.join(dir, p)} named by ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-    }
+    return readInput(path.join(dir, p), `the weight file (named by ${file})`);
   });
   let model;
   try {
